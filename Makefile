@@ -1,0 +1,45 @@
+# adsignal — every target sets itself up: only Python 3.11+ and make are needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
+
+.PHONY: help install demo test ui bench lint fmt docs clean
+
+help:
+	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
+	@echo "make test   run the test suite against real PostgreSQL"
+	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
+	@echo "make lint   ruff"
+	@echo "make bench  benchmarks (not part of make test)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/adsignal demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+ui: $(STAMP)
+	$(BIN)/adsignal ui
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf .data dbt_project/target dbt_project/logs

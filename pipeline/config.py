@@ -1,0 +1,42 @@
+"""Settings read from the environment, in one place.
+
+Everything has a default that works on a fresh clone: the embedded PostgreSQL under ``.data/``, the
+sandbox's fake platform APIs on loopback, a SQLite Dagster instance under ``.data/dagster``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_SANDBOX_PORT = 8765
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None  # None: the embedded server under data_dir
+    sandbox_url: str
+    reporting_currency: str
+    history_days: int
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+
+@cache
+def settings() -> Settings:
+    data_dir = Path(os.environ.get("ADSIGNAL_DATA_DIR", PROJECT_ROOT / ".data")).resolve()
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        sandbox_url=os.environ.get("ADSIGNAL_SANDBOX_URL", f"http://127.0.0.1:{DEFAULT_SANDBOX_PORT}"),
+        reporting_currency=os.environ.get("ADSIGNAL_REPORTING_CURRENCY", "USD"),
+        history_days=int(os.environ.get("ADSIGNAL_HISTORY_DAYS", "30")),
+    )
