@@ -1,0 +1,228 @@
+"""The ``adsignal`` command: database, dbt, sandbox, demo and UI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from pipeline.config import DBT_PROJECT_DIR, PROJECT_ROOT, settings
+
+LOCAL_DAGSTER_YAML = """\
+# Local Dagster instance (SQLite under this directory), written by `adsignal`.
+# One dbt run at a time (incremental models), one sync at a time per platform API.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home() -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings().data_dir / "dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(LOCAL_DAGSTER_YAML)
+    return home
+
+
+@click.group()
+def main() -> None:
+    """adsignal: ad-platform data into trusted marts, alerts and safe decisions."""
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The PostgreSQL warehouse (DATABASE_URL, or the embedded server under .data/pg)."""
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the warehouse URL (for psql or any SQL client)."""
+    from pipeline.warehouse.db import database_url
+
+    click.echo(database_url())
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations (raw bookkeeping and app.* tables)."""
+    from pipeline.warehouse import migrate
+
+    migrate.upgrade()
+    click.echo(f"database at revision {migrate.current_revision()}")
+
+
+# --- dbt ------------------------------------------------------------------------------------
+
+
+@main.group()
+def dbt() -> None:
+    """The dbt project."""
+
+
+def prepare_dbt() -> None:
+    """Parse the dbt project into target/manifest.json, which the code location loads."""
+    from pipeline.warehouse.db import dbt_env
+
+    env = {**os.environ, **dbt_env()}
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, env=env, check=True,
+    )
+
+
+@dbt.command("prepare")
+def dbt_prepare() -> None:
+    """Build the dbt manifest the Dagster code location needs."""
+    prepare_dbt()
+    click.echo(f"manifest written to {DBT_PROJECT_DIR / 'target' / 'manifest.json'}")
+
+
+# --- sandbox --------------------------------------------------------------------------------
+
+
+@main.group()
+def sandbox() -> None:
+    """The simulated ad platforms (fake APIs with ground truth)."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=None, help="Port (default: the one in ADSIGNAL_SANDBOX_URL).")
+def sandbox_serve(host: str, port: int | None) -> None:
+    """Serve every platform's fake API until interrupted."""
+    from pipeline.sandbox.server import serve
+
+    serve(port or _sandbox_port(), host=host)
+
+
+def _sandbox_port() -> int:
+    from urllib.parse import urlparse
+
+    return urlparse(settings().sandbox_url).port or 80
+
+
+def sandbox_is_up() -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{settings().sandbox_url.rstrip('/')}/_sandbox/health", timeout=1.0).is_success
+    except httpx.HTTPError:
+        return False
+
+
+# --- pipeline -------------------------------------------------------------------------------
+
+
+def prepare_everything() -> str:
+    """Database up and migrated, dbt manifest built; returns the warehouse URL."""
+    from pipeline.warehouse import migrate
+    from pipeline.warehouse.db import database_url
+
+    url = database_url()
+    migrate.upgrade(url)
+    prepare_dbt()
+    dagster_home()
+    return url
+
+
+def run_daily_pipeline(first: date, last: date) -> bool:
+    """Materialize every asset for first..last in one recorded Dagster run."""
+    import dagster as dg
+
+    from pipeline.defs.partitions import range_tags
+
+    dagster_home()
+    from pipeline.definitions import defs
+
+    job = defs.resolve_job_def("daily_pipeline")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, tags=range_tags(first, last), raise_on_error=False)
+    return result.success
+
+
+@main.command()
+@click.option("--days", type=int, default=None, help="Days of history (default ADSIGNAL_HISTORY_DAYS or 30).")
+def demo(days: int | None) -> None:
+    """Run the whole pipeline on the sandbox and print what it produced."""
+    from pipeline.summary import print_summary
+
+    days = days or settings().history_days
+    url = prepare_everything()
+    last = date.today() - timedelta(days=1)
+    first = last - timedelta(days=days - 1)
+    server = None
+    if not sandbox_is_up():
+        from pipeline.sandbox.server import SandboxServer
+
+        server = SandboxServer(port=_sandbox_port())
+        server.start()
+    try:
+        click.echo(f"Materializing every asset for {first}..{last} (one Dagster run)...")
+        started = time.monotonic()
+        ok = run_daily_pipeline(first, last)
+        click.echo(f"Run {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
+    finally:
+        if server:
+            server.stop()
+    print_summary(url)
+    if not ok:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
+def materialize(first, last) -> None:  # noqa: ANN001 - click passes datetimes
+    """Run the daily pipeline over a range of days (needs the sandbox or real credentials)."""
+    prepare_everything()
+    if not run_daily_pipeline(first.date(), last.date()):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--port", type=int, default=3000)
+def ui(port: int) -> None:
+    """Start the sandbox and the Dagster UI (webserver + daemon) until interrupted."""
+    prepare_everything()
+    children: list[subprocess.Popen] = []
+    # Own process groups: `dagster dev` started in the background ignores SIGTERM otherwise.
+    if not sandbox_is_up():
+        children.append(subprocess.Popen([sys.executable, "-m", "pipeline.cli", "sandbox", "serve"],
+                                         start_new_session=True))
+    children.append(subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+         "-p", str(port)],
+        cwd=PROJECT_ROOT, start_new_session=True,
+    ))
+    click.echo(f"Dagster UI on http://127.0.0.1:{port} — Ctrl-C stops it")
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Reads of the marts and writes to ``app.*`` used by the decision assets and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import date
+from typing import Any, Protocol
+
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+CAMPAIGN_DAILY_COLUMNS = (
+    "date_day", "platform", "account_id", "campaign_id", "campaign_name",
+    "spend", "impressions", "clicks", "conversions", "conversion_value",
+)
+
+
+class AlertLike(Protocol):
+    alert_type: str
+    severity: str
+    platform: str
+    account_id: str
+    campaign_id: str
+    campaign_name: str | None
+    metric: str
+    value: float | None
+    baseline: float | None
+    threshold: float | None
+    window_start: date
+    window_end: date
+    title: str
+    message: str
+    evidence: dict[str, Any]
+
+
+def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector."""
+    cur = conn.execute(
+        f"select {', '.join(CAMPAIGN_DAILY_COLUMNS)} from marts.fct_campaign_performance_daily"
+        " where date_day between %s and %s order by date_day, platform, account_id, campaign_id",
+        (since, until),
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(CAMPAIGN_DAILY_COLUMNS))
+    numeric = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
+    frame[numeric] = frame[numeric].astype(float)
+    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
+    return frame
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def upsert_alerts(
+    conn: psycopg.Connection, alerts: Iterable[AlertLike], *, tenant_id: str, run_id: str | None
+) -> dict[str, int]:
+    """Open an alert per (entity, type), or refresh the live one; returns counts opened/updated."""
+    counts = {"opened": 0, "updated": 0}
+    for alert in alerts:
+        evidence = _jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
+        row = conn.execute(
+            """
+            insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
+                entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
+                window_start, window_end, evidence, signal_health, run_id)
+            values (%(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, 'campaign', %(entity)s,
+                %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
+                %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s)
+            on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
+                where status in ('open', 'acknowledged')
+            do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
+                current_value = excluded.current_value, baseline_value = excluded.baseline_value,
+                threshold = excluded.threshold, window_start = excluded.window_start,
+                window_end = excluded.window_end, evidence = excluded.evidence,
+                signal_health = excluded.signal_health, run_id = excluded.run_id,
+                last_detected_at = now(),
+                -- a re-run over the same window is not a new detection
+                detection_count = app.alerts.detection_count
+                    + (excluded.window_end > app.alerts.window_end)::int
+            returning (xmax = 0) as inserted
+            """,
+            {
+                "tenant": tenant_id, "type": alert.alert_type, "severity": alert.severity,
+                "platform": alert.platform, "account": alert.account_id, "entity": alert.campaign_id,
+                "name": alert.campaign_name, "title": alert.title, "message": alert.message,
+                "metric": alert.metric, "value": alert.value, "baseline": alert.baseline,
+                "threshold": alert.threshold, "ws": alert.window_start, "we": alert.window_end,
+                "evidence": Jsonb(evidence), "health": Jsonb(evidence.get("signal_health")), "run": run_id,
+            },
+        ).fetchone()
+        counts["opened" if row and row[0] else "updated"] += 1
+    return counts
