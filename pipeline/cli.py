@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import DBT_PROJECT_DIR, PROJECT_ROOT, settings
+from pipeline.config import PROJECT_ROOT, executable, settings
+from pipeline.dbt_manifest import MANIFEST_PATH, prepare_manifest
 
 LOCAL_DAGSTER_YAML = """\
 # Local Dagster instance (SQLite under this directory), written by `adsignal`.
@@ -72,22 +73,11 @@ def dbt() -> None:
     """The dbt project."""
 
 
-def prepare_dbt() -> None:
-    """Parse the dbt project into target/manifest.json, which the code location loads."""
-    from pipeline.warehouse.db import dbt_env
-
-    env = {**os.environ, **dbt_env()}
-    subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, env=env, check=True,
-    )
-
-
 @dbt.command("prepare")
 def dbt_prepare() -> None:
     """Build the dbt manifest the Dagster code location needs."""
-    prepare_dbt()
-    click.echo(f"manifest written to {DBT_PROJECT_DIR / 'target' / 'manifest.json'}")
+    prepare_manifest()
+    click.echo(f"manifest written to {MANIFEST_PATH}")
 
 
 # --- sandbox --------------------------------------------------------------------------------
@@ -133,7 +123,7 @@ def prepare_everything() -> str:
 
     url = database_url()
     migrate.upgrade(url)
-    prepare_dbt()
+    prepare_manifest()
     dagster_home()
     return url
 
@@ -149,7 +139,13 @@ def run_daily_pipeline(first: date, last: date) -> bool:
 
     job = defs.resolve_job_def("daily_pipeline")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=range_tags(first, last), raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            tags=range_tags(first, last),
+            # Step events stay in the instance (and the UI); the terminal gets the assets' own logs.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
     return result.success
 
 
@@ -185,7 +181,7 @@ def demo(days: int | None) -> None:
 @main.command()
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
-def materialize(first, last) -> None:  # noqa: ANN001 - click passes datetimes
+def materialize(first, last) -> None:
     """Run the daily pipeline over a range of days (needs the sandbox or real credentials)."""
     prepare_everything()
     if not run_daily_pipeline(first.date(), last.date()):
@@ -200,13 +196,18 @@ def ui(port: int) -> None:
     children: list[subprocess.Popen] = []
     # Own process groups: `dagster dev` started in the background ignores SIGTERM otherwise.
     if not sandbox_is_up():
-        children.append(subprocess.Popen([sys.executable, "-m", "pipeline.cli", "sandbox", "serve"],
-                                         start_new_session=True))
-    children.append(subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-         "-p", str(port)],
-        cwd=PROJECT_ROOT, start_new_session=True,
-    ))
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "pipeline.cli", "sandbox", "serve"], start_new_session=True
+            )
+        )
+    children.append(
+        subprocess.Popen(
+            [executable("dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port)],
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
+    )
     click.echo(f"Dagster UI on http://127.0.0.1:{port} — Ctrl-C stops it")
     try:
         while all(child.poll() is None for child in children):

@@ -40,3 +40,12 @@ def settings() -> Settings:
         reporting_currency=os.environ.get("ADSIGNAL_REPORTING_CURRENCY", "USD"),
         history_days=int(os.environ.get("ADSIGNAL_HISTORY_DAYS", "30")),
     )
+
+
+def executable(name: str) -> str:
+    """A console script installed beside this interpreter (works without an activated venv)."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else (shutil.which(name) or name)

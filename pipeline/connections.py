@@ -32,7 +32,7 @@ def _env_list(name: str) -> tuple[str, ...] | None:
     return values or None
 
 
-def resolve_credentials(platform: str) -> PlatformCredentials:
+def resolve_credentials(platform: str, sandbox_url: str | None = None) -> PlatformCredentials:
     prefix = platform.upper()
     token = os.environ.get(f"{prefix}_ACCESS_TOKEN")
     if token:
@@ -47,15 +47,21 @@ def resolve_credentials(platform: str) -> PlatformCredentials:
 
     return PlatformCredentials(
         platform=platform,
-        base_url=f"{settings().sandbox_url.rstrip('/')}/{platform}",
+        base_url=f"{(sandbox_url or settings().sandbox_url).rstrip('/')}/{platform}",
         access_token=SANDBOX_TOKENS[platform],
         account_ids=None,
         is_sandbox=True,
     )
 
 
-def open_connector(platform: str, **options: object) -> Connector:
-    credentials = resolve_credentials(platform)
+# The sandbox advances report jobs per poll, not per second: no need to wait like on a real API.
+SANDBOX_OPTIONS: dict[str, dict[str, object]] = {"meta": {"poll_interval": 0.05}}
+
+
+def open_connector(platform: str, sandbox_url: str | None = None, **options: object) -> Connector:
+    credentials = resolve_credentials(platform, sandbox_url)
+    if credentials.is_sandbox:
+        options = {**SANDBOX_OPTIONS.get(platform, {}), **options}
     return CONNECTORS[platform](
         credentials.base_url, credentials.access_token, account_ids=credentials.account_ids, **options
     )

@@ -6,6 +6,8 @@ connectors open only inside runs.
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from pipeline.defs.alerts import alerts
@@ -14,13 +16,22 @@ from pipeline.defs.ingestion import raw_assets
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
 from pipeline.defs.transform import build_dbt_assets, dbt_resource
 
-defs = dg.Definitions(
-    assets=[*raw_assets(), build_dbt_assets(), alerts],
-    jobs=[daily_pipeline],
-    schedules=[daily_with_restatement],
-    resources={
-        "warehouse": WarehouseResource(),
-        "platforms": PlatformsResource(),
-        "dbt": dbt_resource(),
-    },
-)
+# Single-run backfills are how a run covers a window of days; the beta notice is noise at every load.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+
+
+def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Definitions:
+    """Empty URLs mean the configured defaults (DATABASE_URL / embedded, ADSIGNAL_SANDBOX_URL)."""
+    return dg.Definitions(
+        assets=[*raw_assets(), build_dbt_assets(), alerts],
+        jobs=[daily_pipeline],
+        schedules=[daily_with_restatement],
+        resources={
+            "warehouse": WarehouseResource(url=warehouse_url),
+            "platforms": PlatformsResource(sandbox_url=sandbox_url),
+            "dbt": dbt_resource(),
+        },
+    )
+
+
+defs = build_definitions()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pipeline.connectors.base import Connector
+from pipeline.connectors.http import CredentialsError
 from pipeline.warehouse.loader import LoadResult, replace_window
 
 
@@ -57,7 +58,8 @@ def sync_stream(
 ) -> SyncReport:
     """Replace ``stream_name``'s window for every account; raise SyncFailed if any account failed.
 
-    One account's failure does not stop the others: their windows commit independently.
+    One account's failure does not stop the others: their windows commit independently. A
+    credentials error stops at once (it is the connection's, not the account's).
     """
     stream = connector.streams[stream_name]
     window = (since, until) if stream.window_column else (None, None)
@@ -66,11 +68,17 @@ def sync_stream(
         try:
             pages = connector.read(stream_name, account_id, *window)
             report.results.append(
-                replace_window(url, stream, account_id, pages, since=window[0], until=window[1], run_id=run_id)
+                replace_window(
+                    url, stream, account_id, pages, since=window[0], until=window[1], run_id=run_id
+                )
             )
+        except CredentialsError:
+            raise  # the same token serves every account: no point trying the others
         except Exception as exc:  # recorded per account and re-raised below as one failure
             report.failures[account_id] = f"{type(exc).__name__}: {exc}"
     if report.failures:
         detail = "; ".join(f"account {a}: {e}" for a, e in report.failures.items())
-        raise SyncFailed(f"{connector.platform} {stream_name}: {len(report.failures)} account(s) failed — {detail}")
+        raise SyncFailed(
+            f"{connector.platform} {stream_name}: {len(report.failures)} account(s) failed — {detail}"
+        )
     return report

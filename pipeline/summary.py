@@ -30,7 +30,7 @@ def live_alerts(conn: psycopg.Connection) -> list[tuple]:
 
 
 def print_summary(url: str, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 140))
     with psycopg.connect(url) as conn:
         counts = table_row_counts(conn)
         alerts = live_alerts(conn)
@@ -43,15 +43,15 @@ def print_summary(url: str, console: Console | None = None) -> None:
     console.print(rows)
 
     table = Table(title=f"Live alerts: {len(alerts)}", title_justify="left")
-    for column in ("severity", "type", "platform", "campaign", "what", "window"):
-        table.add_column(column)
-    for severity, kind, platform, entity, title, start, end in alerts:
-        table.add_row(severity, kind, platform, entity or "", title, f"{start}..{end}")
+    for column in ("severity", "type", "platform", "what", "window"):
+        table.add_column(column, no_wrap=column != "what")
+    for severity, kind, platform, _entity, title, start, end in alerts:
+        table.add_row(severity, kind, platform, title, f"{start}..{end}")
     console.print(table)
 
     console.print(
         "\n[bold]Next[/bold]\n"
         "  make ui                                    Dagster UI on http://127.0.0.1:3000\n"
-        "  psql \"$(.venv/bin/adsignal db url)\"        query raw.*, marts.*, app.*\n"
+        '  psql "$(.venv/bin/adsignal db url)"        query raw.*, marts.*, app.*\n'
         "  .venv/bin/adsignal --help                  everything else"
     )

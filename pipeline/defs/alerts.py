@@ -1,7 +1,5 @@
 """The alerts asset: run the detector over the campaign mart and keep ``app.alerts`` current."""
 
-from __future__ import annotations
-
 from collections import Counter
 from datetime import timedelta
 
@@ -20,7 +18,7 @@ DETECTION_HISTORY_DAYS = 28
 
 @dg.asset(
     key=["app", "alerts"],
-    deps=[dg.AssetKey(["fct_campaign_performance_daily"])],
+    deps=[dg.AssetKey(["marts", "fct_campaign_performance_daily"])],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     group_name="decisions",
@@ -32,12 +30,15 @@ DETECTION_HISTORY_DAYS = 28
     metadata={"dagster/table_name": "app.alerts"},
 )
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    _, as_of = partition_window(context)
+    _, last_day = partition_window(context)
+    as_of = last_day + timedelta(days=1)  # the detector scores the complete days before as_of
     with connect(warehouse.get_url()) as conn:
-        frame = campaign_daily_frame(conn, as_of - timedelta(days=DETECTION_HISTORY_DAYS), as_of)
+        frame = campaign_daily_frame(conn, as_of - timedelta(days=DETECTION_HISTORY_DAYS), last_day)
         detected = detect_alerts(frame, as_of=as_of)
         counts = upsert_alerts(conn, detected, tenant_id=DEFAULT_TENANT, run_id=context.run_id)
-        live = conn.execute("select count(*) from app.alerts where status in ('open', 'acknowledged')").fetchone()
+        live = conn.execute(
+            "select count(*) from app.alerts where status in ('open', 'acknowledged')"
+        ).fetchone()
     by_type = Counter(a.alert_type for a in detected)
     by_severity = Counter(a.severity for a in detected)
     return dg.MaterializeResult(

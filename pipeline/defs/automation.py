@@ -1,7 +1,5 @@
 """Jobs and schedules."""
 
-from __future__ import annotations
-
 import os
 from datetime import timedelta
 

@@ -4,12 +4,11 @@ Windowed streams (insights) are daily-partitioned and run a range of days in one
 snapshots are unpartitioned and replaced whole per account.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipeline.connectors import CONNECTORS
-from pipeline.connectors.base import RawStream
+from pipeline.connectors.base import Connector, RawStream
+from pipeline.connectors.http import CredentialsError
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
 from pipeline.ingest import SyncReport, sync_stream
@@ -36,19 +35,29 @@ def _spec(stream: RawStream) -> dict[str, object]:
     }
 
 
+def _run_sync(connector: Connector, **kwargs: object) -> SyncReport:
+    """Run a sync; a credentials problem fails the step without retries (a retry cannot fix it)."""
+    try:
+        return sync_stream(connector=connector, **kwargs)  # type: ignore[arg-type]
+    except CredentialsError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
 def _materialize_result(stream: RawStream, report: SyncReport) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         asset_key=raw_asset_key(stream),
         metadata={
             "dagster/row_count": report.rows_loaded,
-            **{k: (dg.MetadataValue.json(v) if isinstance(v, dict) else v) for k, v in report.summary().items()},
+            **{
+                k: (dg.MetadataValue.json(v) if isinstance(v, dict) else v)
+                for k, v in report.summary().items()
+            },
         },
     )
 
 
 def _windowed_asset(stream: RawStream) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"{stream.table}",
         partitions_def=daily_partitions,
         backfill_policy=single_run_backfill,
         retry_policy=SYNC_RETRY,
@@ -61,8 +70,13 @@ def _windowed_asset(stream: RawStream) -> dg.AssetsDefinition:
         since, until = partition_window(context)
         connector = platforms.open(stream.platform)
         try:
-            report = sync_stream(
-                warehouse.get_url(), connector, stream.name, since=since, until=until, run_id=context.run_id
+            report = _run_sync(
+                connector,
+                url=warehouse.get_url(),
+                stream_name=stream.name,
+                since=since,
+                until=until,
+                run_id=context.run_id,
             )
         finally:
             connector.close()
@@ -83,7 +97,9 @@ def _snapshot_assets(platform: str, streams: list[RawStream]) -> dg.AssetsDefini
         connector = platforms.open(platform)
         try:
             for stream in streams:
-                report = sync_stream(warehouse.get_url(), connector, stream.name, run_id=context.run_id)
+                report = _run_sync(
+                    connector, url=warehouse.get_url(), stream_name=stream.name, run_id=context.run_id
+                )
                 yield _materialize_result(stream, report)
         finally:
             connector.close()

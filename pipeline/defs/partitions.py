@@ -1,7 +1,5 @@
 """Time partitioning shared by raw, dbt and alert assets: one partition per account-local day."""
 
-from __future__ import annotations
-
 import os
 from datetime import date
 

@@ -1,7 +1,5 @@
 """Resources: the warehouse, the platform connectors, dbt."""
 
-from __future__ import annotations
-
 from functools import cache
 
 import dagster as dg
@@ -23,15 +21,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class PlatformsResource(dg.ConfigurableResource):
-    """Opens a connector per platform with the configured (or sandbox) credentials."""
+    """Opens a connector per platform with the configured credentials, else the sandbox's."""
 
-    meta_poll_interval_seconds: float = 2.0
+    sandbox_url: str = ""  # empty: ADSIGNAL_SANDBOX_URL
 
     def open(self, platform: str) -> Connector:
-        options: dict[str, object] = {}
-        if platform == "meta":
-            options["poll_interval"] = self.meta_poll_interval_seconds
-        return open_connector(platform, **options)
+        return open_connector(platform, sandbox_url=self.sandbox_url or None)
 
 
 @cache

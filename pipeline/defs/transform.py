@@ -5,8 +5,6 @@ to dbt (vars ``min_date``/``max_date``), so incremental marts rebuild exactly th
 One ``dbt`` pool: two dbt runs must never write the same incremental model at once.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -15,18 +13,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipeline.config import executable
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource, dbt_project
 from pipeline.warehouse.db import dbt_env
 
 
 class AdsignalDbtTranslator(DagsterDbtTranslator):
-    """Sources map onto the raw assets (``raw/<table>``); models are grouped by layer."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
-        return super().get_asset_key(dbt_resource_props)
+    """Models are grouped by layer; sources carry their raw asset keys in their dbt meta."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -61,13 +55,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         os.environ.update(dbt_env(warehouse.get_url()))
         dbt_vars = {"min_date": since.isoformat(), "max_date": until.isoformat()}
         yield from (
-            dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
-            .stream()
-            .fetch_row_counts()
+            dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream().fetch_row_counts()
         )
 
     return adsignal_dbt_models
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project())
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=executable("dbt"))

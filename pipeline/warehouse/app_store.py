@@ -12,8 +12,17 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 CAMPAIGN_DAILY_COLUMNS = (
-    "date_day", "platform", "account_id", "campaign_id", "campaign_name",
-    "spend", "impressions", "clicks", "conversions", "conversion_value",
+    "date_day",
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "currency",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
 )
 
 
@@ -90,12 +99,24 @@ def upsert_alerts(
             returning (xmax = 0) as inserted
             """,
             {
-                "tenant": tenant_id, "type": alert.alert_type, "severity": alert.severity,
-                "platform": alert.platform, "account": alert.account_id, "entity": alert.campaign_id,
-                "name": alert.campaign_name, "title": alert.title, "message": alert.message,
-                "metric": alert.metric, "value": alert.value, "baseline": alert.baseline,
-                "threshold": alert.threshold, "ws": alert.window_start, "we": alert.window_end,
-                "evidence": Jsonb(evidence), "health": Jsonb(evidence.get("signal_health")), "run": run_id,
+                "tenant": tenant_id,
+                "type": alert.alert_type,
+                "severity": alert.severity,
+                "platform": alert.platform,
+                "account": alert.account_id,
+                "entity": alert.campaign_id,
+                "name": alert.campaign_name,
+                "title": alert.title,
+                "message": alert.message,
+                "metric": alert.metric,
+                "value": alert.value,
+                "baseline": alert.baseline,
+                "threshold": alert.threshold,
+                "ws": alert.window_start,
+                "we": alert.window_end,
+                "evidence": Jsonb(evidence),
+                "health": Jsonb(evidence.get("signal_health")),
+                "run": run_id,
             },
         ).fetchone()
         counts["opened" if row and row[0] else "updated"] += 1
