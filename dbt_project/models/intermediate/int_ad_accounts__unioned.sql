@@ -1,0 +1,11 @@
+{#- The conformed ad account contract every platform's staging model speaks. -#}
+{%- set conformed_columns = [
+    ('account_id', 'text'),
+    ('account_name', 'text'),
+    ('currency', 'text'),
+    ('timezone', 'text'),
+    ('status', 'text'),
+    ('platform_status', 'text'),
+] -%}
+
+{{ union_platform_models('ad_accounts', conformed_columns) }}

@@ -1,0 +1,61 @@
+{{
+    config(
+        indexes=[
+            {'columns': ['date_day']},
+            {'columns': ['platform', 'account_id', 'campaign_id', 'date_day'], 'unique': True},
+        ],
+    )
+}}
+
+with ad_performance as (
+    select * from {{ ref('fct_ad_performance_daily') }}
+),
+
+campaigns as (
+    select platform, account_id, campaign_id, campaign_name from {{ ref('dim_campaigns') }}
+),
+
+rolled_up as (
+    select
+        date_day,
+        platform,
+        account_id,
+        campaign_id,
+        max(currency) as currency,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        sum(conversions) as conversions,
+        sum(conversion_value) as conversion_value,
+        count(*) as reporting_ad_count,
+        max(_extracted_at) as _extracted_at
+    from ad_performance
+    group by date_day, platform, account_id, campaign_id
+)
+
+select
+    rolled_up.date_day,
+    rolled_up.platform,
+    rolled_up.account_id,
+    rolled_up.campaign_id,
+    campaigns.campaign_name,
+    rolled_up.currency,
+    rolled_up.spend,
+    rolled_up.impressions,
+    rolled_up.clicks,
+    rolled_up.conversions,
+    rolled_up.conversion_value,
+    {{ performance_ratios(
+        spend='rolled_up.spend',
+        impressions='rolled_up.impressions',
+        clicks='rolled_up.clicks',
+        conversions='rolled_up.conversions',
+        conversion_value='rolled_up.conversion_value',
+    ) }},
+    rolled_up.reporting_ad_count,
+    rolled_up._extracted_at
+from rolled_up
+left join campaigns
+    on rolled_up.platform = campaigns.platform
+    and rolled_up.account_id = campaigns.account_id
+    and rolled_up.campaign_id = campaigns.campaign_id
