@@ -192,6 +192,13 @@ def materialize(first, last) -> None:
 @click.option("--port", type=int, default=3000)
 def ui(port: int) -> None:
     """Start the sandbox and the Dagster UI (webserver + daemon) until interrupted."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and SIGTERM both stop everything, even when started in the background (SIGINT ignored).
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     prepare_everything()
     children: list[subprocess.Popen] = []
     # Own process groups: `dagster dev` started in the background ignores SIGTERM otherwise.
