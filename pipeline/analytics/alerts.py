@@ -67,7 +67,7 @@ class AlertConfig:
     roas_min_baseline_conversions: float = 20.0
     # The drop must also be this many standard deviations of the noise expected from the
     # conversion counts (recent expected and baseline), so low-volume campaigns stay quiet.
-    roas_noise_z: float = 3.0
+    roas_noise_z: float = 2.5
 
     # Expected share of a day's final conversions already reported, by age in days (index 0 =
     # yesterday relative to as_of, 1 = the day before, ...); 1.0 for older days.

@@ -338,10 +338,10 @@ def test_roas_drop_evidence_is_exact() -> None:
     assert evidence["expected_recent_conversions"] == pytest.approx(expected_recent)
     noise = math.sqrt(1 / expected_recent + 1 / 140)
     assert evidence["noise_relative_sd"] == pytest.approx(noise)
-    assert evidence["required_drop"] == pytest.approx(max(0.35, 3.0 * noise))
+    assert evidence["required_drop"] == pytest.approx(max(0.35, AlertConfig().roas_noise_z * noise))
     assert alert.value == pytest.approx(adjusted_value / 600)
     assert alert.baseline == pytest.approx(5.0)
-    assert alert.threshold == pytest.approx(5.0 * (1 - max(0.35, 3.0 * noise)))
+    assert alert.threshold == pytest.approx(5.0 * (1 - max(0.35, AlertConfig().roas_noise_z * noise)))
     assert alert.severity == Severity.MEDIUM  # a ~78 % drop on 600 EUR
     json.dumps(evidence)
 
