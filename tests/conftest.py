@@ -17,9 +17,7 @@ from pipeline.warehouse import db, migrate
 
 @pytest.fixture(scope="session")
 def warehouse_url() -> Iterator[str]:
-    admin_url = os.environ.get("DATABASE_URL") or db._start_embedded(
-        db.settings().data_dir / "pg"
-    )
+    admin_url = os.environ.get("DATABASE_URL") or db._start_embedded(db.settings().data_dir / "pg")
     name = f"adsignal_test_{os.getpid()}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')

@@ -46,7 +46,9 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def run(defs: dg.Definitions, instance: dg.DagsterInstance, first: date, last: date) -> dg.ExecuteInProcessResult:
+def run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, first: date, last: date
+) -> dg.ExecuteInProcessResult:
     return defs.resolve_job_def("daily_pipeline").execute_in_process(
         instance=instance, tags=range_tags(first, last), raise_on_error=False
     )
@@ -96,7 +98,9 @@ def test_marts_hold_the_window_with_ground_truth_totals(
         assert n_days == HISTORY_DAYS - missing
         assert float(spend) == pytest.approx(expected_spend, abs=0.01)
         assert float(conversions) == expected_conversions
-    assert any(world.is_missing_day(a, d) for a in world.accounts("meta") for d in days), "scenario lost its gap"
+    assert any(world.is_missing_day(a, d) for a in world.accounts("meta") for d in days), (
+        "scenario lost its gap"
+    )
 
 
 def test_incidents_raise_alerts_and_healthy_campaigns_stay_quiet(
@@ -112,7 +116,8 @@ def test_incidents_raise_alerts_and_healthy_campaigns_stay_quiet(
     assert alerted.get(conversion_drop) == "ROAS_DROP"
     assert set(alerted) <= set(incidents), "an alert fired on a healthy campaign"
     evidence = warehouse.execute(
-        "select evidence, current_value, baseline_value from app.alerts where entity_id = %s", (tracking_break,)
+        "select evidence, current_value, baseline_value from app.alerts where entity_id = %s",
+        (tracking_break,),
     ).fetchone()
     assert evidence[0] and evidence[1] == 0 and evidence[2] > 0
 
@@ -133,9 +138,12 @@ def test_restated_days_converge_without_duplicates(
     warehouse: psycopg.Connection,
 ) -> None:
     def conversions_of(day: date) -> float:
-        return float(warehouse.execute(
-            "select coalesce(sum(conversions), 0) from marts.fct_ad_performance_daily where date_day = %s", (day,)
-        ).fetchone()[0])
+        return float(
+            warehouse.execute(
+                "select coalesce(sum(conversions), 0) from marts.fct_ad_performance_daily where date_day = %s",
+                (day,),
+            ).fetchone()[0]
+        )
 
     recent = TODAY - timedelta(1)
     before = conversions_of(recent)
@@ -182,7 +190,9 @@ def test_a_bad_token_fails_fast_without_leaking_it(
     assert failures, "the run failed without a failed step"
     message = failures[0].step_failure_data.error.message
     assert "meta" in message.lower() and "token" in message.lower()
-    logs = "\n".join(str(record.dagster_event or record.user_message) for record in instance.all_logs(result.run_id))
+    logs = "\n".join(
+        str(record.dagster_event or record.user_message) for record in instance.all_logs(result.run_id)
+    )
     assert token not in logs
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert not retries, "a credentials error must not be retried"

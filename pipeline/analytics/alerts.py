@@ -71,7 +71,7 @@ class AlertConfig:
 
     # Expected share of a day's final conversions already reported, by age in days (index 0 =
     # yesterday relative to as_of, 1 = the day before, ...); 1.0 for older days.
-    recent_maturity: tuple[float, ...] = (0.75, 0.85, 0.90, 0.94, 0.96, 0.98)
+    recent_maturity: tuple[float, ...] = (0.85, 0.91, 0.94, 0.96, 0.97, 0.98)
 
     # Severity: the deviation sets a base level (LOW / MEDIUM / HIGH), money at stake (spend in the
     # scored window) moves it: +1 at or above `high`, +2 at or above `critical`, -1 below `low`.

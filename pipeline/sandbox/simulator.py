@@ -434,7 +434,7 @@ def default_scenario(today: date | None = None, history_days: int = 30, seed: in
     Meta incidents, relative to ``today`` (UTC today by default):
 
     - account 0 / campaign 0: ``tracking_break`` from today-3 on (zero conversions, spend continues);
-    - account 0 / campaign 1: ``cvr_drop`` x0.4 from today-4 on (ROAS falls);
+    - account 0 / campaign 1: ``cvr_drop`` x0.3 from today-4 on (ROAS falls by ~70 %);
     - account 1 / campaign 0: ``cpc_spike`` x2.5 from today-2 on;
     - account 1 / campaign 1: ``overspend`` x1.8 from today-2 on;
     - account 1: ``missing_day`` on today-10.
@@ -454,7 +454,7 @@ def default_scenario(today: date | None = None, history_days: int = 30, seed: in
 
     incidents = (
         Incident("tracking_break", platform, account_0, campaign(0, 0), days_ago(3), today, 0.0),
-        Incident("cvr_drop", platform, account_0, campaign(0, 1), days_ago(4), today, 0.4),
+        Incident("cvr_drop", platform, account_0, campaign(0, 1), days_ago(4), today, 0.3),
         Incident("cpc_spike", platform, account_1, campaign(1, 0), days_ago(2), today, 2.5),
         Incident("overspend", platform, account_1, campaign(1, 1), days_ago(2), today, 1.8),
         Incident("missing_day", platform, account_1, None, days_ago(10), days_ago(10), 1.0),

@@ -32,8 +32,12 @@ START = date(2026, 10, 1)
 
 def rows(account: str, days: int, spend: float, ads: int = 3, start: date = START) -> list[dict]:
     return [
-        {"account_id": account, "ad_id": f"ad{a}", "date_start": (start + timedelta(d)).isoformat(),
-         "spend": f"{spend:.2f}"}
+        {
+            "account_id": account,
+            "ad_id": f"ad{a}",
+            "date_start": (start + timedelta(d)).isoformat(),
+            "spend": f"{spend:.2f}",
+        }
         for d in range(days)
         for a in range(ads)
     ]
@@ -72,12 +76,16 @@ def test_reload_is_idempotent(warehouse_url: str, warehouse: psycopg.Connection)
     assert totals(warehouse) == once == (15, 150.0)
 
 
-def test_restated_values_converge_without_duplicates(warehouse_url: str, warehouse: psycopg.Connection) -> None:
+def test_restated_values_converge_without_duplicates(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
     load(warehouse_url, "A", rows("A", 5, 10))
     load(warehouse_url, "B", rows("B", 5, 7))
     # Only the last two days are re-synced with restated spend; the rest of A and all of B stay.
     restated = rows("A", 2, 12, start=START + timedelta(3))
-    replace_window(warehouse_url, DAILY, "A", paged(restated), since=START + timedelta(3), until=START + timedelta(4))
+    replace_window(
+        warehouse_url, DAILY, "A", paged(restated), since=START + timedelta(3), until=START + timedelta(4)
+    )
     assert totals(warehouse, "A") == (15, 3 * 3 * 10 + 2 * 3 * 12)
     assert totals(warehouse, "B") == (15, 105.0)
 
@@ -115,14 +123,23 @@ def test_bad_rows_are_quarantined_with_reasons(warehouse_url: str, warehouse: ps
     bad = [
         {"account_id": "A", "date_start": START.isoformat(), "spend": "1"},  # no ad_id
         {"account_id": "A", "ad_id": "x", "date_start": "2026-13-45", "spend": "1"},  # impossible date
-        {"account_id": "A", "ad_id": "x", "date_start": (START + timedelta(30)).isoformat()},  # outside window
+        {
+            "account_id": "A",
+            "ad_id": "x",
+            "date_start": (START + timedelta(30)).isoformat(),
+        },  # outside window
         {"account_id": "OTHER", "ad_id": "x", "date_start": START.isoformat()},  # another account's row
     ]
-    result = replace_window(warehouse_url, DAILY, "A", paged(good + bad), since=START, until=START + timedelta(1))
+    result = replace_window(
+        warehouse_url, DAILY, "A", paged(good + bad), since=START, until=START + timedelta(1)
+    )
     assert (result.rows_loaded, result.rows_quarantined) == (2, 4)
-    reasons = [r for (r,) in warehouse.execute(
-        "select reason from raw.quarantine where platform = 'testplat' order by line_number"
-    )]
+    reasons = [
+        r
+        for (r,) in warehouse.execute(
+            "select reason from raw.quarantine where platform = 'testplat' order by line_number"
+        )
+    ]
     assert len(reasons) == 4
     assert "missing key ad_id" in reasons[0]
     assert "month must be in 1..12" in reasons[1]
@@ -137,9 +154,9 @@ def test_snapshot_streams_replace_one_account(warehouse_url: str, warehouse: psy
     replace_window(warehouse_url, ENTITIES, "A", [campaigns("A", 3)])
     replace_window(warehouse_url, ENTITIES, "B", [campaigns("B", 2)])
     replace_window(warehouse_url, ENTITIES, "A", [campaigns("A", 1)])  # two campaigns were deleted upstream
-    counts = dict(warehouse.execute(
-        "select account_id, count(*) from raw.testplat_campaigns group by 1"
-    ).fetchall())
+    counts = dict(
+        warehouse.execute("select account_id, count(*) from raw.testplat_campaigns group by 1").fetchall()
+    )
     assert counts == {"A": 1, "B": 2}
 
 
