@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pipeline.config import settings
 from pipeline.connectors import CONNECTORS
-from pipeline.connectors.base import Connector
+from pipeline.connectors.base import Connector, Credentials
 
 PRODUCTION_BASE_URLS = {"meta": "https://graph.facebook.com"}
 
@@ -59,9 +59,12 @@ SANDBOX_OPTIONS: dict[str, dict[str, object]] = {"meta": {"poll_interval": 0.05}
 
 
 def open_connector(platform: str, sandbox_url: str | None = None, **options: object) -> Connector:
-    credentials = resolve_credentials(platform, sandbox_url)
-    if credentials.is_sandbox:
+    resolved = resolve_credentials(platform, sandbox_url)
+    if resolved.is_sandbox:
         options = {**SANDBOX_OPTIONS.get(platform, {}), **options}
     return CONNECTORS[platform](
-        credentials.base_url, credentials.access_token, account_ids=credentials.account_ids, **options
+        resolved.base_url,
+        Credentials(access_token=resolved.access_token),
+        account_ids=resolved.account_ids,
+        **options,
     )

@@ -7,9 +7,9 @@ window replacement and bookkeeping live once, in ``pipeline.warehouse.loader``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Protocol
 
 Page = list[dict[str, Any]]
@@ -62,11 +62,55 @@ class RawStream:
         return tuple(key.extract(record) for key in self.keys)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a connection holds to call a platform; secret fields never appear in a repr.
+
+    OAuth platforms (Google Ads, Snapchat, Microsoft Advertising) carry a refresh token and the
+    client they were issued to: connectors refresh the short-lived access token themselves and hand
+    the new one to ``on_token_refresh`` so it can be stored (encrypted) for the next run.
+    """
+
+    access_token: str = field(default="", repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    token_url: str | None = None
+    developer_token: str | None = field(default=None, repr=False)  # Google Ads, Microsoft Advertising
+    login_customer_id: str | None = None  # Google Ads manager (MCC) the accounts are reached through
+    customer_id: str | None = None  # Microsoft Advertising customer
+    expires_at: datetime | None = None
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for redaction."""
+        values = (self.access_token, self.refresh_token, self.client_secret, self.developer_token)
+        return [v for v in values if v]
+
+    @property
+    def can_refresh(self) -> bool:
+        return bool(self.refresh_token and self.token_url)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A fresh access token from an OAuth refresh (the refresh token may rotate too)."""
+
+    access_token: str = field(repr=False)
+    expires_at: datetime | None
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+TokenRefreshCallback = Callable[[TokenGrant], None]
+
+
 class Connector(Protocol):
     """The contract every platform connector fulfils (no Dagster, no database)."""
 
     platform: str
     streams: dict[str, RawStream]
+
+    # Constructed as ``ConnectorClass(base_url, credentials, *, account_ids=None,
+    # on_token_refresh=None, **options)``.
 
     def list_account_ids(self) -> list[str]:
         """Ad accounts this connection can report on (managers and disabled accounts skipped)."""

@@ -33,11 +33,14 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus
 
 import httpx
+
+from pipeline.connectors.base import Credentials, TokenGrant, TokenRefreshCallback
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +116,16 @@ class ApiError(Exception):
 
 class CredentialsError(ApiError):
     """The platform rejected our credentials; a person must reconnect the account. Never retried."""
+
+
+class TokenExpiredError(ApiError):
+    """The access token expired: refresh it (OAuth platforms) and send the request again, once."""
+
+
+# OAuth token-endpoint errors that mean the grant itself is gone: a person must reconnect.
+REVOKED_GRANT_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+# Refresh a little before the platform's stated expiry, so a request never races it.
+TOKEN_EXPIRY_MARGIN = timedelta(minutes=2)
 
 
 class TransientError(ApiError):
@@ -296,6 +309,8 @@ class HttpApiClient:
         self,
         base_url: str,
         *,
+        credentials: Credentials | None = None,
+        on_token_refresh: TokenRefreshCallback | None = None,
         secrets: Iterable[str] = (),
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
@@ -305,14 +320,17 @@ class HttpApiClient:
         rng: random.Random | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
-        self.redact = Redactor(secrets)
+        self.credentials = credentials
+        self.on_token_refresh = on_token_refresh
+        self.redact = Redactor([*secrets, *(credentials.secrets() if credentials else [])])
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._pending_pause = 0.0
         self.stats: dict[str, dict[str, Any]] = {}
+        auth = self.auth_headers(credentials) if credentials and credentials.access_token else {}
         self._client = httpx.Client(
             base_url=base_url,
-            headers=dict(headers or {}),
+            headers={**dict(headers or {}), **auth},
             timeout=timeout,
             transport=transport or httpx.HTTPTransport(retries=TRANSPORT_CONNECT_RETRIES),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
@@ -349,6 +367,69 @@ class HttpApiClient:
     def parse_usage(self, headers: httpx.Headers) -> Usage | None:
         """Usage figures from a response's headers; ``None`` when the platform sent none."""
         return None
+
+    def auth_headers(self, credentials: Credentials) -> dict[str, str]:
+        """Headers that authenticate a request (OAuth bearer by default; platforms override)."""
+        return {"Authorization": f"Bearer {credentials.access_token}"}
+
+    # -- OAuth ----------------------------------------------------------------------------------------
+
+    def _token_is_stale(self) -> bool:
+        creds = self.credentials
+        if creds is None or not creds.can_refresh:
+            return False
+        if not creds.access_token:
+            return True
+        return creds.expires_at is not None and creds.expires_at - TOKEN_EXPIRY_MARGIN <= datetime.now(UTC)
+
+    def refresh_access_token(self) -> TokenGrant:
+        """Trade the refresh token for a new access token; ``invalid_grant`` means reconnect."""
+        creds = self.credentials
+        if creds is None or not creds.can_refresh:
+            raise self.credentials_error("the access token expired and no refresh token is stored")
+        form = {"grant_type": "refresh_token", "refresh_token": creds.refresh_token}
+        if creds.client_id:
+            form["client_id"] = creds.client_id
+        if creds.client_secret:
+            form["client_secret"] = creds.client_secret
+        try:
+            response = self._client.post(str(creds.token_url), data=form)
+        except httpx.HTTPError as exc:
+            raise TransientError(
+                self.display_name, f"token refresh failed ({type(exc).__name__})", endpoint="token refresh"
+            ) from None
+        body, _ = _decode_json(response)
+        if response.status_code >= 400 or not isinstance(body, dict) or not body.get("access_token"):
+            error = body.get("error") if isinstance(body, dict) else None
+            if error in REVOKED_GRANT_ERRORS or response.status_code in (400, 401):
+                raise self.credentials_error(
+                    f"token refresh refused: {error or f'HTTP {response.status_code}'}"
+                )
+            raise TransientError(
+                self.display_name,
+                f"token refresh failed: HTTP {response.status_code}",
+                status_code=response.status_code,
+                endpoint="token refresh",
+            )
+        expires_in = body.get("expires_in")
+        grant = TokenGrant(
+            access_token=str(body["access_token"]),
+            expires_at=datetime.now(UTC) + timedelta(seconds=float(expires_in)) if expires_in else None,
+            refresh_token=body.get("refresh_token") or None,
+        )
+        self.credentials = replace(
+            creds,
+            access_token=grant.access_token,
+            expires_at=grant.expires_at,
+            refresh_token=grant.refresh_token or creds.refresh_token,
+        )
+        self.redact.add(grant.access_token)
+        self.redact.add(grant.refresh_token)
+        self._client.headers.update(self.auth_headers(self.credentials))
+        logger.info("%s access token refreshed", self.display_name)
+        if self.on_token_refresh is not None:
+            self.on_token_refresh(grant)
+        return grant
 
     def endpoint_name(self, request: httpx.Request) -> str:
         """A stable, secret-free name for bookkeeping: method + path with ids and version masked."""
@@ -388,18 +469,29 @@ class HttpApiClient:
         json_body: Any = None,
     ) -> Any:
         """Send one request with retries; return the decoded JSON body or raise a classified error."""
-        request = self._client.build_request(method, url, params=params, data=data, json=json_body)
-        endpoint = self.endpoint_name(request)
-        stats = self._endpoint_stats(endpoint)
+        if self._token_is_stale():
+            self.refresh_access_token()
+        refreshed = False
         attempt = 0
         while True:
             attempt += 1
+            # Built per attempt: a token refresh changes the headers.
+            request = self._client.build_request(method, url, params=params, data=data, json=json_body)
+            endpoint = self.endpoint_name(request)
+            stats = self._endpoint_stats(endpoint)
             self._pause_if_throttled(endpoint)
             outcome = self._attempt(request, endpoint)
             if isinstance(outcome, _Decoded):
                 return outcome.body
             error = outcome
             stats["errors"] += 1
+            if isinstance(error, TokenExpiredError):
+                if refreshed or self.credentials is None or not self.credentials.can_refresh:
+                    raise self.credentials_error(error.message)
+                self.refresh_access_token()
+                refreshed = True
+                attempt -= 1  # the refresh, not the platform, decides this attempt
+                continue
             if isinstance(error, RateLimitedError):
                 stats["throttled"] += 1
             if not error.retryable:

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.connectors.base import KeyColumn, Page, RawStream
+from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -288,9 +288,10 @@ class MetaConnector(HttpApiClient):
     def __init__(
         self,
         base_url: str,
-        access_token: str,
+        credentials: Credentials,
         *,
         account_ids: Sequence[str] | None = None,
+        on_token_refresh: TokenRefreshCallback | None = None,
         api_version: str = API_VERSION,
         poll_interval: float = 2.0,
         poll_timeout: float = 900.0,
@@ -300,16 +301,19 @@ class MetaConnector(HttpApiClient):
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     ) -> None:
+        access_token = credentials.access_token
         if not access_token:
             raise CredentialsError(
                 "Meta", "no access token is configured: connect the Meta account in adsignal first"
             )
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be between 1 and {MAX_PAGE_LIMIT}")
+        # Meta tokens are long-lived (no refresh grant): a rejected token means reconnect.
         super().__init__(
             base_url,
-            secrets=[access_token],
-            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            credentials=credentials,
+            on_token_refresh=on_token_refresh,
+            headers={"Accept": "application/json"},
             retry=retry,
             sleep=sleep,
             transport=transport,

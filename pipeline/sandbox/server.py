@@ -23,6 +23,7 @@ import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from types import ModuleType
 from typing import Any, Protocol
 
 import uvicorn
@@ -55,13 +56,14 @@ class RouterFactory(Protocol):
     ) -> Any: ...
 
 
-# platform -> router factory; a new platform's fake API is one more line here.
-ROUTERS: dict[str, RouterFactory] = {
-    "meta": meta_api.router_factory,
+# platform -> router module (with ``router_factory`` and ``FAULT_KINDS``); a new platform's fake API
+# is one more line here.
+ROUTERS: dict[str, ModuleType] = {
+    "meta": meta_api,
 }
 
 # Fault kinds the routers understand (each router documents what they do on its protocol).
-FAULT_KINDS: frozenset[str] = frozenset(meta_api.FAULT_KINDS)
+FAULT_KINDS: frozenset[str] = frozenset().union(*(module.FAULT_KINDS for module in ROUTERS.values()))
 
 
 @dataclass
@@ -207,8 +209,8 @@ def create_app(
         Route("/_sandbox/clock", clock_endpoint, methods=["GET", "POST"]),
     ]
     routes += [
-        Mount(f"/{platform}", app=factory(world, faults, tokens, settings.get(platform)))
-        for platform, factory in ROUTERS.items()
+        Mount(f"/{platform}", app=module.router_factory(world, faults, tokens, settings.get(platform)))
+        for platform, module in ROUTERS.items()
     ]
     app = Starlette(routes=routes)
     app.state.world = world

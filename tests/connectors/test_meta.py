@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from pipeline.connectors import CONNECTORS
+from pipeline.connectors.base import Credentials
 from pipeline.connectors.http import ApiError, CredentialsError, RateLimitedError, RetryPolicy
 from pipeline.connectors.meta import INSIGHTS_FIELDS, JOB_COMPLETED, META_STREAMS, InsightsJob, MetaConnector
 from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
@@ -112,7 +113,9 @@ def make(sandbox: SandboxServer) -> Iterator[MakeHarness]:
             "timeout": 5.0,
             **overrides,
         }
-        connector = MetaConnector((server or sandbox).base_url("meta"), token, **options)
+        connector = MetaConnector(
+            (server or sandbox).base_url("meta"), Credentials(access_token=token), **options
+        )
         created.append(connector)
         return Harness(connector, transport, sleeps)
 
@@ -618,7 +621,7 @@ def test_invalid_token_fails_fast_even_mid_insights(
 
 def test_missing_token_is_a_credentials_error() -> None:
     with pytest.raises(CredentialsError, match="connect the Meta account"):
-        MetaConnector("http://127.0.0.1:9/meta", "")
+        MetaConnector("http://127.0.0.1:9/meta", Credentials())
 
 
 def test_token_never_appears_in_urls_logs_or_errors(
