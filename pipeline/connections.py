@@ -1,70 +1,249 @@
 """Which API each platform's connector talks to, with which credentials.
 
-Production credentials come from the environment (``META_ACCESS_TOKEN`` and ``META_AD_ACCOUNT_IDS``,
-optionally ``META_API_BASE_URL``). A platform with no credentials configured reads the sandbox's
-fake API at ``ADSIGNAL_SANDBOX_URL`` instead, so a fresh clone runs end to end offline.
+Three origins, first match wins per platform:
+
+1. **stored** — rows of ``app.platform_connections`` for the tenant (``adsignal connections add``),
+   credentials encrypted at rest; refreshed OAuth tokens are written back encrypted, and a refused
+   grant marks the connection ``broken`` with the reason. A broken connection fails its syncs loudly:
+   adsignal never falls back to the sandbox behind a configured connection's back.
+2. **environment** — ``<PLATFORM>_ACCESS_TOKEN`` / ``_REFRESH_TOKEN`` / ``_CLIENT_ID`` /
+   ``_CLIENT_SECRET`` / ``_DEVELOPER_TOKEN`` / ``_LOGIN_CUSTOMER_ID`` / ``_CUSTOMER_ID`` /
+   ``_AD_ACCOUNT_IDS`` / ``_API_BASE_URL`` / ``_TOKEN_URL`` (e.g. ``META_ACCESS_TOKEN``), for
+   docker-compose style deployments.
+3. **sandbox** — the built-in fake API at ``ADSIGNAL_SANDBOX_URL``, so a fresh clone runs offline.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
 
-from pipeline.config import settings
+import psycopg
+
+from pipeline.config import DEFAULT_TENANT, settings
 from pipeline.connectors import CONNECTORS
-from pipeline.connectors.base import Connector, Credentials
+from pipeline.connectors.base import Connector, Credentials, TokenGrant
+from pipeline.connectors.http import CredentialsError
+from pipeline.secret_box import decrypt_json, encrypt_json
 
-PRODUCTION_BASE_URLS = {"meta": "https://graph.facebook.com"}
-
-
-@dataclass(frozen=True)
-class PlatformCredentials:
-    platform: str
-    base_url: str
-    access_token: str = field(repr=False)  # never printed: repr, logs and metadata leave it out
-    account_ids: tuple[str, ...] | None
-    is_sandbox: bool
-
-
-def _env_list(name: str) -> tuple[str, ...] | None:
-    raw = os.environ.get(name, "")
-    values = tuple(v.strip() for v in raw.split(",") if v.strip())
-    return values or None
-
-
-def resolve_credentials(platform: str, sandbox_url: str | None = None) -> PlatformCredentials:
-    prefix = platform.upper()
-    token = os.environ.get(f"{prefix}_ACCESS_TOKEN")
-    if token:
-        return PlatformCredentials(
-            platform=platform,
-            base_url=os.environ.get(f"{prefix}_API_BASE_URL", PRODUCTION_BASE_URLS[platform]),
-            access_token=token,
-            account_ids=_env_list(f"{prefix}_AD_ACCOUNT_IDS"),
-            is_sandbox=False,
-        )
-    from pipeline.sandbox.server import SANDBOX_TOKENS
-
-    return PlatformCredentials(
-        platform=platform,
-        base_url=f"{(sandbox_url or settings().sandbox_url).rstrip('/')}/{platform}",
-        access_token=SANDBOX_TOKENS[platform],
-        account_ids=None,
-        is_sandbox=True,
-    )
-
+Origin = Literal["stored", "environment", "sandbox"]
 
 # The sandbox advances report jobs per poll, not per second: no need to wait like on a real API.
 SANDBOX_OPTIONS: dict[str, dict[str, object]] = {"meta": {"poll_interval": 0.05}}
 
 
-def open_connector(platform: str, sandbox_url: str | None = None, **options: object) -> Connector:
-    resolved = resolve_credentials(platform, sandbox_url)
-    if resolved.is_sandbox:
-        options = {**SANDBOX_OPTIONS.get(platform, {}), **options}
-    return CONNECTORS[platform](
-        resolved.base_url,
-        Credentials(access_token=resolved.access_token),
-        account_ids=resolved.account_ids,
-        **options,
+@dataclass(frozen=True)
+class PlatformConnection:
+    platform: str
+    name: str
+    base_url: str
+    credentials: Credentials = field(repr=False)
+    account_ids: tuple[str, ...] | None
+    origin: Origin
+    connection_id: int | None = None
+    tenant_id: str = DEFAULT_TENANT
+    status: str = "active"
+    status_reason: str | None = None
+
+
+def production_base_url(platform: str) -> str:
+    return str(getattr(CONNECTORS[platform], "production_base_url", ""))
+
+
+def _credentials_from(values: dict[str, Any]) -> Credentials:
+    known = {f.name for f in fields(Credentials)}
+    kwargs = {k: v for k, v in values.items() if k in known and v not in (None, "")}
+    if isinstance(kwargs.get("expires_at"), str):
+        kwargs["expires_at"] = datetime.fromisoformat(kwargs["expires_at"])
+    return Credentials(**kwargs)
+
+
+def _credentials_json(credentials: Credentials) -> dict[str, Any]:
+    values = asdict(credentials)
+    if credentials.expires_at is not None:
+        values["expires_at"] = credentials.expires_at.isoformat()
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# --- stored connections --------------------------------------------------------------------------
+
+
+def add_connection(
+    url: str,
+    platform: str,
+    name: str,
+    credentials: Credentials,
+    *,
+    account_ids: list[str] | None = None,
+    base_url: str | None = None,
+    tenant_id: str = DEFAULT_TENANT,
+) -> int:
+    if platform not in CONNECTORS:
+        raise ValueError(f"unknown platform {platform!r}; known: {', '.join(CONNECTORS)}")
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            """insert into app.platform_connections
+                   (tenant_id, platform, name, account_ids, base_url, credentials_encrypted)
+               values (%s, %s, %s, %s, %s, %s)
+               on conflict (tenant_id, platform, name) do update set
+                   account_ids = excluded.account_ids, base_url = excluded.base_url,
+                   credentials_encrypted = excluded.credentials_encrypted,
+                   status = 'active', status_reason = null, updated_at = now()
+               returning connection_id""",
+            (tenant_id, platform, name, account_ids, base_url, encrypt_json(_credentials_json(credentials))),
+        ).fetchone()
+    return int(row[0])
+
+
+def stored_connections(
+    url: str, *, platform: str | None = None, tenant_id: str | None = DEFAULT_TENANT
+) -> list[PlatformConnection]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """select connection_id, tenant_id, platform, name, account_ids, base_url, credentials_encrypted,
+                      status, status_reason
+               from app.platform_connections
+               where (%(platform)s::text is null or platform = %(platform)s)
+                 and (%(tenant)s::text is null or tenant_id = %(tenant)s)
+               order by platform, name""",
+            {"platform": platform, "tenant": tenant_id},
+        ).fetchall()
+    return [
+        PlatformConnection(
+            platform=plat,
+            name=name,
+            base_url=base_url or production_base_url(plat),
+            credentials=_credentials_from(decrypt_json(secret)),
+            account_ids=tuple(accounts) if accounts else None,
+            origin="stored",
+            connection_id=cid,
+            tenant_id=tenant,
+            status=status,
+            status_reason=reason,
+        )
+        for cid, tenant, plat, name, accounts, base_url, secret, status, reason in rows
+    ]
+
+
+def remove_connection(url: str, connection_id: int) -> bool:
+    with psycopg.connect(url) as conn:
+        return (
+            conn.execute(
+                "delete from app.platform_connections where connection_id = %s", (connection_id,)
+            ).rowcount
+            == 1
+        )
+
+
+def mark_connection(url: str, connection_id: int, status: str, reason: str | None) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "update app.platform_connections set status = %s, status_reason = %s, last_tested_at = now(),"
+            " updated_at = now() where connection_id = %s",
+            (status, reason, connection_id),
+        )
+
+
+def store_refreshed_token(url: str, connection: PlatformConnection, grant: TokenGrant) -> None:
+    """Keep the new access token (encrypted) so the next run need not refresh again."""
+    from dataclasses import replace
+
+    refreshed = replace(
+        connection.credentials,
+        access_token=grant.access_token,
+        expires_at=grant.expires_at,
+        refresh_token=grant.refresh_token or connection.credentials.refresh_token,
+    )
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "update app.platform_connections set credentials_encrypted = %s, last_refreshed_at = now(),"
+            " updated_at = now() where connection_id = %s",
+            (encrypt_json(_credentials_json(refreshed)), connection.connection_id),
+        )
+
+
+# --- environment and sandbox --------------------------------------------------------------------
+
+
+def environment_connection(platform: str) -> PlatformConnection | None:
+    prefix = platform.upper()
+
+    def env(name: str) -> str | None:
+        return os.environ.get(f"{prefix}_{name}") or None
+
+    if not (env("ACCESS_TOKEN") or env("REFRESH_TOKEN")):
+        return None
+    accounts = tuple(a.strip() for a in (env("AD_ACCOUNT_IDS") or "").split(",") if a.strip())
+    cls = CONNECTORS[platform]
+    credentials = Credentials(
+        access_token=env("ACCESS_TOKEN") or "",
+        refresh_token=env("REFRESH_TOKEN"),
+        client_id=env("CLIENT_ID"),
+        client_secret=env("CLIENT_SECRET"),
+        token_url=env("TOKEN_URL") or getattr(cls, "production_token_url", None),
+        developer_token=env("DEVELOPER_TOKEN"),
+        login_customer_id=env("LOGIN_CUSTOMER_ID"),
+        customer_id=env("CUSTOMER_ID"),
+    )
+    return PlatformConnection(
+        platform=platform,
+        name="environment",
+        base_url=env("API_BASE_URL") or production_base_url(platform),
+        credentials=credentials,
+        account_ids=accounts or None,
+        origin="environment",
+    )
+
+
+def sandbox_connection(platform: str, sandbox_url: str | None = None) -> PlatformConnection:
+    from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox_refresh_token
+    from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS
+
+    base_url = f"{(sandbox_url or settings().sandbox_url).rstrip('/')}/{platform}"
+    token_path = getattr(ROUTERS.get(platform), "TOKEN_PATH", None)
+    credentials = Credentials(
+        access_token=SANDBOX_TOKENS[platform],
+        refresh_token=sandbox_refresh_token(platform) if token_path else None,
+        client_id=SANDBOX_CLIENT_ID if token_path else None,
+        client_secret=SANDBOX_CLIENT_SECRET if token_path else None,
+        token_url=f"{base_url}{token_path}" if token_path else None,
+        developer_token=f"sandbox-{platform}-developer-token",
+    )
+    return PlatformConnection(platform, "sandbox", base_url, credentials, None, "sandbox")
+
+
+# --- resolution ----------------------------------------------------------------------------------
+
+
+def resolve_connections(
+    platform: str, *, url: str | None, sandbox_url: str | None = None, tenant_id: str = DEFAULT_TENANT
+) -> list[PlatformConnection]:
+    """The connections a sync of ``platform`` uses; raises CredentialsError if all stored ones are broken."""
+    if url is not None:
+        stored = stored_connections(url, platform=platform, tenant_id=tenant_id)
+        active = [c for c in stored if c.status == "active"]
+        if active:
+            return active
+        if stored:
+            reasons = "; ".join(
+                f"{c.name}: {c.status} ({c.status_reason or 'no reason recorded'})" for c in stored
+            )
+            raise CredentialsError(
+                platform,
+                f"no active {platform} connection ({reasons}). Reconnect with `adsignal connections add`.",
+            )
+    from_env = environment_connection(platform)
+    return [from_env] if from_env else [sandbox_connection(platform, sandbox_url)]
+
+
+def open_connector(connection: PlatformConnection, *, url: str | None = None, **options: object) -> Connector:
+    """A connector for ``connection``; refreshed tokens of stored connections are saved back."""
+    if connection.origin == "sandbox":
+        options = {**SANDBOX_OPTIONS.get(connection.platform, {}), **options}
+    if connection.origin == "stored" and url is not None:
+        options["on_token_refresh"] = lambda grant: store_refreshed_token(url, connection, grant)
+    return CONNECTORS[connection.platform](
+        connection.base_url, connection.credentials, account_ids=connection.account_ids, **options
     )

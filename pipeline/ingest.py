@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipeline.connections import PlatformConnection, mark_connection, open_connector
 from pipeline.connectors.base import Connector
 from pipeline.connectors.http import CredentialsError
+from pipeline.warehouse.api_usage import record_api_usage
 from pipeline.warehouse.loader import LoadResult, replace_window
 
 
@@ -82,3 +84,37 @@ def sync_stream(
             f"{connector.platform} {stream_name}: {len(report.failures)} account(s) failed — {detail}"
         )
     return report
+
+
+def sync_connections(
+    url: str,
+    connections: list[PlatformConnection],
+    stream_names: list[str],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    run_id: str | None = None,
+) -> dict[str, SyncReport]:
+    """Sync ``stream_names`` through every connection of one platform; reports merged per stream.
+
+    API usage is booked to ``app.api_rate_limits`` whatever happens; a credentials error marks a
+    stored connection broken with the reason (a person must reconnect it) and stops the sync.
+    """
+    merged: dict[str, SyncReport] = {}
+    for connection in connections:
+        connector = open_connector(connection, url=url)
+        try:
+            for name in stream_names:
+                report = sync_stream(url, connector, name, since=since, until=until, run_id=run_id)
+                into = merged.setdefault(
+                    name, SyncReport(report.platform, name, report.window_start, report.window_end)
+                )
+                into.results.extend(report.results)
+        except CredentialsError as exc:
+            if connection.connection_id is not None:
+                mark_connection(url, connection.connection_id, "broken", str(exc))
+            raise
+        finally:
+            record_api_usage(url, connection.platform, getattr(connector, "stats", {}))
+            connector.close()
+    return merged

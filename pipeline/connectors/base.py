@@ -51,6 +51,11 @@ class RawStream:
         return f"{self.platform}_{self.name}"
 
     @property
+    def is_hourly(self) -> bool:
+        """Hourly streams are synced intraday, for recent days only."""
+        return self.name.endswith("_hourly")
+
+    @property
     def key_names(self) -> tuple[str, ...]:
         return tuple(key.name for key in self.keys)
 

@@ -1,17 +1,23 @@
-"""Raw assets: one per platform stream, generated from the connector registry.
+"""Raw assets: generated from the connector registry, one per platform stream.
 
-Windowed streams (insights) are daily-partitioned and run a range of days in one run; entity
-snapshots are unpartitioned and replaced whole per account.
+Daily streams are partitioned by day and a run syncs a range of days at once; hourly streams use
+the intraday partitions (today included); entity snapshots are unpartitioned and replaced whole per
+account. Each platform has its own pool so its API is never hit by two runs at once.
 """
 
 import dagster as dg
 
 from pipeline.connectors import CONNECTORS
-from pipeline.connectors.base import Connector, RawStream
+from pipeline.connectors.base import RawStream
 from pipeline.connectors.http import CredentialsError
-from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
+from pipeline.defs.partitions import (
+    daily_partitions,
+    intraday_partitions,
+    partition_window,
+    single_run_backfill,
+)
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
-from pipeline.ingest import SyncReport, sync_stream
+from pipeline.ingest import SyncReport, sync_connections
 
 # Transient API trouble the connector could not absorb: try the whole sync again a little later.
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
@@ -21,98 +27,91 @@ def raw_asset_key(stream: RawStream) -> dg.AssetKey:
     return dg.AssetKey(["raw", stream.table])
 
 
-def _spec(stream: RawStream) -> dict[str, object]:
-    return {
-        "key": raw_asset_key(stream),
-        "description": stream.description or f"{stream.platform} {stream.name}, payload verbatim.",
-        "group_name": f"raw_{stream.platform}",
-        "kinds": {"python", "postgres"},
-        "metadata": {
+def platform_pool(platform: str) -> str:
+    return f"{platform}_api"
+
+
+def _spec(stream: RawStream) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_asset_key(stream),
+        description=stream.description or f"{stream.platform} {stream.name}, payload verbatim.",
+        group_name=f"raw_{stream.platform}",
+        kinds={"python", "postgres"},
+        tags={"platform": stream.platform, "grain": "hourly" if stream.is_hourly else "daily"},
+        metadata={
             "dagster/table_name": f"raw.{stream.table}",
             "natural_key": ", ".join(stream.key_names),
             "window_column": stream.window_column or "(snapshot per account)",
         },
-    }
+    )
 
 
-def _run_sync(connector: Connector, **kwargs: object) -> SyncReport:
-    """Run a sync; a credentials problem fails the step without retries (a retry cannot fix it)."""
-    try:
-        return sync_stream(connector=connector, **kwargs)  # type: ignore[arg-type]
-    except CredentialsError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-
-
-def _materialize_result(stream: RawStream, report: SyncReport) -> dg.MaterializeResult:
+def _result(stream: RawStream, report: SyncReport) -> dg.MaterializeResult:
+    summary = report.summary()
     return dg.MaterializeResult(
         asset_key=raw_asset_key(stream),
         metadata={
             "dagster/row_count": report.rows_loaded,
-            **{
-                k: (dg.MetadataValue.json(v) if isinstance(v, dict) else v)
-                for k, v in report.summary().items()
-            },
+            **{k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in summary.items()},
         },
     )
 
 
-def _windowed_asset(stream: RawStream) -> dg.AssetsDefinition:
-    @dg.asset(
-        partitions_def=daily_partitions,
-        backfill_policy=single_run_backfill,
-        retry_policy=SYNC_RETRY,
-        pool=f"{stream.platform}_api",
-        **_spec(stream),  # type: ignore[arg-type]
-    )
-    def _sync(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, platforms: PlatformsResource
-    ) -> dg.MaterializeResult:
-        since, until = partition_window(context)
-        connector = platforms.open(stream.platform)
-        try:
-            report = _run_sync(
-                connector,
-                url=warehouse.get_url(),
-                stream_name=stream.name,
-                since=since,
-                until=until,
-                run_id=context.run_id,
-            )
-        finally:
-            connector.close()
-        context.log.info(f"{stream.table} {since}..{until}: {report.summary()}")
-        return _materialize_result(stream, report)
-
-    return _sync
+def _sync(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    platforms: PlatformsResource,
+    platform: str,
+    streams: list[RawStream],
+    windowed: bool,
+) -> list[dg.MaterializeResult]:
+    url = warehouse.get_url()
+    since, until = partition_window(context) if windowed else (None, None)
+    try:
+        reports = sync_connections(
+            url,
+            platforms.connections(platform, url),
+            [s.name for s in streams],
+            since=since,
+            until=until,
+            run_id=context.run_id,
+        )
+    except CredentialsError as exc:
+        # A retry cannot fix credentials: fail now, with the message that says what to do.
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    for stream in streams:
+        context.log.info(f"{stream.table} {since or ''}..{until or ''}: {reports[stream.name].summary()}")
+    return [_result(stream, reports[stream.name]) for stream in streams]
 
 
-def _snapshot_assets(platform: str, streams: list[RawStream]) -> dg.AssetsDefinition:
+def _platform_assets(platform: str, streams: list[RawStream], kind: str) -> dg.AssetsDefinition:
+    windowed = kind != "entities"
+
     @dg.multi_asset(
-        name=f"{platform}_entities",
-        specs=[dg.AssetSpec(**_spec(s)) for s in streams],  # type: ignore[arg-type]
+        name=f"{platform}_{kind}",
+        specs=[_spec(s) for s in streams],
+        partitions_def={"daily": daily_partitions, "hourly": intraday_partitions}.get(kind),
+        backfill_policy=single_run_backfill if windowed else None,
         retry_policy=SYNC_RETRY,
-        pool=f"{platform}_api",
+        pool=platform_pool(platform),
     )
-    def _sync(context: dg.AssetExecutionContext, warehouse: WarehouseResource, platforms: PlatformsResource):
-        connector = platforms.open(platform)
-        try:
-            for stream in streams:
-                report = _run_sync(
-                    connector, url=warehouse.get_url(), stream_name=stream.name, run_id=context.run_id
-                )
-                yield _materialize_result(stream, report)
-        finally:
-            connector.close()
+    def _assets(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, platforms: PlatformsResource
+    ):
+        yield from _sync(context, warehouse, platforms, platform, streams, windowed)
 
-    return _sync
+    return _assets
 
 
 def raw_assets() -> list[dg.AssetsDefinition]:
+    """Per platform: entity snapshots, daily streams and hourly streams (each one step)."""
     assets: list[dg.AssetsDefinition] = []
     for platform, connector_cls in CONNECTORS.items():
-        streams = list(connector_cls.streams.values())
-        snapshots = [s for s in streams if s.window_column is None]
-        if snapshots:
-            assets.append(_snapshot_assets(platform, snapshots))
-        assets.extend(_windowed_asset(s) for s in streams if s.window_column)
+        streams: list[RawStream] = list(connector_cls.streams.values())
+        groups = {
+            "entities": [s for s in streams if s.window_column is None],
+            "daily": [s for s in streams if s.window_column and not s.is_hourly],
+            "hourly": [s for s in streams if s.window_column and s.is_hourly],
+        }
+        assets += [_platform_assets(platform, group, kind) for kind, group in groups.items() if group]
     return assets

@@ -8,7 +8,10 @@ import dagster as dg
 # Meta keeps 37 months of insights; the default start keeps the partition list readable.
 PARTITIONS_START = os.environ.get("ADSIGNAL_PARTITIONS_START", "2025-01-01")
 
+# Complete days only: a day's partition appears once the day is over (UTC).
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=0)
+# Hourly data is read during the day too: today's partition exists while the day runs.
+intraday_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1)
 single_run_backfill = dg.BackfillPolicy.single_run()
 
 

@@ -6,8 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtProject
 
 from pipeline.config import DBT_PROJECT_DIR
-from pipeline.connections import open_connector
-from pipeline.connectors.base import Connector
+from pipeline.connections import PlatformConnection, resolve_connections
 from pipeline.warehouse import db
 
 
@@ -21,12 +20,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class PlatformsResource(dg.ConfigurableResource):
-    """Opens a connector per platform with the configured credentials, else the sandbox's."""
+    """The connections each platform syncs through: stored, from the environment, else the sandbox."""
 
     sandbox_url: str = ""  # empty: ADSIGNAL_SANDBOX_URL
 
-    def open(self, platform: str) -> Connector:
-        return open_connector(platform, sandbox_url=self.sandbox_url or None)
+    def connections(self, platform: str, warehouse_url: str) -> list[PlatformConnection]:
+        return resolve_connections(platform, url=warehouse_url, sandbox_url=self.sandbox_url or None)
 
 
 @cache

@@ -14,7 +14,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline.config import executable
-from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
+from pipeline.defs.partitions import (
+    daily_partitions,
+    intraday_partitions,
+    partition_window,
+    single_run_backfill,
+)
 from pipeline.defs.resources import WarehouseResource, dbt_project
 from pipeline.warehouse.db import dbt_env
 
@@ -36,18 +41,24 @@ def dbt_manifest_path():
     return manifest
 
 
-def build_dbt_assets() -> dg.AssetsDefinition:
+# Hourly models follow the intraday partitions (today included); everything else is daily.
+HOURLY_MODELS = "*hourly*"
+
+
+def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str) -> dg.AssetsDefinition:
     @dbt_assets(
+        name=name,
         manifest=dbt_manifest_path(),
         project=dbt_project(),
         dagster_dbt_translator=AdsignalDbtTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
         ),
-        partitions_def=daily_partitions,
+        partitions_def=partitions,
         backfill_policy=single_run_backfill,
         pool="dbt",
+        **selection,
     )
-    def adsignal_dbt_models(
+    def _models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         since, until = partition_window(context)
@@ -58,7 +69,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream().fetch_row_counts()
         )
 
-    return adsignal_dbt_models
+    return _models
+
+
+def build_dbt_assets() -> list[dg.AssetsDefinition]:
+    daily = _dbt_models("adsignal_dbt_models", daily_partitions, exclude=HOURLY_MODELS)
+    try:
+        hourly = _dbt_models("adsignal_dbt_hourly_models", intraday_partitions, select=HOURLY_MODELS)
+    except Exception:  # no hourly models in this manifest (dagster-dbt refuses an empty selection)
+        return [daily]
+    return [daily, hourly]
 
 
 def dbt_resource() -> DbtCliResource:

@@ -11,7 +11,7 @@ they arrive and never collected.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -96,13 +96,21 @@ def _window_day(value: Any) -> date:
 
 
 def validate_record(
-    stream: RawStream, record: dict[str, Any], account_id: str, since: date | None, until: date | None
+    stream: RawStream,
+    record: dict[str, Any],
+    account_id: str,
+    since: date | None,
+    until: date | None,
+    scope: Mapping[str, str] | None = None,
 ) -> tuple[Any, ...]:
     """Key values of one record, or ValueError with a reason a person can act on."""
     values = tuple(_normalize_key(key, key.extract(record)) for key in stream.keys)
     by_name = dict(zip(stream.key_names, values, strict=True))
     if "account_id" in by_name and by_name["account_id"] != account_id:
         raise ValueError(f"record belongs to account {by_name['account_id']}, not the synced {account_id}")
+    for name, expected in (scope or {}).items():
+        if by_name[name] != expected:
+            raise ValueError(f"record has {name}={by_name[name]}, outside the synced {name}={expected}")
     if stream.window_column and since and until:
         day = _window_day(by_name[stream.window_column])
         if not since <= day <= until:
@@ -172,19 +180,27 @@ def replace_window(
     until: date | None = None,
     run_id: str | None = None,
     source: str | None = None,
+    scope: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Replace ``stream``'s rows for ``account_id`` (within ``since..until`` if windowed) by ``pages``.
 
-    ``pages`` is consumed lazily inside the transaction; if it raises, nothing changes.
+    ``pages`` is consumed lazily inside the transaction; if it raises, nothing changes. ``scope``
+    narrows the replacement to rows whose other text key columns have these values (file imports:
+    ``{"platform": "linkedin"}``, because one raw table holds several platforms' accounts).
     """
     if stream.window_column and (since is None or until is None):
         raise ValueError(f"{stream.table} is windowed: since and until are required")
+    unknown = set(scope or {}) - set(stream.key_names)
+    if unknown:
+        raise ValueError(f"{stream.table}: scope names non-key columns {sorted(unknown)}")
     result = LoadResult(uuid.uuid4(), stream.name, account_id, since, until)
     _start_sync(url, result, stream.platform, run_id)
     try:
         with psycopg.connect(url) as conn, conn.transaction():
             ensure_raw_table(conn, stream)
-            quarantined = _copy_and_swap(conn, stream, account_id, pages, since, until, result, source)
+            quarantined = _copy_and_swap(
+                conn, stream, account_id, pages, since, until, result, source, scope or {}
+            )
             if quarantined:
                 write_quarantine(conn, stream.platform, stream.name, account_id, result.sync_id, quarantined)
     except BaseException as exc:
@@ -203,6 +219,7 @@ def _copy_and_swap(
     until: date | None,
     result: LoadResult,
     source: str | None,
+    scope: Mapping[str, str],
 ) -> list[QuarantinedRow]:
     keys = [sql.Identifier(n) for n in stream.key_names]
     key_list = sql.SQL(", ").join(keys)
@@ -226,7 +243,7 @@ def _copy_and_swap(
             for record in page:
                 ordinal += 1
                 try:
-                    values = validate_record(stream, record, account_id, since, until)
+                    values = validate_record(stream, record, account_id, since, until, scope)
                 except ValueError as exc:
                     reason = str(exc)
                     result.quarantine_reasons[reason.split(":")[0]] = (
@@ -251,6 +268,9 @@ def _copy_and_swap(
             w=sql.Identifier(stream.window_column)
         )
         params |= {"since": since, "until": until}
+    for index, (name, value) in enumerate(sorted(scope.items())):
+        where += sql.SQL(" and {} = {}").format(sql.Identifier(name), sql.Placeholder(f"scope_{index}"))
+        params[f"scope_{index}"] = value
     conn.execute(sql.SQL("delete from {} where ").format(table) + where, params)
     inserted = conn.execute(
         sql.SQL(

@@ -1,4 +1,4 @@
-"""Schemas, sync bookkeeping, quarantine, tenants and alerts.
+"""Schemas, sync bookkeeping, quarantine, tenants, alerts, platform connections, API usage.
 
 Revision ID: 0001
 Revises:
@@ -104,8 +104,49 @@ def upgrade() -> None:
             where status in ('open', 'acknowledged')""")
     op.execute("create index alerts_by_status on app.alerts (tenant_id, status, severity)")
 
+    # Credentials are one Fernet token (AES-128-CBC + HMAC) of a JSON object: nothing secret in clear.
+    op.execute("""
+        create table app.platform_connections (
+            connection_id          bigserial primary key,
+            tenant_id              text not null references app.tenants (tenant_id) default 'default',
+            platform               text not null,
+            name                   text not null,
+            account_ids            text[],
+            base_url               text,
+            credentials_encrypted  bytea not null,
+            status                 text not null default 'active'
+                                   check (status in ('active', 'broken', 'disabled')),
+            status_reason          text,
+            last_tested_at         timestamptz,
+            last_refreshed_at      timestamptz,
+            created_at             timestamptz not null default now(),
+            updated_at             timestamptz not null default now(),
+            unique (tenant_id, platform, name)
+        )""")
+
+    # Requests and throttling per platform endpoint and hour, summed over syncs.
+    op.execute("""
+        create table app.api_rate_limits (
+            platform          text not null,
+            endpoint          text not null,
+            window_start      timestamptz not null,
+            requests          bigint not null default 0,
+            errors            bigint not null default 0,
+            retries           bigint not null default 0,
+            throttled         bigint not null default 0,
+            throttle_sleep_s  double precision not null default 0,
+            backoff_sleep_s   double precision not null default 0,
+            last_status       integer,
+            max_usage_pct     double precision,
+            last_usage        jsonb,
+            updated_at        timestamptz not null default now(),
+            primary key (platform, endpoint, window_start)
+        )""")
+
 
 def downgrade() -> None:
+    op.execute("drop table if exists app.api_rate_limits")
+    op.execute("drop table if exists app.platform_connections")
     op.execute("drop table if exists app.alerts")
     op.execute("drop table if exists app.tenants")
     op.execute("drop table if exists raw.quarantine")

@@ -1,0 +1,59 @@
+"""Schedules: which runs they ask for, over which days, with which assets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from pipeline.connectors import CONNECTORS
+from pipeline.dbt_manifest import prepare_manifest
+from pipeline.defs.automation import daily_restatement, intraday_refresh, lookback_days
+from pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+
+
+@pytest.fixture(scope="module")
+def repository() -> dg.RepositoryDefinition:
+    prepare_manifest()
+    from pipeline.definitions import build_definitions
+
+    return build_definitions().get_repository_def()
+
+
+def test_daily_restatement_runs_each_platform_over_its_own_lookback(
+    repository: dg.RepositoryDefinition,
+) -> None:
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 21, 3, tzinfo=UTC), repository_def=repository
+    )
+    requests = list(daily_restatement(context))
+    assert {r.tags["platform"] for r in requests} == set(CONNECTORS)
+    for request in requests:
+        platform = request.tags["platform"]
+        assert request.tags[PARTITION_RANGE_END_TAG] == "2026-11-20"
+        start = datetime.fromisoformat(request.tags[PARTITION_RANGE_START_TAG]).date()
+        assert (datetime(2026, 11, 20).date() - start).days == lookback_days(platform)
+        keys = {k.to_user_string() for k in request.asset_selection}
+        assert f"raw/{platform}_ads_insights_daily" in keys
+        assert {"marts/fct_ad_performance_daily", "app/alerts"} <= keys
+        others = [k for k in keys if k.startswith("raw/") and not k.startswith(f"raw/{platform}_")]
+        assert not others, f"{platform}'s run re-syncs other platforms: {others}"
+        assert not any("hourly" in k for k in keys)
+
+
+def test_meta_lookback_covers_its_attribution_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert lookback_days("meta") == 28
+    monkeypatch.setenv("ADSIGNAL_LOOKBACK_DAYS_META", "14")
+    assert lookback_days("meta") == 14
+
+
+@pytest.mark.parametrize(("hour", "minute", "days"), [(10, 15, 2), (3, 0, 3)])
+def test_intraday_refresh_covers_recent_days(hour: int, minute: int, days: int) -> None:
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 21, hour, minute, tzinfo=UTC)
+    )
+    request = intraday_refresh(context)
+    assert request.tags[PARTITION_RANGE_END_TAG] == "2026-11-21"
+    start = datetime.fromisoformat(request.tags[PARTITION_RANGE_START_TAG]).date()
+    assert (datetime(2026, 11, 21).date() - start).days == days - 1
