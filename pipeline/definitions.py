@@ -6,26 +6,21 @@ connectors open only inside runs.
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
 
 from pipeline.defs.alerts import alerts
-from pipeline.defs.automation import daily_pipeline, daily_with_restatement
+from pipeline.defs.automation import daily_pipeline, daily_restatement, intraday_pipeline, intraday_refresh
 from pipeline.defs.ingestion import raw_assets
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
 from pipeline.defs.transform import build_dbt_assets, dbt_resource
-
-# Single-run backfills are how a run covers a window of days; the beta notice is noise at every load.
-warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
 def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Definitions:
     """Empty URLs mean the configured defaults (DATABASE_URL / embedded, ADSIGNAL_SANDBOX_URL)."""
     return dg.Definitions(
-        assets=[*raw_assets(), build_dbt_assets(), alerts],
-        jobs=[daily_pipeline],
-        schedules=[daily_with_restatement],
+        assets=[*raw_assets(), *build_dbt_assets(), alerts],
+        jobs=[daily_pipeline, intraday_pipeline],
+        schedules=[daily_restatement, intraday_refresh],
         resources={
             "warehouse": WarehouseResource(url=warehouse_url),
             "platforms": PlatformsResource(sandbox_url=sandbox_url),
