@@ -113,6 +113,119 @@ def sandbox_is_up() -> bool:
         return False
 
 
+# --- connections ----------------------------------------------------------------------------
+
+# What a person must supply per platform when no `credential_fields` is declared by the connector.
+SECRET_FIELDS = frozenset({"access_token", "refresh_token", "client_secret", "developer_token"})
+
+
+@main.group()
+def connections() -> None:
+    """Platform connections: credentials stored encrypted in app.platform_connections."""
+
+
+@connections.command("add")
+@click.argument("platform")
+@click.option("--name", default="default", show_default=True, help="Name of this connection.")
+@click.option("--account-ids", default="", help="Comma-separated account ids (default: all the token sees).")
+@click.option("--base-url", default=None, help="API base URL (default: the platform's production API).")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the credentials as a JSON object from stdin.")
+def connections_add(
+    platform: str, name: str, account_ids: str, base_url: str | None, from_stdin: bool
+) -> None:
+    """Store a connection; secrets are prompted for (hidden) or read from stdin, never from arguments."""
+    import json
+
+    from pipeline.connections import add_connection, credentials_from_dict
+    from pipeline.connectors import CONNECTORS
+    from pipeline.warehouse.db import database_url
+
+    if platform not in CONNECTORS:
+        raise click.BadParameter(f"unknown platform; known: {', '.join(CONNECTORS)}", param_hint="PLATFORM")
+    if from_stdin:
+        values = json.loads(sys.stdin.read() or "{}")
+    else:
+        fields = getattr(CONNECTORS[platform], "credential_fields", ("access_token",))
+        values = {
+            f: click.prompt(
+                f.replace("_", " "), hide_input=f in SECRET_FIELDS, default="", show_default=False
+            )
+            for f in fields
+        }
+    credentials = credentials_from_dict(values)
+    accounts = [a.strip() for a in account_ids.split(",") if a.strip()] or None
+    connection_id = add_connection(
+        database_url(), platform, name, credentials, account_ids=accounts, base_url=base_url
+    )
+    click.echo(f"connection {connection_id} ({platform}/{name}) stored, credentials encrypted")
+
+
+@connections.command("list")
+def connections_list() -> None:
+    """Stored connections (never their secrets)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.connections import stored_connections
+    from pipeline.warehouse.db import database_url
+
+    table = Table("id", "tenant", "platform", "name", "accounts", "status", "reason")
+    for c in stored_connections(database_url(), tenant_id=None):
+        accounts = ", ".join(c.account_ids) if c.account_ids else "all"
+        table.add_row(
+            str(c.connection_id), c.tenant_id, c.platform, c.name, accounts, c.status, c.status_reason or ""
+        )
+    Console().print(table)
+
+
+@connections.command("test")
+@click.argument("connection_id", type=int)
+def connections_test(connection_id: int) -> None:
+    """Call the platform with a stored connection; a refused credential marks it broken."""
+    from pipeline.connections import mark_connection, open_connector, stored_connections
+    from pipeline.connectors.http import ApiError, CredentialsError
+    from pipeline.warehouse.db import database_url
+
+    url = database_url()
+    connection = next(
+        (c for c in stored_connections(url, tenant_id=None) if c.connection_id == connection_id), None
+    )
+    if connection is None:
+        raise click.ClickException(f"no connection {connection_id}")
+    connector = open_connector(connection, url=url)
+    try:
+        accounts = connector.list_account_ids()
+    except CredentialsError as exc:
+        mark_connection(url, connection_id, "broken", str(exc))
+        raise click.ClickException(f"connection {connection_id} is broken: {exc}") from None
+    except ApiError as exc:
+        raise click.ClickException(f"connection {connection_id}: {exc}") from None
+    finally:
+        connector.close()
+    mark_connection(url, connection_id, "active", None)
+    click.echo(f"connection {connection_id} ok: {len(accounts)} account(s): {', '.join(accounts)}")
+
+
+@connections.command("remove")
+@click.argument("connection_id", type=int)
+def connections_remove(connection_id: int) -> None:
+    """Delete a stored connection."""
+    from pipeline.connections import remove_connection
+    from pipeline.warehouse.db import database_url
+
+    if not remove_connection(database_url(), connection_id):
+        raise click.ClickException(f"no connection {connection_id}")
+    click.echo(f"connection {connection_id} removed")
+
+
+@connections.command("new-key")
+def connections_new_key() -> None:
+    """Print a new ADSIGNAL_SECRET_KEY (store it like any other secret)."""
+    from pipeline.secret_box import new_key
+
+    click.echo(new_key())
+
+
 # --- pipeline -------------------------------------------------------------------------------
 
 

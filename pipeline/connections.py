@@ -52,7 +52,7 @@ def production_base_url(platform: str) -> str:
     return str(getattr(CONNECTORS[platform], "production_base_url", ""))
 
 
-def _credentials_from(values: dict[str, Any]) -> Credentials:
+def credentials_from_dict(values: dict[str, Any]) -> Credentials:
     known = {f.name for f in fields(Credentials)}
     kwargs = {k: v for k, v in values.items() if k in known and v not in (None, "")}
     if isinstance(kwargs.get("expires_at"), str):
@@ -115,7 +115,7 @@ def stored_connections(
             platform=plat,
             name=name,
             base_url=base_url or production_base_url(plat),
-            credentials=_credentials_from(decrypt_json(secret)),
+            credentials=credentials_from_dict(decrypt_json(secret)),
             account_ids=tuple(accounts) if accounts else None,
             origin="stored",
             connection_id=cid,
