@@ -36,6 +36,27 @@ def upgrade() -> None:
         )""")
     op.execute("create index file_imports_by_sha256 on raw.file_imports (sha256, status)")
 
+    # The loader creates raw tables on first load; these two exist from the start because dbt's
+    # csv staging reads them whether or not a file was ever imported. Same shape as
+    # loader.ensure_raw_table (keys of pipeline.connectors.csv_import streams + payload + sync).
+    for table, time_key in (
+        ("csv_ad_performance_daily", '"date" date'),
+        ("csv_ad_performance_hourly", "hour_start_local timestamp"),
+    ):
+        time_column = time_key.split()[0]
+        op.execute(f"""
+            create table if not exists raw.{table} (
+                account_id     text not null,
+                platform       text not null,
+                ad_id          text not null,
+                {time_key} not null,
+                payload        jsonb not null,
+                _sync_id       uuid not null,
+                _extracted_at  timestamptz not null default now(),
+                primary key (account_id, platform, ad_id, {time_column})
+            )""")
+
 
 def downgrade() -> None:
+    # raw.csv_* hold imported data and belong to the loader (like raw.meta_*): kept.
     op.execute("drop table if exists raw.file_imports")

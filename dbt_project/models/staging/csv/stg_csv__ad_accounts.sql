@@ -1,0 +1,19 @@
+-- Files carry no account listing: an account is whatever its rows say, newest row first.
+with file_rows as (
+    {{ csv_file_rows() }}
+)
+
+select
+    platform,
+    account_id,
+    {{ csv_latest("nullif(payload ->> 'account_name', '')") }} as account_name,
+    {{ csv_latest("upper(payload ->> 'currency')") }} as currency,
+    {{ csv_latest("payload ->> 'timezone'") }} as timezone,
+    -- A file says nothing about the account's state.
+    'UNKNOWN'::text as status,
+    null::text as platform_status,
+    min(date_day) as first_reported_date,
+    max(date_day) as last_reported_date,
+    max(_extracted_at) as _extracted_at
+from file_rows
+group by platform, account_id

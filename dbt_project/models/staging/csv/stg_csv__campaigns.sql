@@ -1,0 +1,48 @@
+-- Files carry no campaign listing: a campaign is whatever its performance rows say.
+with file_rows as (
+    select file_rows.*, file_rows.payload ->> 'campaign_id' as campaign_id
+    from ({{ csv_file_rows() }}) as file_rows
+),
+
+accounts as (
+    select platform, account_id, currency from {{ ref('stg_csv__ad_accounts') }}
+),
+
+campaigns as (
+    select
+        platform,
+        account_id,
+        campaign_id,
+        {{ csv_latest("nullif(payload ->> 'campaign_name', '')") }} as campaign_name,
+        min(date_day) as first_reported_date,
+        max(date_day) as last_reported_date,
+        max(_extracted_at) as _extracted_at
+    from file_rows
+    group by platform, account_id, campaign_id
+)
+
+select
+    campaigns.platform,
+    campaigns.account_id,
+    campaigns.campaign_id,
+    campaigns.campaign_name,
+    -- A file says nothing about status, objective or budget. UNKNOWN (not ACTIVE): nothing may
+    -- treat a file's campaign as one it can pause or re-budget.
+    'UNKNOWN'::text as status,
+    null::text as platform_status,
+    null::text as objective,
+    null::text as budget_type,
+    null::numeric as daily_budget,
+    null::numeric as lifetime_budget,
+    accounts.currency,
+    null::date as start_date,
+    null::date as end_date,
+    null::timestamptz as created_at,
+    null::timestamptz as updated_at,
+    campaigns.first_reported_date,
+    campaigns.last_reported_date,
+    campaigns._extracted_at
+from campaigns
+left join accounts
+    on campaigns.platform = accounts.platform
+    and campaigns.account_id = accounts.account_id

@@ -1,0 +1,645 @@
+"""CSV file import: ad performance from any platform, in one documented generic format.
+
+A file is either daily (a ``date`` column) or hourly (an ``hour`` column), with one row per ad and
+day (or local hour) and these columns, in any order (header names are matched case-insensitively;
+spaces and dashes count as underscores, so ``Account ID`` is ``account_id``)::
+
+    date | hour, platform, account_id, account_name, currency, timezone, campaign_id, campaign_name,
+    ad_group_id, ad_id, ad_name, spend, impressions, clicks, conversions, conversion_value
+
+Every column must be in the header; cells of ``account_name``, ``campaign_name``, ``ad_group_id``,
+``ad_name`` may be empty, and empty ``conversions`` / ``conversion_value`` mean zero. Other columns
+are allowed, kept in the payload and ignored. Rules (each broken rule quarantines the row with a
+reason naming the column):
+
+- UTF-8 (a byte-order mark is fine); delimiter ``,`` (or ``;``, tab, ``|``, detected from the
+  header); surrounding whitespace of a cell is not part of its value.
+- ``date``: ISO ``YYYY-MM-DD``, the day in the account's timezone. ``hour``: ISO local date-time on
+  the hour (``2026-05-01T13:00`` or ``2026-05-01 13:00:00``), without a UTC offset, existing in the
+  account's timezone (the skipped hour of a DST change is rejected). Not before 2000, not after
+  tomorrow.
+- ``platform``: a code such as ``linkedin``, ``pinterest`` or ``meta``; it is lower-cased, spaces
+  and dashes become ``_`` and a few common names map to the connectors' codes (``Facebook`` ->
+  ``meta``, ``Google Ads`` -> ``google_ads``, ``Bing`` -> ``microsoft_ads``). For ``meta`` an
+  ``act_`` prefix and for ``google_ads`` the dashes of ``123-456-7890`` are dropped from
+  ``account_id``, so file rows meet the connectors' ids.
+- ``account_id``, ``campaign_id``, ``ad_id``: required. ``currency``: ISO 4217 (any case).
+  ``timezone``: IANA name (``Europe/Berlin``). An account keeps one currency and one timezone per
+  file.
+- Metrics: plain non-negative numbers with a dot as decimal separator (``1234.5``; no thousands
+  separators, currency signs or percent). ``impressions`` and ``clicks`` are whole numbers.
+  Clicks may exceed impressions and conversions may exceed clicks: platforms count clicks on
+  impressions of earlier days, and view-through conversions, so such rows are real, not errors.
+- One row per key (platform, account_id, ad_id, date | hour): a later row with the key of an
+  earlier one is reported as a duplicate (identical or conflicting) and the first one is kept.
+
+Good rows become records for ``raw.csv_ad_performance_daily`` / ``raw.csv_ad_performance_hourly``:
+the row as written (column name -> cell string, trimmed; ``platform`` and ``account_id`` in the
+canonical form above, because they are keys) plus ``_file_name`` and ``_line_number``. No Dagster,
+no database here: ``pipeline.imports`` loads what this module yields.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from itertools import chain
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from pipeline.connectors.base import KeyColumn, RawStream
+
+SOURCE = "csv"  # raw tables are raw.csv_*; the marts' `source` column says 'csv' for these rows
+FILE_NAME_KEY = "_file_name"
+LINE_NUMBER_KEY = "_line_number"
+CELLS_KEY = "_cells"  # quarantined rows whose cells cannot be matched to the header
+
+_KEYS = (
+    KeyColumn("account_id", "text", "account_id"),
+    KeyColumn("platform", "text", "platform"),
+    KeyColumn("ad_id", "text", "ad_id"),
+)
+DAILY_STREAM = RawStream(
+    SOURCE,
+    "ad_performance_daily",
+    (*_KEYS, KeyColumn("date", "date", "date")),
+    "date",
+    "Daily ad performance imported from CSV files (generic format); payload = the file's row.",
+)
+# A timestamp key: the loader's window bound (`hour_start_local::date`) then selects local days.
+HOURLY_STREAM = RawStream(
+    SOURCE,
+    "ad_performance_hourly",
+    (*_KEYS, KeyColumn("hour_start_local", "timestamp", "hour")),
+    "hour_start_local",
+    "Hourly ad performance (account-local hours) imported from CSV files; payload = the file's row.",
+)
+CSV_STREAMS: dict[str, RawStream] = {s.name: s for s in (DAILY_STREAM, HOURLY_STREAM)}
+
+COMMON_COLUMNS = (
+    "platform",
+    "account_id",
+    "account_name",
+    "currency",
+    "timezone",
+    "campaign_id",
+    "campaign_name",
+    "ad_group_id",
+    "ad_id",
+    "ad_name",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+)
+TIME_COLUMNS = ("date", "hour")
+KNOWN_COLUMNS = frozenset((*TIME_COLUMNS, *COMMON_COLUMNS))
+DELIMITERS = (",", ";", "\t", "|")
+EARLIEST_DATE = dt.date(2000, 1, 1)
+MAX_ID_LENGTH = 255
+MAX_NAME_LENGTH = 1000
+MAX_METRIC = 10**15  # beyond any real ad account; keeps casts to bigint/numeric safe downstream
+
+# Circulating ISO 4217 currencies, plus a few withdrawn recently enough to appear in old exports
+# (ANG, CUC, HRK, SLL, SVC, VED, ZWL). Funds, metals and test codes (XAU, XTS, ...) are no account
+# currency.
+ISO_4217_CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+    BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF
+    KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR
+    MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG
+    SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD
+    UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+    """.split()  # noqa: SIM905 - a table to read, not 160 quoted strings
+)
+
+# Names people write for the platforms adsignal has connectors for -> the connectors' codes, so a
+# file's rows land on the same platform as the API's.
+PLATFORM_ALIASES = {
+    "facebook": "meta",
+    "facebook_ads": "meta",
+    "meta_ads": "meta",
+    "instagram": "meta",
+    "google": "google_ads",
+    "adwords": "google_ads",
+    "google_adwords": "google_ads",
+    "bing": "microsoft_ads",
+    "bing_ads": "microsoft_ads",
+    "microsoft": "microsoft_ads",
+    "microsoft_advertising": "microsoft_ads",
+    "tiktok_ads": "tiktok",
+    "snap": "snapchat",
+    "snapchat_ads": "snapchat",
+}
+_PLATFORM_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOCAL_HOUR = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
+_UTC_OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
+
+
+class CsvFormatError(ValueError):
+    """The file as a whole cannot be imported (not UTF-8, no header, missing columns, ...)."""
+
+
+# --- value parsers: cell string -> typed value, or a PydanticCustomError whose message names the
+# problem without the value (so reasons can be counted); the value is added to the reason later.
+
+
+def _error(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _required_id(value: str) -> str:
+    if not value:
+        raise _error("required", "required, but empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise _error("too_long", f"longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _optional_id(value: str) -> str | None:
+    return _required_id(value) if value else None
+
+
+def _optional_name(value: str) -> str | None:
+    if len(value) > MAX_NAME_LENGTH:
+        raise _error("too_long", f"longer than {MAX_NAME_LENGTH} characters")
+    return value or None
+
+
+def canonical_platform(value: str) -> str:
+    """``"Google Ads"`` -> ``google_ads``, ``"Facebook"`` -> ``meta``; ValueError if not a code."""
+    code = re.sub(r"[\s\-]+", "_", value.strip().lower())
+    code = PLATFORM_ALIASES.get(code, code)
+    if not _PLATFORM_CODE.fullmatch(code):
+        raise ValueError("not a platform code such as linkedin: letters, digits and _")
+    if code == SOURCE:
+        raise ValueError("'csv' names where rows come from, not an ad platform such as linkedin")
+    return code
+
+
+def canonical_account_id(platform: str, account_id: str) -> str:
+    """The id as the platform's connector writes it (Meta without ``act_``, Google Ads without dashes)."""
+    if platform == "meta" and account_id.startswith("act_"):
+        return account_id[4:]
+    if platform == "google_ads" and re.fullmatch(r"\d{3}-\d{3}-\d{4}", account_id):
+        return account_id.replace("-", "")
+    return account_id
+
+
+def _platform(value: str) -> str:
+    if not value:
+        raise _error("required", "required, but empty")
+    try:
+        return canonical_platform(value)
+    except ValueError as exc:
+        raise _error("invalid", str(exc)) from None
+
+
+def _currency(value: str) -> str:
+    if not value:
+        raise _error("required", "required, but empty")
+    if value.upper() not in ISO_4217_CURRENCIES:
+        raise _error("invalid", "not an ISO 4217 currency code such as USD or EUR")
+    return value.upper()
+
+
+@cache
+def _iana_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _timezone(value: str) -> str:
+    if not value:
+        raise _error("required", "required, but empty")
+    if value not in _iana_timezones():
+        raise _error("invalid", "not an IANA timezone name such as Europe/Berlin")
+    return value
+
+
+def _number(value: str, *, required: bool) -> Decimal:
+    if not value:
+        if required:
+            raise _error("required", "required, but empty")
+        return Decimal(0)
+    if not _NUMBER.fullmatch(value):
+        if re.fullmatch(r"[+-]?[\d.,]+", value) and "," in value:
+            raise _error(
+                "not_a_number",
+                "not a plain number: write 1234.5, without thousands separator or decimal comma",
+            )
+        raise _error("not_a_number", "not a plain number such as 1234.5")
+    number = Decimal(value)
+    if number < 0:
+        raise _error("negative", "must not be negative")
+    if number >= MAX_METRIC:
+        raise _error("too_large", f"implausibly large (>= {MAX_METRIC:.0e})")
+    return number
+
+
+def _amount(value: str) -> Decimal:
+    return _number(value, required=True)
+
+
+def _optional_amount(value: str) -> Decimal:
+    return _number(value, required=False)
+
+
+def _count(value: str) -> int:
+    number = _number(value, required=True)
+    if number != number.to_integral_value():
+        raise _error("not_whole", "must be a whole number")
+    return int(number)
+
+
+def _bounded_day(day: dt.date, info: ValidationInfo) -> None:
+    today: dt.date = (info.context or {}).get("today") or dt.date.today()
+    if day < EARLIEST_DATE:
+        raise _error("out_of_range", f"before {EARLIEST_DATE.isoformat()}")
+    if day > today + dt.timedelta(days=1):
+        raise _error("out_of_range", "in the future")
+
+
+def _report_date(value: str, info: ValidationInfo) -> dt.date:
+    if not value:
+        raise _error("required", "required, but empty")
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise _error("invalid", "not an ISO date YYYY-MM-DD") from None
+    _bounded_day(day, info)
+    return day
+
+
+def _local_hour(value: str, info: ValidationInfo) -> dt.datetime:
+    if not value:
+        raise _error("required", "required, but empty")
+    match = _LOCAL_HOUR.fullmatch(value)
+    if not match:
+        if _UTC_OFFSET.search(value) and _LOCAL_HOUR.match(value):
+            raise _error("invalid", "must be the account's local time, without a UTC offset")
+        raise _error("invalid", "not an ISO local date-time YYYY-MM-DDTHH:00")
+    try:
+        hour = dt.datetime.fromisoformat(value.replace(" ", "T"))
+    except ValueError:
+        raise _error("invalid", "not an ISO local date-time YYYY-MM-DDTHH:00") from None
+    if (hour.minute, hour.second, hour.microsecond) != (0, 0, 0):
+        raise _error("not_on_the_hour", "not on the hour: minutes and seconds must be 00")
+    _bounded_day(hour.date(), info)
+    return hour
+
+
+class PerformanceRow(BaseModel):
+    """One validated row of the generic format (either granularity)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    platform: Annotated[str, BeforeValidator(_platform)]
+    account_id: Annotated[str, BeforeValidator(_required_id)]
+    account_name: Annotated[str | None, BeforeValidator(_optional_name)]
+    currency: Annotated[str, BeforeValidator(_currency)]
+    timezone: Annotated[str, BeforeValidator(_timezone)]
+    campaign_id: Annotated[str, BeforeValidator(_required_id)]
+    campaign_name: Annotated[str | None, BeforeValidator(_optional_name)]
+    ad_group_id: Annotated[str | None, BeforeValidator(_optional_id)]
+    ad_id: Annotated[str, BeforeValidator(_required_id)]
+    ad_name: Annotated[str | None, BeforeValidator(_optional_name)]
+    spend: Annotated[Decimal, BeforeValidator(_amount)]
+    impressions: Annotated[int, BeforeValidator(_count)]
+    clicks: Annotated[int, BeforeValidator(_count)]
+    conversions: Annotated[Decimal, BeforeValidator(_optional_amount)]
+    conversion_value: Annotated[Decimal, BeforeValidator(_optional_amount)]
+
+    @model_validator(mode="after")
+    def _connector_account_id(self) -> PerformanceRow:
+        # A key: written the way the platform's connector writes it, so file and API rows meet.
+        self.account_id = canonical_account_id(self.platform, self.account_id)
+        return self
+
+
+class DailyPerformanceRow(PerformanceRow):
+    report_date: Annotated[dt.date, BeforeValidator(_report_date)] = Field(alias="date")
+
+    @property
+    def day(self) -> dt.date:
+        return self.report_date
+
+    @property
+    def time_key(self) -> dt.date:
+        return self.report_date
+
+
+class HourlyPerformanceRow(PerformanceRow):
+    hour: Annotated[dt.datetime, BeforeValidator(_local_hour)]
+
+    @property
+    def day(self) -> dt.date:
+        return self.hour.date()
+
+    @property
+    def time_key(self) -> dt.datetime:
+        return self.hour
+
+
+# --- rows out of the parser ---
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a row was not loaded: the column, what is wrong (value-free, so it can be counted)."""
+
+    column: str
+    problem: str
+    value: str | None = None
+    detail: str | None = None
+
+    @property
+    def category(self) -> str:
+        return f"{self.column}: {self.problem}"
+
+    def __str__(self) -> str:
+        notes = ([f"got {self.value[:80]!r}"] if self.value else []) + ([self.detail] if self.detail else [])
+        return f"{self.category} ({'; '.join(notes)})" if notes else self.category
+
+
+@dataclass(frozen=True)
+class GoodRow:
+    line_number: int
+    record: dict[str, Any]  # the raw payload: the row's cells + _file_name + _line_number
+    row: DailyPerformanceRow | HourlyPerformanceRow
+
+    @property
+    def account(self) -> tuple[str, str]:
+        return (self.row.platform, self.row.account_id)
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line_number: int
+    problems: tuple[RowProblem, ...]
+    payload: dict[str, Any]  # what raw.quarantine keeps: the cells as read
+    account: tuple[str, str] | None  # (platform, account_id) when the row says so legibly
+    duplicate_of: int | None = None  # line of the copy that is kept
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(p) for p in self.problems)
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of is not None
+
+
+def _normalize_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").strip().lower())
+
+
+def _choose_delimiter(first_line: str) -> str:
+    """The delimiter that splits the header into the most known column names."""
+
+    def known(delimiter: str) -> int:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        return len({_normalize_header(c) for c in cells} & KNOWN_COLUMNS)
+
+    return max(DELIMITERS, key=known)  # ties keep the earlier, i.e. the comma
+
+
+def _clean(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL: replaced in quarantined payloads, rejected in rows.
+    return value.replace("\x00", "\ufffd")
+
+
+class CsvRows:
+    """The validated rows of one CSV file, read lazily: iterate to get GoodRow / BadRow in file order.
+
+    The header is read at construction (raising CsvFormatError when the file cannot be imported at
+    all); ``stream`` then says which raw table the rows belong to. Memory grows only with the
+    number of distinct keys (to report duplicates), never with the rows' content.
+    """
+
+    def __init__(self, lines: Iterable[str], *, file_name: str, today: dt.date | None = None) -> None:
+        self.file_name = file_name
+        self.today = today or dt.date.today()
+        self.blank_lines = 0
+        self.rows_read = 0
+        self._lines = iter(lines)
+        first_line = self._read(lambda: next(self._lines, ""), 1)
+        if not first_line.strip():
+            raise CsvFormatError(
+                f"{file_name}: empty file or empty first line; the first line must be the header"
+            )
+        self.delimiter = _choose_delimiter(first_line)
+        self._reader = csv.reader(chain([first_line], self._lines), delimiter=self.delimiter)
+        header = [_normalize_header(c) for c in next(self._reader)]
+        self.columns = tuple(header)
+        duplicated = sorted({c for c in header if header.count(c) > 1 and c})
+        if duplicated:
+            raise CsvFormatError(f"{file_name}: header repeats column(s) {', '.join(duplicated)}")
+        time_columns = [c for c in TIME_COLUMNS if c in header]
+        if len(time_columns) != 1:
+            raise CsvFormatError(
+                f"{file_name}: the header needs exactly one of the columns 'date' (daily rows) or 'hour'"
+                f" (hourly rows); found {time_columns or 'neither'}"
+            )
+        self.time_column = time_columns[0]
+        missing = [c for c in COMMON_COLUMNS if c not in header]
+        if missing:
+            raise CsvFormatError(
+                f"{file_name}: missing column(s) {', '.join(missing)} (header read with delimiter"
+                f" {self.delimiter!r}: {', '.join(header)})"
+            )
+        self.ignored_columns = tuple(c for c in header if c not in KNOWN_COLUMNS)
+        self.stream = DAILY_STREAM if self.time_column == "date" else HOURLY_STREAM
+        self._model = DailyPerformanceRow if self.time_column == "date" else HourlyPerformanceRow
+        self._seen_keys: dict[tuple[str, ...], tuple[int, int]] = {}  # key -> (line, hash of values)
+        self._account_settings: dict[tuple[str, str], tuple[str, str, int]] = {}  # currency, tz, line
+
+    def _read(self, step: Any, line_number: int) -> Any:
+        try:
+            return step()
+        except UnicodeDecodeError as exc:
+            raise CsvFormatError(
+                f"{self.file_name}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} near"
+                f" line {line_number}); save the file as UTF-8 (CSV UTF-8 in Excel)"
+            ) from None
+
+    def __iter__(self) -> Iterator[GoodRow | BadRow]:
+        while True:
+            line_number = self._reader.line_num + 1
+            try:
+                cells = self._read(lambda: next(self._reader), line_number)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self.rows_read += 1
+                problem = RowProblem("row", "unreadable CSV", detail=str(exc))
+                yield BadRow(line_number, (problem,), {CELLS_KEY: [], **self._provenance(line_number)}, None)
+                continue
+            if not any(cell.strip() for cell in cells):
+                self.blank_lines += 1  # blank lines and rows of empty cells (spreadsheet leftovers)
+                continue
+            self.rows_read += 1
+            yield self._validate(cells, line_number, last_line=self._reader.line_num)
+
+    def _provenance(self, line_number: int) -> dict[str, Any]:
+        return {FILE_NAME_KEY: self.file_name, LINE_NUMBER_KEY: line_number}
+
+    def _validate(self, cells: list[str], line_number: int, last_line: int) -> GoodRow | BadRow:
+        if len(cells) != len(self.columns):
+            detail = f"header has {len(self.columns)}"
+            if last_line > line_number:  # an unclosed quote swallows the lines after it
+                detail += f"; the row spans lines {line_number}-{last_line}, check for an unclosed quote"
+            problem = RowProblem("row", f"has {len(cells)} columns", detail=detail)
+            payload = {CELLS_KEY: [_clean(c) for c in cells], **self._provenance(line_number)}
+            return BadRow(line_number, (problem,), payload, None)
+
+        values = {column: cell.strip() for column, cell in zip(self.columns, cells, strict=True)}
+        account = _legible_account(values)
+        nul_columns = [column for column, value in values.items() if "\x00" in value]
+        if nul_columns:
+            problems = tuple(RowProblem(c, "contains a NUL character") for c in nul_columns)
+            payload = {c: _clean(v) for c, v in values.items()} | self._provenance(line_number)
+            return BadRow(line_number, problems, payload, account)
+
+        record = values | self._provenance(line_number)
+        try:
+            row = self._model.model_validate(values, context={"today": self.today})
+        except ValidationError as exc:
+            return BadRow(line_number, _problems(exc, values), record, account)
+
+        record["platform"], record["account_id"] = row.platform, row.account_id
+        problems = self._cross_row_problems(row, line_number)
+        if problems:
+            return BadRow(line_number, problems, record, row_account(row))
+        key = (row.platform, row.account_id, row.ad_id, row.time_key.isoformat())
+        content = hash(tuple(row.model_dump().items()))  # typed values: "EUR" and "eur" are equal
+        if key in self._seen_keys:
+            first_line, first_content = self._seen_keys[key]
+            same = "identical to" if content == first_content else "different values than"
+            problem = RowProblem(
+                f"platform, account_id, ad_id, {self.time_column}",
+                "duplicate key, the first row is kept",
+                detail=f"{same} line {first_line}",
+            )
+            return BadRow(line_number, (problem,), record, row_account(row), duplicate_of=first_line)
+        self._seen_keys[key] = (line_number, content)
+        return GoodRow(line_number, record, row)
+
+    def _cross_row_problems(
+        self, row: DailyPerformanceRow | HourlyPerformanceRow, line_number: int
+    ) -> tuple[RowProblem, ...]:
+        problems: list[RowProblem] = []
+        if isinstance(row, HourlyPerformanceRow) and not _exists_locally(row.hour, row.timezone):
+            problems.append(
+                RowProblem(
+                    "hour",
+                    "does not exist in the account's timezone",
+                    value=row.hour.isoformat(timespec="minutes"),
+                    detail=f"skipped by the daylight-saving change in {row.timezone}",
+                )
+            )
+        account = row_account(row)
+        settings = self._account_settings.setdefault(account, (row.currency, row.timezone, line_number))
+        for column, expected, actual in (
+            ("currency", settings[0], row.currency),
+            ("timezone", settings[1], row.timezone),
+        ):
+            if actual != expected:
+                problems.append(
+                    RowProblem(
+                        column,
+                        "differs from the account's earlier rows",
+                        value=actual,
+                        detail=f"account {account[0]}:{account[1]} uses {expected} since line {settings[2]}",
+                    )
+                )
+        return tuple(problems)
+
+
+def row_account(row: PerformanceRow) -> tuple[str, str]:
+    return (row.platform, row.account_id)
+
+
+def _legible_account(values: dict[str, str]) -> tuple[str, str] | None:
+    """(platform, account_id) of a row that may be invalid otherwise, for per-account reporting."""
+    try:
+        platform = canonical_platform(values.get("platform", ""))
+    except ValueError:
+        return None
+    account_id = values.get("account_id", "")
+    return (platform, canonical_account_id(platform, account_id)) if account_id else None
+
+
+def _problems(exc: ValidationError, values: dict[str, str]) -> tuple[RowProblem, ...]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        column = str(error["loc"][0]) if error["loc"] else "row"
+        value = values.get(column)
+        problems.append(RowProblem(column, error["msg"], value=value or None))
+    return tuple(problems)
+
+
+def _exists_locally(local: dt.datetime, timezone: str) -> bool:
+    """False for wall-clock times skipped by a DST change (they round-trip to another hour)."""
+    zone = ZoneInfo(timezone)
+    round_trip = local.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    return round_trip == local
+
+
+@contextmanager
+def open_csv(path: str | Path, *, today: dt.date | None = None) -> Iterator[CsvRows]:
+    """Open a CSV file of the generic format; the context's value yields its validated rows."""
+    path = Path(path)
+    # utf-8-sig: Excel's "CSV UTF-8" writes a byte-order mark; newline="" lets csv handle quoted newlines.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        yield CsvRows(handle, file_name=path.name, today=today)
+
+
+@dataclass
+class ParseSummary:
+    """Counts of one pass over a file (handy for a dry run: ``summarize(open_csv(...))``)."""
+
+    stream: str
+    good_rows: int = 0
+    bad_rows: int = 0
+    duplicate_rows: int = 0
+    blank_lines: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(rows: CsvRows) -> ParseSummary:
+    summary = ParseSummary(rows.stream.table)
+    for item in rows:
+        if isinstance(item, GoodRow):
+            summary.good_rows += 1
+            continue
+        summary.bad_rows += 1
+        summary.duplicate_rows += item.is_duplicate
+        for problem in item.problems:
+            summary.reasons[problem.category] = summary.reasons.get(problem.category, 0) + 1
+    summary.blank_lines = rows.blank_lines
+    return summary
