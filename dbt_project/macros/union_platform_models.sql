@@ -1,29 +1,82 @@
 {#
-    Union one conformed entity across every platform listed in var('platform_staging_models').
+    Union one conformed entity across every entry listed in var('platform_staging_models').
 
-    `entity` names the entry to read from each platform (e.g. 'campaigns'); `columns` is the
-    conformed contract as (name, postgres type) pairs. Every platform's staging model must expose
-    these names; the casts pin one type per column so a platform cannot widen the union silently,
-    and a missing column fails at run time with the platform's model named in the error.
+    `entity` names the entry to read from each one (e.g. 'campaigns'); `columns` is the conformed
+    contract as (name, postgres type) pairs. Every staging model must expose these names; the casts
+    pin one type per column so a source cannot widen the union silently, and a missing column
+    fails at run time with the model named in the error.
+
+    Each entry is a *source* of rows: a platform's connector (meta, google_ads, ...) or a file
+    import (csv). The union adds two columns:
+    - `platform`: the ad platform the row belongs to. The entry's name, or, when the entry says
+      `platform_column: <column>`, that column of its staging model (a CSV file names the platform
+      of every row: linkedin, pinterest, even meta).
+    - `source`: the entry's name, i.e. where the row came from ('csv' for imported files).
+
+    A platform's connector is authoritative for that platform. When an entry with a
+    platform_column claims a platform whose connector also has rows for the same unit, the file's
+    rows of that unit are left out, so nothing is counted twice and no unit mixes two sources. The
+    unit per entity is below (daily/hourly performance: the account-day, so a day's account total
+    never adds a file's ads to the API's); `one_source_per` overrides it. `prefer_connectors=false`
+    returns every row (tests use it to report what was left out).
 #}
-{% macro union_platform_models(entity, columns) -%}
+{% macro union_platform_models(entity, columns, one_source_per=none, prefer_connectors=true) -%}
     {%- set platform_models = var('platform_staging_models') -%}
-    {%- set sources = [] -%}
-    {%- for platform in platform_models | sort -%}
-        {%- if entity in platform_models[platform] -%}
-            {%- do sources.append((platform, platform_models[platform][entity])) -%}
+    {%- set units_by_entity = {
+        'ad_accounts': ['platform', 'account_id'],
+        'campaigns': ['platform', 'account_id', 'campaign_id'],
+        'ad_performance_daily': ['platform', 'account_id', 'date_day'],
+        'ad_performance_hourly': ['platform', 'account_id', 'date_day'],
+    } -%}
+    {%- set unit = one_source_per or units_by_entity.get(entity) -%}
+    {%- set entries = [] -%}
+    {%- set state = namespace(has_file_sources=false) -%}
+    {%- for source_name in platform_models | sort -%}
+        {%- set entry = platform_models[source_name] -%}
+        {%- if entity in entry -%}
+            {%- do entries.append((source_name, entry[entity], entry.get('platform_column'))) -%}
+            {%- if entry.get('platform_column') -%}
+                {%- set state.has_file_sources = true -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if sources | length == 0 -%}
+    {%- if entries | length == 0 -%}
         {{ exceptions.raise_compiler_error("No platform in var('platform_staging_models') provides '" ~ entity ~ "'") }}
     {%- endif -%}
-    {%- for platform, model_name in sources %}
+    {%- set apply_precedence = prefer_connectors and state.has_file_sources and unit -%}
+
+    {%- set union_sql -%}
+    {%- for source_name, model_name, platform_column in entries %}
 select
-    '{{ platform }}'::text as platform,
+    {% if platform_column %}{{ platform_column }}::text{% else %}'{{ source_name }}'::text{% endif %} as platform,
+    '{{ source_name }}'::text as source,
     {%- for column_name, column_type in columns %}
     {{ column_name }}::{{ column_type }} as {{ column_name }}{{ "," if not loop.last }}
     {%- endfor %}
 from {{ ref(model_name) }}
 {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+    {%- endset -%}
+
+    {%- if apply_precedence %}
+with unioned as not materialized (
+{{ union_sql }}
+)
+
+select *
+from unioned
+-- A connector's own rows (source = platform) always stay; a file's stay unless that platform's
+-- connector has the same unit.
+where unioned.source = unioned.platform
+    or not exists (
+        select 1
+        from unioned as connector_rows
+        where connector_rows.source = connector_rows.platform
+            {%- for column_name in unit %}
+            and connector_rows.{{ column_name }} = unioned.{{ column_name }}
+            {%- endfor %}
+    )
+    {%- else %}
+{{ union_sql }}
+    {%- endif %}
 {%- endmacro %}

@@ -10,6 +10,11 @@ Speaks the Graph API the way production connectors do:
   day, a single campaign into halves of its ad sets, a single ad set into halves of its ads (via
   ``filtering`` on ``campaign.id`` / ``adset.id`` / ``ad.id``). Results are only read from completed
   runs and the pieces partition their parent, so every ad-day arrives exactly once.
+- hourly ad-level insights the same way (``breakdowns=hourly_stats_aggregated_by_advertiser_time_zone``,
+  one async run per account-day, same splitting): one record per ad and local clock hour, the hour
+  in the account's timezone as ``"HH:00:00 - HH:59:59"``; today's hours up to the current one
+  (partial). A DST day has 23 or 25 real hours but Meta labels 24 clock hours at most: the skipped
+  hour has no row, the repeated one holds both.
 - errors classified from Meta's ``{"error": {"code", ...}}`` body: throttling codes back off, code 1
   "reduce the amount of data" halves the page ``limit``, code 190 fails fast as a credentials error.
 - usage headers (``x-app-usage``, ``x-ad-account-usage``, ``x-business-use-case-usage``,
@@ -30,6 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -54,6 +60,8 @@ PLATFORM = "meta"
 API_VERSION = "v21.0"
 MAX_PAGE_LIMIT = 5000  # Meta rejects larger page sizes
 DEFAULT_LOOKBACK_DAYS = 28  # attribution keeps restating a day for 28 days
+DEFAULT_HOURLY_DAYS = 7  # hourly data serves recent days (dbt var hourly_retention_days)
+HOURLY_BREAKDOWN = "hourly_stats_aggregated_by_advertiser_time_zone"
 
 # -- error codes (https://developers.facebook.com/docs/marketing-api/error-reference) ----------------
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80007), 80008, 80014})
@@ -138,6 +146,9 @@ INSIGHTS_FIELDS = (
     "actions",
     "action_values",
 )
+# Unique-people metrics (reach, frequency) do not exist per hour: Meta refuses them with the hourly
+# breakdown, so the hourly stream asks for everything else.
+HOURLY_INSIGHTS_FIELDS = tuple(f for f in INSIGHTS_FIELDS if f != "reach")
 
 # Entity edges leave ARCHIVED / DELETED objects out unless asked: ask for every status, so dimensions
 # know about retired campaigns whose history is still in the insights.
@@ -182,6 +193,19 @@ META_STREAMS: dict[str, RawStream] = {
         "date_start",
         "Ad-level daily insights (level=ad, time_increment=1) in the account's timezone and currency.",
     ),
+    "ads_insights_hourly": RawStream(
+        PLATFORM,
+        "ads_insights_hourly",
+        (
+            _ACCOUNT_KEY,
+            KeyColumn("ad_id", "text", "ad_id"),
+            KeyColumn("date_start", "date", "date_start"),
+            KeyColumn(HOURLY_BREAKDOWN, "text", HOURLY_BREAKDOWN),
+        ),
+        "date_start",
+        "Ad-level hourly insights (breakdowns=hourly_stats_aggregated_by_advertiser_time_zone) for "
+        "recent days: one row per ad, local day and local clock hour, in the account's currency.",
+    ),
 }
 
 # edge name, fields and effective statuses of each entity stream
@@ -218,6 +242,7 @@ class InsightsJob:
     filter_field: str | None = None  # "campaign.id" | "adset.id" | "ad.id"; None = the whole account
     ids: tuple[str, ...] = ()
     attempt: int = 1
+    breakdowns: tuple[str, ...] = ()  # (HOURLY_BREAKDOWN,) for the hourly stream
 
     def filtering(self) -> list[dict[str, Any]]:
         if self.filter_field is None:
@@ -226,6 +251,8 @@ class InsightsJob:
 
     def describe(self) -> str:
         scope = f"act_{self.account_id} {self.day.isoformat()}"
+        if self.breakdowns:
+            scope += f" by {','.join(self.breakdowns)}"
         if self.filter_field:
             shown = ",".join(self.ids[:3]) + (f",… ({len(self.ids)})" if len(self.ids) > 3 else "")
             scope += f" {self.filter_field} IN [{shown}]"
@@ -283,6 +310,8 @@ class MetaConnector(HttpApiClient):
     platform = PLATFORM
     display_name = "Meta"
     streams = META_STREAMS
+    production_base_url = "https://graph.facebook.com"
+    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
     max_jobs_in_flight = MAX_JOBS_IN_FLIGHT
 
     def __init__(
@@ -348,6 +377,8 @@ class MetaConnector(HttpApiClient):
         Entity streams are snapshots (``since``/``until`` ignored). ``ads_insights_daily`` covers
         ``since``..``until`` inclusive, dates in the account's timezone; by default the last
         ``DEFAULT_LOOKBACK_DAYS`` days up to today (UTC), since Meta restates that long.
+        ``ads_insights_hourly`` covers the same kind of window, by default the last
+        ``DEFAULT_HOURLY_DAYS`` days up to the account's own today (its current day is partial).
         """
         if stream not in self.streams:
             raise ValueError(f"unknown Meta stream {stream!r}; known streams: {', '.join(self.streams)}")
@@ -365,12 +396,31 @@ class MetaConnector(HttpApiClient):
                 "limit": self.page_limit,
             }
             yield from self._paged(self._path(f"act_{account}/{edge}"), params)
+        elif stream == "ads_insights_hourly":
+            # The account's today, not UTC's: east of UTC the current local day starts earlier.
+            until = until or self._local_today(account)
+            since = since or until - timedelta(days=DEFAULT_HOURLY_DAYS - 1)
+            if since > until:
+                raise ValueError(f"since ({since}) is after until ({until})")
+            yield from self._read_insights(account, since, until, breakdowns=(HOURLY_BREAKDOWN,))
         else:
             until = until or datetime.now(UTC).date()
             since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
             if since > until:
                 raise ValueError(f"since ({since}) is after until ({until})")
             yield from self._read_insights(account, since, until)
+
+    def _local_today(self, account_id: str) -> date:
+        """Today in the ad account's timezone (Meta reports days and hours in it)."""
+        body = self.request_json("GET", self._path(f"act_{account_id}"), params={"fields": "timezone_name"})
+        name = body.get("timezone_name") if isinstance(body, dict) else None
+        try:
+            zone = ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ApiError(
+                self.display_name, f"act_{account_id} has no usable timezone_name: {name!r}"
+            ) from None
+        return datetime.now(zone).date()
 
     # -- write-back -------------------------------------------------------------------------------------
 
@@ -517,8 +567,12 @@ class MetaConnector(HttpApiClient):
 
     # -- insights via async report runs -----------------------------------------------------------------
 
-    def _read_insights(self, account_id: str, since: date, until: date) -> Iterator[Page]:
-        queue: deque[InsightsJob] = deque(InsightsJob(account_id, day) for day in _days(since, until))
+    def _read_insights(
+        self, account_id: str, since: date, until: date, breakdowns: tuple[str, ...] = ()
+    ) -> Iterator[Page]:
+        queue: deque[InsightsJob] = deque(
+            InsightsJob(account_id, day, breakdowns=breakdowns) for day in _days(since, until)
+        )
         running: list[_Run] = []
         while queue or running:
             while queue and len(running) < self.max_jobs_in_flight:
@@ -552,10 +606,12 @@ class MetaConnector(HttpApiClient):
     def _insights_params(self, job: InsightsJob) -> dict[str, Any]:
         params: dict[str, Any] = {
             "level": "ad",
-            "fields": ",".join(INSIGHTS_FIELDS),
+            "fields": ",".join(HOURLY_INSIGHTS_FIELDS if job.breakdowns else INSIGHTS_FIELDS),
             "time_range": _time_range(job.day, job.day),
             "time_increment": 1,
         }
+        if job.breakdowns:
+            params["breakdowns"] = ",".join(job.breakdowns)
         if job.filter_field:
             params["filtering"] = json.dumps(job.filtering())
         return params
@@ -621,15 +677,16 @@ class MetaConnector(HttpApiClient):
                 return []
         half = len(ids) // 2
         return [
-            InsightsJob(job.account_id, job.day, filter_field, ids[:half]),
-            InsightsJob(job.account_id, job.day, filter_field, ids[half:]),
+            InsightsJob(job.account_id, job.day, filter_field, ids[:half], breakdowns=job.breakdowns),
+            InsightsJob(job.account_id, job.day, filter_field, ids[half:], breakdowns=job.breakdowns),
         ]
 
     def _delivering_ids(self, job: InsightsJob, level: str) -> tuple[str, ...]:
         """Ids of the ``level`` objects with insights on the job's day within its filter.
 
         Asked of the (cheap, synchronous) insights edge rather than the entity lists, so archived
-        and deleted objects that delivered that day are not lost.
+        and deleted objects that delivered that day are not lost. With the job's breakdowns, so an
+        hourly job sees the same objects as its rows would (today's hours included).
         """
         params: dict[str, Any] = {
             "level": level,
@@ -637,6 +694,8 @@ class MetaConnector(HttpApiClient):
             "time_range": _time_range(job.day, job.day),
             "limit": self.page_limit,
         }
+        if job.breakdowns:
+            params["breakdowns"] = ",".join(job.breakdowns)
         if job.filter_field:
             params["filtering"] = json.dumps(job.filtering())
         seen: dict[str, None] = {}

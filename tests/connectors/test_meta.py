@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,9 +24,20 @@ import pytest
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import Credentials
 from pipeline.connectors.http import ApiError, CredentialsError, RateLimitedError, RetryPolicy
-from pipeline.connectors.meta import INSIGHTS_FIELDS, JOB_COMPLETED, META_STREAMS, InsightsJob, MetaConnector
+from pipeline.connectors.meta import (
+    DEFAULT_HOURLY_DAYS,
+    HOURLY_BREAKDOWN,
+    HOURLY_INSIGHTS_FIELDS,
+    INSIGHTS_FIELDS,
+    JOB_COMPLETED,
+    META_STREAMS,
+    InsightsJob,
+    MetaConnector,
+)
 from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
 from pipeline.sandbox.meta_api import MetaApiSettings
+from pipeline.sandbox.simulator import Metrics
+from pipeline.warehouse.loader import validate_record
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -133,18 +147,19 @@ def _raw_get(server: SandboxServer, path: str, params: dict[str, Any]) -> Any:
     return response.json()
 
 
-def _sync_insights(server: SandboxServer, account_id: str, since: date, until: date) -> list[dict[str, Any]]:
-    body = _raw_get(
-        server,
-        f"act_{account_id}/insights",
-        {
-            "level": "ad",
-            "fields": ",".join(INSIGHTS_FIELDS),
-            "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
-            "time_increment": 1,
-            "limit": 5000,
-        },
-    )
+def _sync_insights(
+    server: SandboxServer, account_id: str, since: date, until: date, *, hourly: bool = False
+) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        "level": "ad",
+        "fields": ",".join(HOURLY_INSIGHTS_FIELDS if hourly else INSIGHTS_FIELDS),
+        "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
+        "time_increment": 1,
+        "limit": 5000,
+    }
+    if hourly:
+        params["breakdowns"] = HOURLY_BREAKDOWN
+    body = _raw_get(server, f"act_{account_id}/insights", params)
     assert "next" not in body.get("paging", {})
     return body["data"]
 
@@ -202,8 +217,15 @@ def test_streams_match_the_raw_table_contract() -> None:
             ["account_id", "ad_id", "date_start"],
             "date_start",
         ),
+        "ads_insights_hourly": (
+            "meta_ads_insights_hourly",
+            ("account_id", "ad_id", "date_start", HOURLY_BREAKDOWN),
+            ["account_id", "ad_id", "date_start", HOURLY_BREAKDOWN],
+            "date_start",
+        ),
     }
     assert [k.pg_type for k in META_STREAMS["ads_insights_daily"].keys] == ["text", "text", "date"]
+    assert [k.pg_type for k in META_STREAMS["ads_insights_hourly"].keys] == ["text", "text", "date", "text"]
 
 
 def test_lists_the_accounts_the_token_sees(make: MakeHarness, accounts: list[str]) -> None:
@@ -415,6 +437,213 @@ def test_day_without_any_rows_yields_nothing(
         == []
     )
     assert len(harness.transport.posted()) == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# Hourly insights: the same async runs with the hourly breakdown, every ad-hour exactly once
+# --------------------------------------------------------------------------------------------------
+
+HOUR_LABEL = re.compile(r"^(\d{2}):00:00 - \1:59:59$")
+
+
+def _read_hours(harness: Harness, account_id: str, since: date, until: date) -> list[dict[str, Any]]:
+    return _records(list(harness.connector.read("ads_insights_hourly", account_id, since, until)))
+
+
+def _ad_hours(records: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    keys = []
+    for r in records:
+        match = HOUR_LABEL.match(r[HOURLY_BREAKDOWN])
+        assert match, f"unexpected hour label {r[HOURLY_BREAKDOWN]!r}"
+        keys.append((r["ad_id"], r["date_start"], int(match.group(1))))
+    return keys
+
+
+def _expected_ad_hours(
+    world: World, account_id: str, since: date, until: date
+) -> dict[tuple[str, str, int], Metrics]:
+    """(ad_id, date, local hour) -> Metrics the simulator says the API serves as of ``world.now``."""
+    expected = {}
+    for ad in world.ads("meta", account_id):
+        day = since
+        while day <= until:
+            for hour in range(24):
+                metrics = world.ad_hour(ad, day, hour)
+                if metrics is not None and (metrics.impressions > 0 or metrics.spend > 0):
+                    expected[(ad.id, day.isoformat(), hour)] = metrics
+            day += timedelta(days=1)
+    return expected
+
+
+def _hour_key(record: dict[str, Any]) -> tuple[str, str, str]:
+    return record["ad_id"], record["date_start"], record[HOURLY_BREAKDOWN]
+
+
+def _cents(amount: str) -> int:
+    units, _, cents = amount.partition(".")
+    return int(units) * 100 + int(cents.ljust(2, "0"))
+
+
+def _assert_hours_match_world(
+    world: World, account_id: str, records: list[dict[str, Any]], since: date, until: date
+) -> None:
+    keys = _ad_hours(records)
+    assert len(keys) == len(set(keys)), "an ad-hour arrived twice"
+    expected = _expected_ad_hours(world, account_id, since, until)
+    assert set(keys) == set(expected)
+    for key, record in zip(keys, records, strict=True):
+        truth = expected[key]
+        assert _cents(record["spend"]) == round(truth.spend * 100)
+        assert int(record["impressions"]) == truth.impressions
+        assert int(record["clicks"]) == truth.clicks
+
+
+def test_hourly_every_ad_hour_exactly_once_verbatim_and_summing_to_the_day(
+    make: MakeHarness, sandbox: SandboxServer, accounts: list[str]
+) -> None:
+    since, until = DAY - timedelta(days=1), DAY
+    for account_id in accounts:
+        harness = make()
+        records = _read_hours(harness, account_id, since, until)
+        _assert_hours_match_world(sandbox.world, account_id, records, since, until)
+        assert sorted(records, key=_hour_key) == sorted(
+            _sync_insights(sandbox, account_id, since, until, hourly=True), key=_hour_key
+        )
+        stream = META_STREAMS["ads_insights_hourly"]
+        for record in records:
+            assert stream.key_values(record) == (
+                account_id,
+                record["ad_id"],
+                record["date_start"],
+                record[HOURLY_BREAKDOWN],
+            )
+            validate_record(stream, record, account_id, since, until)  # the loader keeps every row
+            assert record["date_start"] == record["date_stop"] and "reach" not in record
+
+        # One async run per account-day, with the breakdown and without reach (none per hour).
+        submissions = harness.transport.posted(f"/act_{account_id}/insights")
+        assert sorted(json.loads(p["time_range"])["since"] for p in submissions) == [
+            since.isoformat(),
+            until.isoformat(),
+        ]
+        assert all(p["breakdowns"] == HOURLY_BREAKDOWN and p["level"] == "ad" for p in submissions)
+        assert all("reach" not in p["fields"].split(",") for p in submissions)
+
+        # An ad's hours add up to its day, exactly (cents, impressions, clicks, conversions).
+        daily = {
+            (r["ad_id"], r["date_start"]): r
+            for r in _records(list(make().connector.read("ads_insights_daily", account_id, since, until)))
+        }
+        sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        for record in records:
+            total = sums[(record["ad_id"], record["date_start"])]
+            total[0] += _cents(record["spend"])
+            total[1] += int(record["impressions"])
+            total[2] += int(record["clicks"])
+        assert sums.keys() == daily.keys()
+        for ad_day, (spend, impressions, clicks) in sums.items():
+            day_record = daily[ad_day]
+            assert (spend, impressions, clicks) == (
+                _cents(day_record["spend"]),
+                int(day_record["impressions"]),
+                int(day_record["clicks"]),
+            )
+
+
+def test_hourly_today_is_served_up_to_the_current_local_hour(
+    make: MakeHarness, sandbox: SandboxServer, accounts: list[str]
+) -> None:
+    world = sandbox.world
+    for account_id in accounts:
+        account = world.account("meta", account_id)
+        local_today = world.today_local(account)
+        current_hour = world.local_time(account).hour
+        harness = make()
+        records = _read_hours(harness, account_id, local_today, local_today)
+        _assert_hours_match_world(world, account_id, records, local_today, local_today)
+        hours = {hour for _, _, hour in _ad_hours(records)}
+        assert max(hours) <= current_hour and max(hours) >= current_hour - 1  # nothing from the future
+        # The daily stream serves complete days only: today is hourly-only (and partial).
+        assert list(make().connector.read("ads_insights_daily", account_id, local_today, local_today)) == []
+
+
+def test_hourly_default_window_ends_on_the_accounts_own_today(
+    make: MakeHarness, sandbox: SandboxServer, accounts: list[str]
+) -> None:
+    account_id = accounts[1]
+    zone = ZoneInfo(sandbox.world.account("meta", account_id).timezone)
+    before = datetime.now(zone).date()
+    harness = make()
+    list(harness.connector.read("ads_insights_hourly", account_id))
+    after = datetime.now(zone).date()
+    lookups = harness.transport.matching("GET", f"/act_{account_id}")
+    assert [r.url.params["fields"] for r in lookups] == ["timezone_name"]
+    days = sorted(json.loads(p["time_range"])["since"] for p in harness.transport.posted())
+    assert len(days) == DEFAULT_HOURLY_DAYS
+    assert days[-1] in (before.isoformat(), after.isoformat())
+    assert date.fromisoformat(days[0]) == date.fromisoformat(days[-1]) - timedelta(
+        days=DEFAULT_HOURLY_DAYS - 1
+    )
+
+
+@pytest.mark.parametrize("kind", ["async_failed", "async_stuck"])
+def test_hourly_failed_run_for_today_is_split_without_losing_hours(
+    make: MakeHarness, sandbox: SandboxServer, accounts: list[str], kind: str
+) -> None:
+    # Today has no daily rows at all: the split must ask which campaigns delivered *by hour*.
+    account_id = accounts[0]
+    today = sandbox.world.today_local(sandbox.world.account("meta", account_id))
+    sandbox.faults.add("meta", kind, times=1)
+    harness = make(poll_interval=0.05, poll_timeout=0.25)
+    records = _read_hours(harness, account_id, today, today)
+    _assert_hours_match_world(sandbox.world, account_id, records, today, today)
+    submissions = harness.transport.posted()
+    assert len(submissions) == 3 and all(p["breakdowns"] == HOURLY_BREAKDOWN for p in submissions)
+    assert [json.loads(p["filtering"])[0]["field"] for p in submissions[1:]] == ["campaign.id"] * 2
+    probes = harness.transport.matching("GET", f"/act_{account_id}/insights")
+    assert probes and all(r.url.params["breakdowns"] == HOURLY_BREAKDOWN for r in probes)
+
+
+def test_hourly_dst_fall_back_day_has_24_clock_hours_summing_to_25_real_ones(
+    make: MakeHarness, sandbox: SandboxServer, accounts: list[str]
+) -> None:
+    world = sandbox.world
+    account_id = next(a for a in accounts if world.account("meta", a).timezone == "America/New_York")
+    fall_back = date(2026, 11, 1)  # 01:00-01:59 happens twice in New York
+    records = _read_hours(make(), account_id, fall_back, fall_back)
+    _assert_hours_match_world(world, account_id, records, fall_back, fall_back)
+    labels = {r[HOURLY_BREAKDOWN] for r in records}
+    assert "01:00:00 - 01:59:59" in labels and len(labels) <= 24
+    for ad in world.ads("meta", account_id):
+        day = world.ad_day(ad, fall_back)
+        if day is None:
+            continue
+        spend = sum(_cents(r["spend"]) for r in records if r["ad_id"] == ad.id)
+        assert spend == round(day.spend * 100)
+
+
+def test_hourly_restated_hours_converge_on_reread(make: MakeHarness, accounts: list[str]) -> None:
+    with SandboxServer(world=_world()) as own:
+        account_id = accounts[0]
+        day = DAY - timedelta(days=1)
+
+        def read() -> dict[tuple[str, str, int], dict[str, Any]]:
+            records = _read_hours(make(server=own), account_id, day, day)
+            _assert_hours_match_world(own.world, account_id, records, day, day)
+            return dict(zip(_ad_hours(records), records, strict=True))
+
+        def purchases(record: dict[str, Any]) -> int:
+            actions = record.get("actions", [])
+            return sum(
+                int(a["value"]) for a in actions if a["action_type"] == "offsite_conversion.fb_pixel_purchase"
+            )
+
+        first = read()
+        own.world.advance(days=10)  # attribution matures: conversions of the day arrive later
+        second = read()
+        assert second.keys() == first.keys()  # same ad-hours, replaced rather than added
+        assert [r["spend"] for r in second.values()] == [first[k]["spend"] for k in second]
+        assert sum(map(purchases, second.values())) > sum(map(purchases, first.values()))
 
 
 # --------------------------------------------------------------------------------------------------

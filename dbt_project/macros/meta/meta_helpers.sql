@@ -38,3 +38,30 @@
         when 'DELETED' then 'REMOVED'
     end
 {%- endmacro %}
+
+
+{# The insights columns the daily and hourly staging models share, so both grains parse a record
+   identically (the hourly-vs-daily reconciliation relies on it). Ids and names, account currency,
+   metrics from JSON strings (a missing metric means zero), and exactly one conversion action type:
+   purchase / omni_purchase repeat the pixel purchase, so summing every purchase-like type would
+   double or triple count. `reach` only exists per day (people are not additive over hours). #}
+{% macro meta_insights_columns(payload='payload', with_reach=true) -%}
+    {{ payload }} ->> 'campaign_id' as campaign_id,
+    -- House vocabulary: a Meta ad set is an ad group.
+    {{ payload }} ->> 'adset_id' as ad_group_id,
+    {{ payload }} ->> 'account_name' as account_name,
+    {{ payload }} ->> 'campaign_name' as campaign_name,
+    {{ payload }} ->> 'adset_name' as ad_group_name,
+    {{ payload }} ->> 'ad_name' as ad_name,
+    upper({{ payload }} ->> 'account_currency') as currency,
+    coalesce(nullif({{ payload }} ->> 'spend', '')::numeric, 0) as spend,
+    coalesce(nullif({{ payload }} ->> 'impressions', '')::bigint, 0) as impressions,
+    coalesce(nullif({{ payload }} ->> 'clicks', '')::bigint, 0) as clicks,
+    {%- if with_reach %}
+    coalesce(nullif({{ payload }} ->> 'reach', '')::bigint, 0) as reach,
+    {%- endif %}
+    {{ meta_action_total(payload ~ " -> 'actions'", 'link_click') }} as link_clicks,
+    {{ meta_action_total(payload ~ " -> 'actions'", var('meta_conversion_action_type')) }} as conversions,
+    {{ meta_action_total(payload ~ " -> 'action_values'", var('meta_conversion_action_type')) }} as conversion_value,
+    {{ payload }} ->> 'attribution_setting' as attribution_setting
+{%- endmacro %}

@@ -1,5 +1,6 @@
 select
     platform,
+    source,
     account_id,
     account_name,
     currency,

@@ -14,6 +14,7 @@ campaigns_seen_in_performance as (
         account_id,
         campaign_id,
         (array_agg(campaign_name order by date_day desc))[1] as campaign_name,
+        (array_agg(source order by date_day desc))[1] as source,
         max(currency) as currency
     from {{ ref('fct_ad_performance_daily') }}
     group by platform, account_id, campaign_id
@@ -33,6 +34,7 @@ inferred_campaigns as (
 
 select
     listed.platform,
+    listed.source,
     listed.account_id,
     listed.campaign_id,
     listed.campaign_name,
@@ -57,6 +59,7 @@ union all
 
 select
     platform,
+    source,
     account_id,
     campaign_id,
     campaign_name,

@@ -39,6 +39,8 @@ with performance as (
 select
     date_day,
     platform,
+    -- Where the row came from: the platform's connector (source = platform) or an imported file ('csv').
+    source,
     account_id,
     campaign_id,
     ad_group_id,

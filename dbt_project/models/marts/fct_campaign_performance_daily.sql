@@ -19,6 +19,9 @@ rolled_up as (
     select
         date_day,
         platform,
+        -- One source per account-day (the unions prefer the connector), so grouping by it never
+        -- splits a campaign-day; if that ever broke, the grain test would say so.
+        source,
         account_id,
         campaign_id,
         max(currency) as currency,
@@ -30,12 +33,13 @@ rolled_up as (
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
-    group by date_day, platform, account_id, campaign_id
+    group by date_day, platform, source, account_id, campaign_id
 )
 
 select
     rolled_up.date_day,
     rolled_up.platform,
+    rolled_up.source,
     rolled_up.account_id,
     rolled_up.campaign_id,
     campaigns.campaign_name,
