@@ -16,6 +16,7 @@ Three origins, first match wins per platform:
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -30,8 +31,18 @@ from pipeline.secret_box import decrypt_json, encrypt_json
 
 Origin = Literal["stored", "environment", "sandbox"]
 
-# The sandbox advances report jobs per poll, not per second: no need to wait like on a real API.
-SANDBOX_OPTIONS: dict[str, dict[str, object]] = {"meta": {"poll_interval": 0.05}}
+# The sandbox runs on simulated time: report jobs advance per poll, not per second, and a backoff
+# or throttle pause need not really last a minute. Waits are compressed, never skipped.
+SANDBOX_MAX_SLEEP_S = 0.05
+SANDBOX_OPTIONS: dict[str, dict[str, object]] = {
+    "meta": {"poll_interval": 0.05},
+    # TikTok lists advertisers with the app's id and secret: the sandbox's app (sandbox.oauth).
+    "tiktok": {"app_id": "sandbox-client-id", "app_secret": "sandbox-client-secret"},
+}
+
+
+def _sandbox_sleep(seconds: float) -> None:
+    time.sleep(min(seconds, SANDBOX_MAX_SLEEP_S))
 
 
 @dataclass(frozen=True)
@@ -241,7 +252,7 @@ def resolve_connections(
 def open_connector(connection: PlatformConnection, *, url: str | None = None, **options: object) -> Connector:
     """A connector for ``connection``; refreshed tokens of stored connections are saved back."""
     if connection.origin == "sandbox":
-        options = {**SANDBOX_OPTIONS.get(connection.platform, {}), **options}
+        options = {"sleep": _sandbox_sleep, **SANDBOX_OPTIONS.get(connection.platform, {}), **options}
     if connection.origin == "stored" and url is not None:
         options["on_token_refresh"] = lambda grant: store_refreshed_token(url, connection, grant)
     return CONNECTORS[connection.platform](

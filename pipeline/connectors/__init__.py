@@ -5,8 +5,25 @@
 
 from __future__ import annotations
 
+from pipeline.connectors.google_ads import GoogleAdsConnector
 from pipeline.connectors.meta import MetaConnector
+from pipeline.connectors.microsoft_ads import MicrosoftAdsConnector
+from pipeline.connectors.snapchat import SnapchatConnector
+from pipeline.connectors.tiktok import TikTokConnector
 
-CONNECTORS: dict[str, type] = {"meta": MetaConnector}
+CONNECTORS: dict[str, type] = {
+    "google_ads": GoogleAdsConnector,
+    "meta": MetaConnector,
+    "microsoft_ads": MicrosoftAdsConnector,
+    "snapchat": SnapchatConnector,
+    "tiktok": TikTokConnector,
+}
 
-__all__ = ["CONNECTORS", "MetaConnector"]
+__all__ = [
+    "CONNECTORS",
+    "GoogleAdsConnector",
+    "MetaConnector",
+    "MicrosoftAdsConnector",
+    "SnapchatConnector",
+    "TikTokConnector",
+]

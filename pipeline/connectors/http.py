@@ -58,6 +58,8 @@ SECRET_PARAM_NAMES = (
     "access_token",
     "refresh_token",
     "client_secret",
+    "secret",  # TikTok's app secret (advertiser listing)
+    "sig",  # signed download URLs (Azure SAS, e.g. Microsoft Advertising report files)
     "appsecret_proof",
     "developer_token",
     "developer-token",
@@ -169,6 +171,22 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+class _RedactingLogFilter(logging.Filter):
+    """Scrubs secret-named parameters from log records before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+# httpx logs every request's full URL at INFO, and some platforms take a secret as a query parameter
+# (TikTok's advertiser listing wants the app secret): those log lines are scrubbed too.
+logging.getLogger("httpx").addFilter(_RedactingLogFilter())
+
+
 class Redactor:
     """Redacts a client's own secrets (literal values) plus the generic secret patterns."""
 
@@ -277,6 +295,8 @@ class UsageThrottle:
 
 _ID_SEGMENT_RE = re.compile(r"^(?:[A-Za-z]+_)?\d+$")
 _VERSION_SEGMENT_RE = re.compile(r"^v\d+(?:\.\d+)?$")
+# Snapchat (and others) name objects by UUID.
+_UUID_SEGMENT_RE = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 
 
 def _new_endpoint_stats() -> dict[str, Any]:
@@ -304,6 +324,9 @@ class HttpApiClient:
     platform: str = "platform"
     display_name: str = "the platform"
     throttle: UsageThrottle = UsageThrottle()
+    # OAuth scope sent with refresh-token grants, for identity providers that want it on every
+    # refresh (Microsoft identity platform); None sends no scope.
+    token_scope: str | None = None
 
     def __init__(
         self,
@@ -392,6 +415,8 @@ class HttpApiClient:
             form["client_id"] = creds.client_id
         if creds.client_secret:
             form["client_secret"] = creds.client_secret
+        if self.token_scope:
+            form["scope"] = self.token_scope
         try:
             response = self._client.post(str(creds.token_url), data=form)
         except httpx.HTTPError as exc:
@@ -445,6 +470,8 @@ class HttpApiClient:
             if match:
                 prefix = segment.rsplit("_", 1)[0] + "_" if "_" in segment else ""
                 segment = prefix + "{id}"
+            elif _UUID_SEGMENT_RE.match(segment):
+                segment = "{id}"
             parts.append(segment)
         return f"{request.method} /" + "/".join(parts)
 
@@ -467,8 +494,12 @@ class HttpApiClient:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send one request with retries; return the decoded JSON body or raise a classified error."""
+        """Send one request with retries; return the decoded JSON body or raise a classified error.
+
+        ``headers`` are added to this request only (e.g. Google Ads' per-account ``login-customer-id``).
+        """
         if self._token_is_stale():
             self.refresh_access_token()
         refreshed = False
@@ -476,7 +507,9 @@ class HttpApiClient:
         while True:
             attempt += 1
             # Built per attempt: a token refresh changes the headers.
-            request = self._client.build_request(method, url, params=params, data=data, json=json_body)
+            request = self._client.build_request(
+                method, url, params=params, data=data, json=json_body, headers=headers
+            )
             endpoint = self.endpoint_name(request)
             stats = self._endpoint_stats(endpoint)
             self._pause_if_throttled(endpoint)

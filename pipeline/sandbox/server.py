@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from pipeline.sandbox import meta_api
+from pipeline.sandbox import google_ads_api, meta_api, microsoft_ads_api, snapchat_api, tiktok_api
 from pipeline.sandbox.simulator import World, default_scenario
 
 # The credentials the sandbox accepts out of the box (connections.py hands them to connectors).
@@ -59,7 +59,11 @@ class RouterFactory(Protocol):
 # platform -> router module (with ``router_factory`` and ``FAULT_KINDS``); a new platform's fake API
 # is one more line here.
 ROUTERS: dict[str, ModuleType] = {
+    "google_ads": google_ads_api,
     "meta": meta_api,
+    "microsoft_ads": microsoft_ads_api,
+    "snapchat": snapchat_api,
+    "tiktok": tiktok_api,
 }
 
 # Fault kinds the routers understand (each router documents what they do on its protocol).

@@ -163,3 +163,36 @@ def test_snapshot_streams_replace_one_account(warehouse_url: str, warehouse: psy
 def test_windowed_streams_require_a_window(warehouse_url: str) -> None:
     with pytest.raises(ValueError, match="since and until are required"):
         replace_window(warehouse_url, DAILY, "A", [[]])
+
+
+def test_scope_narrows_the_replacement_to_other_key_values(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    # One raw table holding several platforms' accounts (file imports): replacing linkedin's
+    # window of account A must leave pinterest's account A alone, and refuse pinterest rows.
+    stream = RawStream(
+        "testplat",
+        "insights_daily",
+        (*DAILY.keys[:2], KeyColumn("platform", "text", "platform"), DAILY.keys[2]),
+        "date_start",
+    )
+    warehouse.execute("drop table if exists raw.testplat_insights_daily")
+    window = {"since": START, "until": START + timedelta(4)}
+    for platform in ("linkedin", "pinterest"):
+        records = [r | {"platform": platform} for r in rows("A", 5, 10)]
+        replace_window(warehouse_url, stream, "A", paged(records), scope={"platform": platform}, **window)
+    restated = [r | {"platform": "linkedin"} for r in rows("A", 5, 20)] + [
+        rows("A", 1, 1, ads=1)[0] | {"platform": "pinterest", "ad_id": "stray"}
+    ]
+    result = replace_window(
+        warehouse_url, stream, "A", paged(restated), scope={"platform": "linkedin"}, **window
+    )
+    assert (result.rows_loaded, result.rows_quarantined) == (15, 1)
+    by_platform = dict(
+        warehouse.execute(
+            "select platform, sum((payload->>'spend')::numeric) from raw.testplat_insights_daily group by 1"
+        ).fetchall()
+    )
+    assert by_platform == {"linkedin": 300, "pinterest": 150}
+    with pytest.raises(ValueError, match="non-key columns"):
+        replace_window(warehouse_url, stream, "A", [[]], scope={"currency": "EUR"}, **window)
