@@ -9,11 +9,11 @@ from pipeline.analytics.alerts import detect_alerts
 from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
-from pipeline.warehouse.app_store import campaign_daily_frame, upsert_alerts
+from pipeline.warehouse.app_store import campaign_budgets_frame, campaign_daily_frame, upsert_alerts
 from pipeline.warehouse.db import connect
 
-# Enough history for the detector's baseline (14 days) plus its scored window.
-DETECTION_HISTORY_DAYS = 28
+# The detector's same-weekday baseline (28 days) plus its longest scored window (3 days), and slack.
+DETECTION_HISTORY_DAYS = 35
 
 
 @dg.asset(
@@ -24,8 +24,9 @@ DETECTION_HISTORY_DAYS = 28
     group_name="decisions",
     kinds={"python", "postgres"},
     description=(
-        "Campaign alerts (zero conversions while spending, ROAS drop) with their evidence, as of the last day"
-        " of the run's window; one live alert per campaign and type in app.alerts."
+        "Alerts on campaigns, accounts and platforms (ROAS drop, CPA/CPC spike, zero conversions, CTR drop,"
+        " spend pacing) with their evidence, as of the last day of the run's window; one live alert per"
+        " entity and type in app.alerts, held alerts recorded as suppressed with the reason."
     ),
     metadata={"dagster/table_name": "app.alerts"},
 )
@@ -34,18 +35,19 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     as_of = last_day + timedelta(days=1)  # the detector scores the complete days before as_of
     with connect(warehouse.get_url()) as conn:
         frame = campaign_daily_frame(conn, as_of - timedelta(days=DETECTION_HISTORY_DAYS), last_day)
-        detected = detect_alerts(frame, as_of=as_of)
+        detected = detect_alerts(frame, as_of=as_of, budgets=campaign_budgets_frame(conn))
         counts = upsert_alerts(conn, detected, tenant_id=DEFAULT_TENANT, run_id=context.run_id)
         live = conn.execute(
             "select count(*) from app.alerts where status in ('open', 'acknowledged')"
         ).fetchone()
-    by_type = Counter(a.alert_type for a in detected)
+    by_type = Counter(a.alert_type for a in detected if not a.suppressed_reason)
     by_severity = Counter(a.severity for a in detected)
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of.isoformat(),
             "campaign_days_scored": len(frame),
             "alerts_detected": len(detected),
+            "alerts_held": sum(1 for a in detected if a.suppressed_reason),
             "alerts_opened": counts["opened"],
             "alerts_updated": counts["updated"],
             "dagster/row_count": live[0] if live else 0,

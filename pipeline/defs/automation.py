@@ -23,8 +23,11 @@ def lookback_days(platform: str) -> int:
 
 
 def hourly_selection() -> dg.AssetSelection:
-    """Hourly raw streams and the dbt models built on them (intraday partitions)."""
-    return dg.AssetSelection.tag("grain", "hourly").downstream() & dg.AssetSelection.key_substring("hourly")
+    """Hourly raw streams and the dbt models built on them: everything on the intraday partitions.
+
+    By name, like the dbt side (``transform.HOURLY_MODELS``): every hourly asset says so in its key.
+    """
+    return dg.AssetSelection.key_substring("hourly")
 
 
 def daily_selection() -> dg.AssetSelection:

@@ -30,9 +30,10 @@ class AlertLike(Protocol):
     alert_type: str
     severity: str
     platform: str
-    account_id: str
-    campaign_id: str
-    campaign_name: str | None
+    account_id: str | None
+    entity_level: str
+    entity_id: str
+    entity_name: str | None
     metric: str
     value: float | None
     baseline: float | None
@@ -42,6 +43,7 @@ class AlertLike(Protocol):
     title: str
     message: str
     evidence: dict[str, Any]
+    suppressed_reason: str | None
 
 
 def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
@@ -55,6 +57,27 @@ def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> 
     numeric = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
     frame[numeric] = frame[numeric].astype(float)
     frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
+    return frame
+
+
+BUDGET_COLUMNS = (
+    "platform",
+    "account_id",
+    "campaign_id",
+    "status",
+    "daily_budget",
+    "lifetime_budget",
+    "start_date",
+    "end_date",
+)
+
+
+def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
+    """Campaign budgets and status from ``marts.dim_campaigns`` (the pacing detector's input)."""
+    cur = conn.execute(f"select {', '.join(BUDGET_COLUMNS)} from marts.dim_campaigns where not is_inferred")
+    frame = pd.DataFrame(cur.fetchall(), columns=list(BUDGET_COLUMNS))
+    for column in ("daily_budget", "lifetime_budget"):
+        frame[column] = frame[column].astype(float)
     return frame
 
 
@@ -81,17 +104,23 @@ def upsert_alerts(
             """
             insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
                 entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
-                window_start, window_end, evidence, signal_health, run_id)
-            values (%(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, 'campaign', %(entity)s,
+                window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason)
+            values (%(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s,
                 %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
-                %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s)
+                %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
+                case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s)
             on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
-                where status in ('open', 'acknowledged')
+                where status in ('open', 'acknowledged', 'suppressed')
             do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
                 current_value = excluded.current_value, baseline_value = excluded.baseline_value,
                 threshold = excluded.threshold, window_start = excluded.window_start,
                 window_end = excluded.window_end, evidence = excluded.evidence,
                 signal_health = excluded.signal_health, run_id = excluded.run_id,
+                suppressed_reason = excluded.suppressed_reason,
+                -- a person's acknowledgement survives re-detection; holding follows the data
+                status = case when excluded.suppressed_reason is not null then 'suppressed'
+                              when app.alerts.status = 'acknowledged' then 'acknowledged'
+                              else 'open' end,
                 last_detected_at = now(),
                 -- a re-run over the same window is not a new detection
                 detection_count = app.alerts.detection_count
@@ -104,8 +133,9 @@ def upsert_alerts(
                 "severity": alert.severity,
                 "platform": alert.platform,
                 "account": alert.account_id,
-                "entity": alert.campaign_id,
-                "name": alert.campaign_name,
+                "level": alert.entity_level,
+                "entity": alert.entity_id,
+                "name": alert.entity_name,
                 "title": alert.title,
                 "message": alert.message,
                 "metric": alert.metric,
@@ -117,6 +147,7 @@ def upsert_alerts(
                 "evidence": Jsonb(evidence),
                 "health": Jsonb(evidence.get("signal_health")),
                 "run": run_id,
+                "held": alert.suppressed_reason,
             },
         ).fetchone()
         counts["opened" if row and row[0] else "updated"] += 1

@@ -74,7 +74,7 @@ def upgrade() -> None:
             status            text not null default 'open'
                               check (status in ('open', 'acknowledged', 'resolved', 'suppressed')),
             platform          text not null,
-            account_id        text not null,
+            account_id        text,  -- null for platform-level alerts
             entity_level      text not null,
             entity_id         text not null,
             entity_name       text,
@@ -88,6 +88,7 @@ def upgrade() -> None:
             window_end        date,
             evidence          jsonb not null default '{}'::jsonb,
             signal_health     jsonb,
+            suppressed_reason text,  -- why a detected alert is held back (data not healthy, rolled up)
             detection_count   integer not null default 1,
             first_detected_at timestamptz not null default now(),
             last_detected_at  timestamptz not null default now(),
@@ -97,11 +98,11 @@ def upgrade() -> None:
             resolved_at       timestamptz,
             run_id            text
         )""")
-    # One live alert per (entity, type): re-detection updates it instead of stacking duplicates.
+    # One live alert per (entity, type), held or not: re-detection updates it instead of stacking.
     op.execute("""
         create unique index alerts_one_live_per_entity
             on app.alerts (tenant_id, alert_type, platform, entity_level, entity_id)
-            where status in ('open', 'acknowledged')""")
+            where status in ('open', 'acknowledged', 'suppressed')""")
     op.execute("create index alerts_by_status on app.alerts (tenant_id, status, severity)")
 
     # Credentials are one Fernet token (AES-128-CBC + HMAC) of a JSON object: nothing secret in clear.
