@@ -76,7 +76,9 @@ def dbt() -> None:
 @dbt.command("prepare")
 def dbt_prepare() -> None:
     """Build the dbt manifest the Dagster code location needs."""
-    prepare_manifest()
+    from pipeline.warehouse.db import database_url
+
+    prepare_manifest(database_url())
     click.echo(f"manifest written to {MANIFEST_PATH}")
 
 
@@ -236,13 +238,15 @@ def prepare_everything() -> str:
 
     url = database_url()
     migrate.upgrade(url)
-    prepare_manifest()
+    prepare_manifest(url)
     dagster_home()
     return url
 
 
-def run_daily_pipeline(first: date, last: date) -> bool:
-    """Materialize every asset for first..last in one recorded Dagster run."""
+def run_daily_pipeline(
+    first: date, last: date, asset_selection: list | None = None, job_name: str = "daily_pipeline"
+) -> bool:
+    """Materialize a job (or ``asset_selection`` of it) for the days first..last as one recorded run."""
     import dagster as dg
 
     from pipeline.defs.partitions import range_tags
@@ -250,11 +254,12 @@ def run_daily_pipeline(first: date, last: date) -> bool:
     dagster_home()
     from pipeline.definitions import defs
 
-    job = defs.resolve_job_def("daily_pipeline")
+    job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
             tags=range_tags(first, last),
+            asset_selection=asset_selection,
             # Step events stay in the instance (and the UI); the terminal gets the assets' own logs.
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
@@ -262,14 +267,66 @@ def run_daily_pipeline(first: date, last: date) -> bool:
     return result.success
 
 
+@main.command("import")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--rebuild/--no-rebuild", default=True, show_default=True, help="Rebuild the marts for the days replaced."
+)
+def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
+    """Import CSV files of the generic format; bad rows are quarantined with file, line and reason."""
+    from pipeline.connectors.csv_import import CsvFormatError
+    from pipeline.imports import ImportFailed, import_file
+
+    url = prepare_everything()
+    windows: list[date] = []
+    failed = False
+    for path in files:
+        try:
+            report = import_file(url, path)
+        except CsvFormatError as exc:
+            click.echo(f"{path}: refused, nothing changed: {exc}", err=True)
+            failed = True
+            continue
+        except ImportFailed as exc:
+            report, failed = exc.report, True
+            click.echo(f"{path}: {exc}", err=True)
+        click.echo(
+            f"{path}: {report.rows_loaded} rows loaded, {report.rows_quarantined} quarantined"
+            f" ({report.rows_duplicate} duplicates) for {len(report.accounts)} account(s)"
+        )
+        for reason, count in sorted(report.quarantine_reasons.items()):
+            click.echo(f"  quarantined {count:>5}  {reason}")
+        for account in report.accounts:
+            if account.note:
+                click.echo(f"  {account.label}: {account.note}")
+        windows += [d for d in (report.window_start, report.window_end) if d]
+    if rebuild and windows:
+        import dagster as dg
+
+        from pipeline.definitions import defs
+
+        graph = defs.resolve_asset_graph()
+        downstream = dg.AssetSelection.groups("raw_csv").downstream() - dg.AssetSelection.groups("raw_csv")
+        keys = [k for k in downstream.resolve(graph) if "hourly" not in k.to_user_string()]
+        click.echo(f"Rebuilding the daily marts for {min(windows)}..{max(windows)}")
+        failed |= not run_daily_pipeline(min(windows), max(windows), asset_selection=keys)
+    if failed:
+        raise SystemExit(1)
+
+
 @main.command()
 @click.option("--days", type=int, default=None, help="Days of history (default ADSIGNAL_HISTORY_DAYS or 30).")
 def demo(days: int | None) -> None:
     """Run the whole pipeline on the sandbox and print what it produced."""
+    from pipeline.sandbox.sample_import import write_sample_csv
     from pipeline.summary import print_summary
 
     days = days or settings().history_days
     url = prepare_everything()
+    sample = write_sample_csv(settings().import_dir / "sample_export.csv", date.today(), days=days)
+    click.echo(f"Sample CSV export (with a few bad rows) written to {sample}")
     last = date.today() - timedelta(days=1)
     first = last - timedelta(days=days - 1)
     server = None
@@ -282,7 +339,12 @@ def demo(days: int | None) -> None:
         click.echo(f"Materializing every asset for {first}..{last} (one Dagster run)...")
         started = time.monotonic()
         ok = run_daily_pipeline(first, last)
-        click.echo(f"Run {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
+        click.echo(f"Daily run {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
+        today = date.today()
+        click.echo(f"Materializing hourly data for {today - timedelta(days=2)}..{today} (one Dagster run)...")
+        started = time.monotonic()
+        ok &= run_daily_pipeline(today - timedelta(days=2), today, job_name="intraday_pipeline")
+        click.echo(f"Intraday run {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
     finally:
         if server:
             server.stop()

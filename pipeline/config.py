@@ -29,6 +29,11 @@ class Settings:
     def embedded_pg_dir(self) -> Path:
         return self.data_dir / "pg"
 
+    @property
+    def import_dir(self) -> Path:
+        """Where CSV exports are dropped for import (``ADSIGNAL_IMPORT_DIR``)."""
+        return Path(os.environ.get("ADSIGNAL_IMPORT_DIR", self.data_dir / "imports")).resolve()
+
 
 @cache
 def settings() -> Settings:

@@ -34,11 +34,7 @@ Origin = Literal["stored", "environment", "sandbox"]
 # The sandbox runs on simulated time: report jobs advance per poll, not per second, and a backoff
 # or throttle pause need not really last a minute. Waits are compressed, never skipped.
 SANDBOX_MAX_SLEEP_S = 0.05
-SANDBOX_OPTIONS: dict[str, dict[str, object]] = {
-    "meta": {"poll_interval": 0.05},
-    # TikTok lists advertisers with the app's id and secret: the sandbox's app (sandbox.oauth).
-    "tiktok": {"app_id": "sandbox-client-id", "app_secret": "sandbox-client-secret"},
-}
+SANDBOX_OPTIONS: dict[str, dict[str, object]] = {"meta": {"poll_interval": 0.05}}
 
 
 def _sandbox_sleep(seconds: float) -> None:
@@ -214,11 +210,12 @@ def sandbox_connection(platform: str, sandbox_url: str | None = None) -> Platfor
 
     base_url = f"{(sandbox_url or settings().sandbox_url).rstrip('/')}/{platform}"
     token_path = getattr(ROUTERS.get(platform), "TOKEN_PATH", None)
+    # The sandbox's one app: OAuth clients refresh with it, TikTok lists its advertisers with it.
     credentials = Credentials(
         access_token=SANDBOX_TOKENS[platform],
         refresh_token=sandbox_refresh_token(platform) if token_path else None,
-        client_id=SANDBOX_CLIENT_ID if token_path else None,
-        client_secret=SANDBOX_CLIENT_SECRET if token_path else None,
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
         token_url=f"{base_url}{token_path}" if token_path else None,
         developer_token=f"sandbox-{platform}-developer-token",
     )

@@ -10,11 +10,18 @@ from pipeline.config import DBT_PROJECT_DIR, executable
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
-def prepare_manifest() -> None:
-    """``dbt parse`` into ``dbt_project/target/manifest.json``; needs no database."""
+def prepare_manifest(url: str | None = None) -> None:
+    """``dbt parse`` into ``dbt_project/target/manifest.json``; connects to no database.
+
+    With ``url`` the manifest names that database in its relations, so Dagster's row-count
+    queries after a run address the right one.
+    """
+    from pipeline.warehouse.db import dbt_env
+
+    env = {**os.environ, **(dbt_env(url) if url else {})}
     subprocess.run(
         [executable("dbt"), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,
-        env=os.environ.copy(),
+        env=env,
         check=True,
     )

@@ -10,6 +10,7 @@ import dagster as dg
 
 from pipeline.defs.alerts import alerts
 from pipeline.defs.automation import daily_pipeline, daily_restatement, intraday_pipeline, intraday_refresh
+from pipeline.defs.imports import csv_folder_sensor, csv_import_job, csv_imports, csv_rebuild_sensor
 from pipeline.defs.ingestion import raw_assets
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
 from pipeline.defs.transform import build_dbt_assets, dbt_resource
@@ -18,9 +19,10 @@ from pipeline.defs.transform import build_dbt_assets, dbt_resource
 def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Definitions:
     """Empty URLs mean the configured defaults (DATABASE_URL / embedded, ADSIGNAL_SANDBOX_URL)."""
     return dg.Definitions(
-        assets=[*raw_assets(), *build_dbt_assets(), alerts],
-        jobs=[daily_pipeline, intraday_pipeline],
+        assets=[*raw_assets(), csv_imports, *build_dbt_assets(), alerts],
+        jobs=[daily_pipeline, intraday_pipeline, csv_import_job],
         schedules=[daily_restatement, intraday_refresh],
+        sensors=[csv_folder_sensor, csv_rebuild_sensor],
         resources={
             "warehouse": WarehouseResource(url=warehouse_url),
             "platforms": PlatformsResource(sandbox_url=sandbox_url),

@@ -29,11 +29,24 @@ def live_alerts(conn: psycopg.Connection) -> list[tuple]:
     ).fetchall()
 
 
+def quarantine_reasons(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        "select platform, stream, split_part(reason, ':', 1) as reason, count(*) from raw.quarantine"
+        " group by 1, 2, 3 order by 4 desc"
+    ).fetchall()
+
+
+def held_alert_count(conn: psycopg.Connection) -> int:
+    return conn.execute("select count(*) from app.alerts where status = 'suppressed'").fetchone()[0]
+
+
 def print_summary(url: str, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 140))
     with psycopg.connect(url) as conn:
         counts = table_row_counts(conn)
         alerts = live_alerts(conn)
+        quarantined = quarantine_reasons(conn)
+        held = held_alert_count(conn)
 
     rows = Table(title="Rows per table", title_justify="left")
     for column in ("schema", "table", "rows"):
@@ -42,7 +55,16 @@ def print_summary(url: str, console: Console | None = None) -> None:
         rows.add_row(schema, name, f"{count:,}")
     console.print(rows)
 
-    table = Table(title=f"Live alerts: {len(alerts)}", title_justify="left")
+    if quarantined:
+        bad = Table(title="Quarantined rows (raw.quarantine)", title_justify="left")
+        for column in ("platform", "stream", "reason", "rows"):
+            bad.add_column(column)
+        for platform, stream, reason, count in quarantined:
+            bad.add_row(platform, stream, reason, str(count))
+        console.print(bad)
+
+    title = f"Live alerts: {len(alerts)}" + (f" ({held} more held back, see app.alerts)" if held else "")
+    table = Table(title=title, title_justify="left")
     for column in ("severity", "type", "platform", "what", "window"):
         table.add_column(column, no_wrap=column != "what")
     for severity, kind, platform, _entity, title, start, end in alerts:

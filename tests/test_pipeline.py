@@ -34,7 +34,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="module")
 def pipeline(warehouse_url: str, sandbox: SandboxServer) -> dg.Definitions:
-    prepare_manifest()
+    prepare_manifest(warehouse_url)
     from pipeline.definitions import build_definitions
 
     return build_definitions(warehouse_url=warehouse_url, sandbox_url=sandbox.url)

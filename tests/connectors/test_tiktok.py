@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from starlette.routing import Mount
 
-from pipeline.connections import SANDBOX_OPTIONS, open_connector, sandbox_connection
+from pipeline.connections import open_connector, sandbox_connection
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import Credentials
 from pipeline.connectors.http import ApiError, CredentialsError, RateLimitedError, RetryPolicy, TransientError
@@ -345,7 +345,11 @@ def test_lists_active_advertisers_and_skips_the_disabled_one(
 
 def test_the_sandbox_connection_lists_advertisers(sandbox: SandboxServer, accounts: list[str]) -> None:
     # The pipeline opens TikTok in the sandbox with the sandbox app's id and secret.
-    assert SANDBOX_OPTIONS["tiktok"] == {"app_id": SANDBOX_CLIENT_ID, "app_secret": SANDBOX_CLIENT_SECRET}
+    connection = sandbox_connection("tiktok", sandbox.url)
+    assert (connection.credentials.client_id, connection.credentials.client_secret) == (
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+    )
     connector = open_connector(sandbox_connection("tiktok", sandbox.url))
     try:
         assert isinstance(connector, TikTokConnector)
