@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
 
-.PHONY: help install demo test ui bench bench-alerts lint fmt docs clean
+.PHONY: help install demo test ui bench bench-alerts bench-budget lint fmt docs clean
 
 help:
 	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
 	@echo "make test   run the test suite against real PostgreSQL"
 	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks (not part of make test); make bench-alerts: alert precision / recall / delay"
+	@echo "make bench  benchmarks, not part of make test (bench-alerts: alert quality; bench-budget: allocation quality)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
@@ -33,11 +33,15 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/adsignal ui
 
-bench: bench-alerts
+bench: bench-alerts bench-budget
 
 # Alert quality on sandbox incidents vs a plain 3-sigma z-score (a few minutes; --quick: under a minute).
 bench-alerts: $(STAMP)
 	$(BIN)/python -m pipeline.bench.alerts --out .data/bench/alerts.json
+
+# Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves.
+bench-budget: $(STAMP)
+	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
 
+from pipeline import config
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.defs.partitions import range_tags
 from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, SandboxServer
@@ -30,6 +32,17 @@ def sandbox() -> Iterator[SandboxServer]:
     world.now = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
     with SandboxServer(world) as server:
         yield server
+
+
+@pytest.fixture(scope="module", autouse=True)
+def import_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An empty CSV import folder: the pipeline's CSV asset must not pick up the demo's files."""
+    folder = tmp_path_factory.mktemp("imports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ADSIGNAL_IMPORT_DIR", str(folder))
+        config.settings.cache_clear()
+        yield folder
+    config.settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -86,8 +86,8 @@ MAX_PAGE_LIMIT = 1000  # Snap accepts limit 50..1000 on lists and breakdown stat
 MAX_DAY_SPAN_DAYS = 31  # DAY granularity: at most 31 local days per request
 MAX_HOUR_SPAN = timedelta(days=7)  # HOUR granularity: at most 7 days per request
 # Snap finalises a day's numbers about 48 h after it ends (timeseries_stat.finalized_data_end_time):
-# re-reading the last 3 complete days converges on final values.
-DEFAULT_LOOKBACK_DAYS = 3
+# re-reading yesterday and the 2 days before it converges on final values.
+DEFAULT_LOOKBACK_DAYS = 2
 DEFAULT_HOURLY_DAYS = 2  # hourly data is for recent days: yesterday and today
 # Snap allows about 10 requests per second per token and answers more with a bare 429 (no usage
 # headers to slow down by): pace ourselves below that.
@@ -297,7 +297,7 @@ class SnapchatConnector(HttpApiClient):
         """Yield pages of records (see the module docstring for their shapes).
 
         Entity streams are snapshots. ``ads_insights_daily`` covers complete local days of
-        ``since``..``until`` (default: the last ``DEFAULT_LOOKBACK_DAYS`` complete days);
+        ``since``..``until`` (default: the last ``DEFAULT_LOOKBACK_DAYS`` + 1 complete days);
         ``ads_insights_hourly`` covers ``since``..``until`` up to the current hour (default:
         yesterday and today), all in the account's timezone.
         """
@@ -518,7 +518,7 @@ class SnapchatConnector(HttpApiClient):
             # Complete local days only: today's DAY bucket would be partial.
             last_complete = today - timedelta(days=1)
             until = min(until or last_complete, last_complete)
-            since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
+            since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS)
             windows = day_windows(since, until, tz) if since <= until else []
         else:
             until = min(until or today, today)
