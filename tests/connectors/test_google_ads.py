@@ -29,7 +29,7 @@ from pipeline.connectors.google_ads import (
     normalize_customer_id,
 )
 from pipeline.connectors.http import ApiError, CredentialsError, RateLimitedError, RetryPolicy, TransientError
-from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
+from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World
 from pipeline.sandbox.google_ads_api import (
     SANDBOX_DEVELOPER_TOKEN,
     TOKEN_PATH,
@@ -37,6 +37,7 @@ from pipeline.sandbox.google_ads_api import (
     GoogleAdsApiSettings,
 )
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox_refresh_token
+from tests.connectors import support
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # London 12:00, Los Angeles 04:00
@@ -48,9 +49,7 @@ SECRETS = (TOKEN, REFRESH_TOKEN, SANDBOX_CLIENT_SECRET, SANDBOX_DEVELOPER_TOKEN)
 
 
 def _world() -> World:
-    world = World(default_scenario(today=TODAY))
-    world.now = NOW
-    return world
+    return support.pinned_world(TODAY, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -76,22 +75,8 @@ def _api(server: SandboxServer) -> GoogleAdsApi:
     return mount.app.state.api  # type: ignore[attr-defined]
 
 
-class RecordingTransport(httpx.BaseTransport):
+class RecordingTransport(support.RecordingTransport):
     """A real HTTP transport that remembers what went over the wire."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def matching(self, method: str, path_suffix: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path.endswith(path_suffix)]
 
     def queries(self, suffix: str = "googleAds:searchStream") -> list[str]:
         return [json.loads(r.content)["query"] for r in self.matching("POST", suffix)]

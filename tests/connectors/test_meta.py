@@ -34,10 +34,11 @@ from pipeline.connectors.meta import (
     InsightsJob,
     MetaConnector,
 )
-from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
+from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World
 from pipeline.sandbox.meta_api import MetaApiSettings
 from pipeline.sandbox.simulator import Metrics
 from pipeline.warehouse.loader import validate_record
+from tests.connectors import support
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -47,9 +48,7 @@ RETRY = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0, jitter=0.0)
 
 
 def _world() -> World:
-    world = World(default_scenario(today=TODAY))
-    world.now = NOW
-    return world
+    return support.pinned_world(TODAY, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -70,22 +69,8 @@ def accounts(sandbox: SandboxServer) -> list[str]:
     return [a.id for a in sandbox.world.accounts("meta")]
 
 
-class RecordingTransport(httpx.BaseTransport):
+class RecordingTransport(support.RecordingTransport):
     """A real HTTP transport that remembers what went over the wire (to assert on params/URLs)."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def matching(self, method: str, path_suffix: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path.endswith(path_suffix)]
 
     def posted(self, path_suffix: str = "/insights") -> list[dict[str, str]]:
         """Form parameters of the POSTs to ``path_suffix`` (async report submissions)."""

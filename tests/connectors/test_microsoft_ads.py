@@ -31,9 +31,10 @@ from pipeline.connectors.microsoft_ads import (
     ReportFormatError,
     parse_report_csv,
 )
-from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
+from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World
 from pipeline.sandbox.microsoft_ads_api import TOKEN_PATH
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox_refresh_token
+from tests.connectors import support
 
 PLATFORM = "microsoft_ads"
 TODAY = date(2026, 11, 20)
@@ -46,9 +47,7 @@ POLL = 0.01
 
 
 def _world() -> World:
-    world = World(default_scenario(today=TODAY))
-    world.now = NOW
-    return world
+    return support.pinned_world(TODAY, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -70,22 +69,8 @@ def accounts(sandbox: SandboxServer) -> list[str]:
     return [a.id for a in sandbox.world.accounts(PLATFORM)]
 
 
-class RecordingTransport(httpx.BaseTransport):
+class RecordingTransport(support.RecordingTransport):
     """A real HTTP transport that remembers what went over the wire."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def matching(self, method: str, path_suffix: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path.endswith(path_suffix)]
 
     def submitted(self) -> list[dict[str, Any]]:
         """ReportRequest bodies of every submission."""

@@ -29,10 +29,12 @@ from pipeline.connectors.snapchat import (
     day_windows,
     hour_windows,
 )
-from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
+from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox_refresh_token
 from pipeline.sandbox.snapchat_api import TOKEN_PATH, SnapchatApiSettings
 from pipeline.warehouse.loader import replace_window
+from tests.connectors import support
+from tests.connectors.support import RecordingTransport
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 12:00 in London, 04:00 in Los Angeles
@@ -45,9 +47,7 @@ SETTINGS = {"snapchat": SnapchatApiSettings(min_limit=1)}  # small pages on a sm
 
 
 def _world() -> World:
-    world = World(default_scenario(today=TODAY))
-    world.now = NOW
-    return world
+    return support.pinned_world(TODAY, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +71,6 @@ def la(sandbox: SandboxServer) -> str:
 @pytest.fixture(scope="module")
 def london(sandbox: SandboxServer) -> str:
     return next(a.id for a in sandbox.world.accounts("snapchat") if a.timezone == "Europe/London")
-
-
-class RecordingTransport(httpx.BaseTransport):
-    """A real HTTP transport that remembers what went over the wire."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def matching(self, method: str, path_suffix: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path.endswith(path_suffix)]
 
 
 @dataclass

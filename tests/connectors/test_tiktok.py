@@ -36,10 +36,12 @@ from pipeline.connectors.tiktok import (
     report_windows,
 )
 from pipeline.ingest import sync_stream
-from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World, default_scenario
+from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from pipeline.sandbox.simulator import Metrics
 from pipeline.sandbox.tiktok_api import TikTokApi
+from tests.connectors import support
+from tests.connectors.support import RecordingTransport
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)  # 10:30 in New York, 16:30 in Berlin
@@ -50,9 +52,7 @@ REPORT = "/report/integrated/get/"
 
 
 def _world() -> World:
-    world = World(default_scenario(today=TODAY))
-    world.now = NOW
-    return world
+    return support.pinned_world(TODAY, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +71,6 @@ def _no_leftover_faults(sandbox: SandboxServer) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def accounts(sandbox: SandboxServer) -> list[str]:
     return [a.id for a in sandbox.world.accounts("tiktok")]
-
-
-class RecordingTransport(httpx.BaseTransport):
-    """A real HTTP transport that remembers what went over the wire (to assert on params/bodies)."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def matching(self, method: str, path_suffix: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path.endswith(path_suffix)]
 
 
 @dataclass
