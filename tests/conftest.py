@@ -1,13 +1,15 @@
-"""Shared fixtures: a real PostgreSQL database per test session.
+"""Shared fixtures: real PostgreSQL databases.
 
-The server is the embedded one (pgserver) unless DATABASE_URL is set; either way the tests get a
-database of their own (``adsignal_test_<pid>``), migrated to head, and dropped afterwards.
+The server is the embedded one (pgserver) unless DATABASE_URL is set; either way tests get
+databases of their own (``adsignal_test_<pid>[_<purpose>]``), migrated to head and dropped
+afterwards. Modules whose assertions cover whole tables (end-to-end runs) take a private database
+so rows other modules loaded cannot leak into their sums.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -15,17 +17,34 @@ import pytest
 from pipeline.warehouse import db, migrate
 
 
+def _admin_url() -> str:
+    return os.environ.get("DATABASE_URL") or db._start_embedded(db.settings().data_dir / "pg")
+
+
 @pytest.fixture(scope="session")
-def warehouse_url() -> Iterator[str]:
-    admin_url = os.environ.get("DATABASE_URL") or db._start_embedded(db.settings().data_dir / "pg")
-    name = f"adsignal_test_{os.getpid()}"
+def database_factory() -> Iterator[Callable[[str], str]]:
+    """``create(purpose)`` → URL of a fresh, migrated database dropped at the end of the session."""
+    admin_url = _admin_url()
+    created: list[str] = []
+
+    def create(purpose: str) -> str:
+        name = f"adsignal_test_{os.getpid()}" + (f"_{purpose}" if purpose else "")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+        url = db.ensure_database(admin_url, name)
+        migrate.upgrade(url)
+        created.append(name)
+        return url
+
+    yield create
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-    url = db.ensure_database(admin_url, name)
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+        for name in created:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(database_factory: Callable[[str], str]) -> str:
+    return database_factory("")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ and the schedule do (one run over a window of daily partitions) against real Pos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +32,18 @@ def sandbox() -> Iterator[SandboxServer]:
     world.now = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
     with SandboxServer(world) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def warehouse_url(database_factory: Callable[[str], str]) -> str:
+    """A private database: these tests assert on whole tables, other modules load raw rows too."""
+    return database_factory("pipeline")
+
+
+@pytest.fixture
+def warehouse(warehouse_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        yield conn
 
 
 @pytest.fixture(scope="module", autouse=True)
