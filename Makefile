@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
 
-.PHONY: help install demo test ui bench bench-alerts bench-budget lint fmt docs clean
+.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-budget lint fmt docs clean
 
 help:
 	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
 	@echo "make test   run the test suite against real PostgreSQL"
 	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks, not part of make test (bench-alerts: alert quality; bench-budget: allocation quality)"
+	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-budget)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
@@ -33,7 +33,12 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/adsignal ui
 
-bench: bench-alerts bench-budget
+bench: bench-warehouse bench-alerts bench-budget
+
+# Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times (tier S: ~4 min;
+# TIER=M: 3.65 M ad-days, long).
+bench-warehouse: $(STAMP)
+	$(BIN)/python -m pipeline.bench.warehouse --tier $(or $(TIER),S) --out .data/bench/warehouse.json
 
 # Alert quality on sandbox incidents vs a plain 3-sigma z-score (a few minutes; --quick: under a minute).
 bench-alerts: $(STAMP)
