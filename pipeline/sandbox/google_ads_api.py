@@ -70,6 +70,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline.sandbox.oauth import OAuthIssuer
+from pipeline.sandbox.responses import corrupt_json
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, stable_int
 
 if TYPE_CHECKING:
@@ -805,7 +806,7 @@ class GoogleAdsApi:
         except _NotFound:
             return _not_found(path)
         if corrupt:
-            response = _corrupted(response, corrupt)
+            response = corrupt_json(response, corrupt)
         return response
 
     def _authenticate(self, request: Request) -> None:
@@ -1568,15 +1569,6 @@ def _not_found(path: str) -> Response:
         "found on this server. <ins>That's all we know.</ins></html>"
     )
     return Response(html.encode(), status_code=404, media_type="text/html; charset=UTF-8")
-
-
-def _corrupted(response: Response, kind: str) -> Response:
-    body = bytes(response.body)
-    if kind == "truncated_json":
-        broken = body[: max(1, len(body) // 2)]
-    else:  # malformed_json: JSON-looking, not JSON
-        broken = body[:-1] + b",}" if body.endswith((b"}", b"]")) else b"{" + body
-    return Response(broken, status_code=response.status_code, media_type=_JSON)
 
 
 def router_factory(

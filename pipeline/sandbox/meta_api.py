@@ -52,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pipeline.sandbox.responses import corrupt_json
 from pipeline.sandbox.simulator import Account, AdGroup, Campaign, World, stable_int
 
 if TYPE_CHECKING:
@@ -575,7 +576,7 @@ class MetaApi:
             response = _json_response(error.body(), error.status)
         response.headers.update(self.usage.headers(account_id, insights=insights))
         if corrupt:
-            response = _corrupted(response, corrupt)
+            response = corrupt_json(response, corrupt)
         return response
 
     def _account_of(self, segments: Sequence[str]) -> str | None:
@@ -1426,18 +1427,6 @@ def _months_back(today: date, months: int) -> date:
     year, month = divmod(month_index, 12)
     day = min(today.day, calendar.monthrange(year, month + 1)[1])
     return date(year, month + 1, day)
-
-
-def _corrupted(response: Response, kind: str) -> Response:
-    body = bytes(response.body)
-    if kind == "truncated_json":
-        broken = body[: max(1, len(body) // 2)]
-    else:  # malformed_json: JSON-looking, not JSON
-        broken = body[:-1] + b",}" if body.endswith(b"}") else b"{" + body
-    headers = {
-        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
-    }
-    return Response(broken, status_code=response.status_code, headers=headers, media_type=_JSON)
 
 
 def router_factory(

@@ -73,6 +73,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline.sandbox.oauth import OAuthIssuer
+from pipeline.sandbox.responses import corrupt_json
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, stable_int
 
 if TYPE_CHECKING:
@@ -428,7 +429,7 @@ class MicrosoftAdsApi:
             response = _json_response(error.body(), error.status)
         response.headers["TrackingId"] = _uuid()
         if corrupt:
-            response = _corrupted(response, corrupt)
+            response = corrupt_json(response, corrupt)
         return response
 
     def _authenticate(self, request: Request) -> None:
@@ -1388,15 +1389,6 @@ def _corrupt_zip(data: bytes, mode: str) -> bytes:
         middle = len(data) // 3
         return data[:middle] + bytes(b ^ 0xFF for b in data[middle : middle + 8]) + data[middle + 8 :]
     return data[: max(1, len(data) // 2)]  # truncated transfer
-
-
-def _corrupted(response: Response, kind: str) -> Response:
-    body = bytes(response.body)
-    broken = body[: max(1, len(body) // 2)] if kind == "truncated_json" else b"{" + body + b",}"
-    headers = {
-        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
-    }
-    return Response(broken, status_code=response.status_code, headers=headers, media_type=_JSON)
 
 
 def router_factory(

@@ -69,6 +69,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline.sandbox.oauth import OAuthIssuer
+from pipeline.sandbox.responses import corrupt_json
 from pipeline.sandbox.simulator import Account, AdGroup, Campaign, World, stable_int
 
 if TYPE_CHECKING:
@@ -183,15 +184,6 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 def _json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type=_JSON)
-
-
-def _corrupted(response: Response, kind: str) -> Response:
-    body = bytes(response.body)
-    if kind == "truncated_json":
-        broken = body[: max(1, len(body) // 2)]
-    else:  # malformed_json: JSON-looking, not JSON
-        broken = body[:-1] + b",}" if body.endswith(b"}") else b"{" + body
-    return Response(broken, status_code=response.status_code, media_type=_JSON)
 
 
 def _encode_cursor(last_id: str) -> str:
@@ -325,7 +317,7 @@ class SnapchatApi:
         except SnapError as error:
             response = _json_response(error.body(), error.status)
         if corrupt:
-            response = _corrupted(response, corrupt)
+            response = corrupt_json(response, corrupt)
         return response
 
     def _fault_response(self, kind: str, params: Mapping[str, Any]) -> Response:

@@ -71,6 +71,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from pipeline.sandbox.responses import corrupt_json
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, entity_id, stable_int
 
 if TYPE_CHECKING:
@@ -285,7 +286,7 @@ class TikTokApi:
             response = _envelope(OK, "OK", data)
         except TikTokError as error:
             response = _envelope(error.code, error.message, {})
-        return _corrupted(response, corrupt) if corrupt else response
+        return corrupt_json(response, corrupt) if corrupt else response
 
     def _authenticate(self, request: Request) -> None:
         token = request.headers.get("access-token", "").strip()
@@ -965,15 +966,6 @@ def _request_id() -> str:
 def _envelope(code: int, message: str, data: Any) -> Response:
     body = {"code": code, "message": message, "request_id": _request_id(), "data": data}
     return Response(json.dumps(body, separators=(",", ":")).encode(), 200, media_type=_JSON)
-
-
-def _corrupted(response: Response, kind: str) -> Response:
-    body = bytes(response.body)
-    if kind == "truncated_json":
-        broken = body[: max(1, len(body) // 2)]
-    else:  # malformed_json: JSON-looking, not JSON
-        broken = body[:-1] + b",}" if body.endswith(b"}") else b"{" + body
-    return Response(broken, status_code=response.status_code, media_type=_JSON)
 
 
 def router_factory(
