@@ -152,6 +152,38 @@ def test_incidents_raise_alerts_and_healthy_campaigns_stay_quiet(
     assert evidence[0] and evidence[1] == 0 and evidence[2] > 0
 
 
+def test_signal_health_flags_the_missing_day_and_nothing_else(
+    first_run: dict, sandbox: SandboxServer, warehouse: psycopg.Connection
+) -> None:
+    world = sandbox.world
+    days = [TODAY - timedelta(d) for d in range(1, HISTORY_DAYS + 1)]
+    missing = {
+        (platform, account.id, day)
+        for platform in ROUTERS
+        for account in world.accounts(platform)
+        for day in days
+        if world.is_missing_day(account, day)
+    }
+    assert missing
+    rows = warehouse.execute(
+        "select platform, account_id, date_day, status, completeness_score, issues"
+        " from marts.fct_signal_health_daily"
+    ).fetchall()
+    by_key = {(platform, account_id, day): rest for platform, account_id, day, *rest in rows}
+    n_accounts = sum(len(world.accounts(platform)) for platform in ROUTERS)
+    assert len(by_key) == len(rows) == n_accounts * HISTORY_DAYS  # every account-day, gaps included
+    for key in missing:
+        status, completeness, issues = by_key[key]
+        assert status == "degraded" and completeness < 80, key
+        assert any("missing" in issue["check"] for issue in issues), issues
+    unhealthy_elsewhere = {
+        key: (status, issues)
+        for key, (status, _, issues) in by_key.items()
+        if key not in missing and status != "healthy"
+    }
+    assert unhealthy_elsewhere == {}
+
+
 def test_running_again_changes_nothing(
     first_run: dict, pipeline: dg.Definitions, instance: dg.DagsterInstance, warehouse: psycopg.Connection
 ) -> None:

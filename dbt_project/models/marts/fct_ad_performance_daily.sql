@@ -34,6 +34,18 @@ with performance as (
         '0001-01-01'::date
     )
     {% endif %}
+),
+
+-- Money in the reporting currency: the day's rate of the account currency (fx_rates_daily).
+with_rates as (
+    select
+        performance.*,
+        fx.reporting_currency,
+        fx.rate_to_reporting as fx_rate
+    from performance
+    left join {{ ref('fx_rates_daily') }} as fx
+        on fx.date_day = performance.date_day
+        and fx.currency = upper(performance.currency)
 )
 
 select
@@ -55,5 +67,9 @@ select
     conversions,
     conversion_value,
     {{ performance_ratios() }},
+    coalesce(reporting_currency, '{{ var("reporting_currency") | upper }}') as reporting_currency,
+    fx_rate,
+    round(spend * fx_rate, 6) as spend_reporting,
+    round(conversion_value * fx_rate, 6) as conversion_value_reporting,
     _extracted_at
-from performance
+from with_rates

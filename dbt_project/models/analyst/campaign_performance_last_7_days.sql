@@ -1,0 +1,65 @@
+{#-
+    Campaign performance over the last 7 days: the 7 days ending with the newest day in
+    fct_campaign_performance_daily (anchored on the data, so a late or historic load still shows a
+    full week). Money in the account currency and in the reporting currency; roas and cpa from the
+    summed metrics (null when the denominator is zero).
+-#}
+with bounds as (
+    select max(date_day) as window_end, max(date_day) - 6 as window_start
+    from {{ ref('fct_campaign_performance_daily') }}
+),
+
+week as (
+    select
+        fact.platform,
+        fact.account_id,
+        fact.campaign_id,
+        max(fact.currency) as currency,
+        max(fact.reporting_currency) as reporting_currency,
+        count(distinct fact.date_day) as days_with_data,
+        sum(fact.spend) as spend,
+        sum(fact.spend_reporting) as spend_reporting,
+        sum(fact.impressions) as impressions,
+        sum(fact.clicks) as clicks,
+        sum(fact.conversions) as conversions,
+        sum(fact.conversion_value) as conversion_value,
+        sum(fact.conversion_value_reporting) as conversion_value_reporting
+    from {{ ref('fct_campaign_performance_daily') }} as fact
+    cross join bounds
+    where fact.date_day between bounds.window_start and bounds.window_end
+    group by fact.platform, fact.account_id, fact.campaign_id
+)
+
+select
+    bounds.window_start,
+    bounds.window_end,
+    week.platform,
+    week.account_id,
+    accounts.account_name,
+    week.campaign_id,
+    campaigns.campaign_name,
+    campaigns.status as campaign_status,
+    week.days_with_data,
+    week.currency,
+    week.spend,
+    week.conversion_value,
+    week.reporting_currency,
+    week.spend_reporting,
+    week.conversion_value_reporting,
+    week.impressions,
+    week.clicks,
+    week.conversions,
+    {{ safe_divide('week.conversion_value', 'week.spend') }} as roas,
+    {{ safe_divide('week.spend', 'week.conversions') }} as cpa,
+    {{ safe_divide('week.spend_reporting', 'week.conversions') }} as cpa_reporting,
+    {{ safe_divide('week.clicks', 'week.impressions') }} as ctr,
+    {{ safe_divide('week.spend', 'week.clicks') }} as cpc
+from week
+cross join bounds
+left join {{ ref('dim_campaigns') }} as campaigns
+    on week.platform = campaigns.platform
+    and week.account_id = campaigns.account_id
+    and week.campaign_id = campaigns.campaign_id
+left join {{ ref('dim_ad_accounts') }} as accounts
+    on week.platform = accounts.platform
+    and week.account_id = accounts.account_id
