@@ -48,6 +48,10 @@ bench-alerts: $(STAMP)
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
 
+# dbt docs (models, columns, lineage, exposures) in dbt_project/target/index.html; run make demo first.
+docs: $(STAMP)
+	$(BIN)/adsignal dbt docs
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -82,6 +82,25 @@ def dbt_prepare() -> None:
     click.echo(f"manifest written to {MANIFEST_PATH}")
 
 
+@dbt.command("docs")
+@click.option("--serve", is_flag=True, help="Serve the site on http://127.0.0.1:8080 afterwards.")
+def dbt_docs(serve: bool) -> None:
+    """Generate dbt docs (models, columns, lineage, exposures) from the warehouse's catalog."""
+    from pipeline.config import DBT_PROJECT_DIR
+    from pipeline.warehouse import migrate
+    from pipeline.warehouse.db import database_url, dbt_env
+
+    url = database_url()
+    migrate.upgrade(url)
+    env = {**os.environ, **dbt_env(url)}
+    dbt_cli = [executable("dbt"), "--quiet"]
+    profiles = ["--profiles-dir", str(DBT_PROJECT_DIR)]
+    subprocess.run([*dbt_cli, "docs", "generate", *profiles], cwd=DBT_PROJECT_DIR, env=env, check=True)
+    click.echo(f"dbt docs written to {DBT_PROJECT_DIR / 'target' / 'index.html'}")
+    if serve:
+        subprocess.run([*dbt_cli, "docs", "serve", "--port", "8080", *profiles], cwd=DBT_PROJECT_DIR, env=env)
+
+
 # --- sandbox --------------------------------------------------------------------------------
 
 

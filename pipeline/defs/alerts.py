@@ -9,7 +9,12 @@ from pipeline.analytics.alerts import detect_alerts
 from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
-from pipeline.warehouse.app_store import campaign_budgets_frame, campaign_daily_frame, upsert_alerts
+from pipeline.warehouse.app_store import (
+    campaign_budgets_frame,
+    campaign_daily_frame,
+    signal_health_frame,
+    upsert_alerts,
+)
 from pipeline.warehouse.db import connect
 
 # The detector's same-weekday baseline (28 days) plus its longest scored window (3 days), and slack.
@@ -18,15 +23,20 @@ DETECTION_HISTORY_DAYS = 35
 
 @dg.asset(
     key=["app", "alerts"],
-    deps=[dg.AssetKey(["marts", "fct_campaign_performance_daily"])],
+    deps=[
+        dg.AssetKey(["marts", "fct_campaign_performance_daily"]),
+        dg.AssetKey(["marts", "dim_campaigns"]),
+        dg.AssetKey(["marts", "fct_signal_health_daily"]),
+    ],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     group_name="decisions",
     kinds={"python", "postgres"},
     description=(
         "Alerts on campaigns, accounts and platforms (ROAS drop, CPA/CPC spike, zero conversions, CTR drop,"
-        " spend pacing) with their evidence, as of the last day of the run's window; one live alert per"
-        " entity and type in app.alerts, held alerts recorded as suppressed with the reason."
+        " spend pacing) and data alerts where signal health is degraded, with their evidence, as of the last"
+        " day of the run's window; business alerts on unhealthy data are held (status suppressed, with the"
+        " reason). One live alert per entity and type in app.alerts."
     ),
     metadata={"dagster/table_name": "app.alerts"},
 )
@@ -34,8 +44,14 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     _, last_day = partition_window(context)
     as_of = last_day + timedelta(days=1)  # the detector scores the complete days before as_of
     with connect(warehouse.get_url()) as conn:
-        frame = campaign_daily_frame(conn, as_of - timedelta(days=DETECTION_HISTORY_DAYS), last_day)
-        detected = detect_alerts(frame, as_of=as_of, budgets=campaign_budgets_frame(conn))
+        since = as_of - timedelta(days=DETECTION_HISTORY_DAYS)
+        frame = campaign_daily_frame(conn, since, last_day)
+        detected = detect_alerts(
+            frame,
+            as_of=as_of,
+            budgets=campaign_budgets_frame(conn),
+            health=signal_health_frame(conn, since, last_day),
+        )
         counts = upsert_alerts(conn, detected, tenant_id=DEFAULT_TENANT, run_id=context.run_id)
         live = conn.execute(
             "select count(*) from app.alerts where status in ('open', 'acknowledged')"

@@ -18,6 +18,7 @@ CAMPAIGN_DAILY_COLUMNS = (
     "campaign_id",
     "campaign_name",
     "currency",
+    "fx_rate",
     "spend",
     "impressions",
     "clicks",
@@ -54,8 +55,32 @@ def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> 
         (since, until),
     )
     frame = pd.DataFrame(cur.fetchall(), columns=list(CAMPAIGN_DAILY_COLUMNS))
-    numeric = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
+    numeric = ["fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"]
     frame[numeric] = frame[numeric].astype(float)
+    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
+    return frame
+
+
+HEALTH_COLUMNS = (
+    "date_day",
+    "platform",
+    "account_id",
+    "health_score",
+    "status",
+    "freshness_score",
+    "completeness_score",
+    "accuracy_score",
+    "issues",
+)
+
+
+def signal_health_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Account-day signal health from ``marts.fct_signal_health_daily`` (gates business alerts)."""
+    cur = conn.execute(
+        f"select {', '.join(HEALTH_COLUMNS)} from marts.fct_signal_health_daily where date_day between %s and %s",
+        (since, until),
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(HEALTH_COLUMNS))
     frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
     return frame
 
