@@ -346,7 +346,12 @@ def demo(days: int | None) -> None:
     url = prepare_everything()
     sample = write_sample_csv(settings().import_dir / "sample_export.csv", date.today(), days=days)
     click.echo(f"Sample CSV export (with a few bad rows) written to {sample}")
-    last = date.today() - timedelta(days=1)
+    from datetime import UTC, datetime
+
+    from pipeline.config import last_complete_day
+
+    # The latest day every account (whatever its timezone) has finished: no partial days in the marts.
+    last = last_complete_day(datetime.now(UTC))
     first = last - timedelta(days=days - 1)
     server = None
     if not sandbox_is_up():

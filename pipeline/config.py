@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -45,6 +46,16 @@ def settings() -> Settings:
         reporting_currency=os.environ.get("ADSIGNAL_REPORTING_CURRENCY", "USD"),
         history_days=int(os.environ.get("ADSIGNAL_HISTORY_DAYS", "30")),
     )
+
+
+# Ad accounts report in their own timezone, as far west as UTC-12: a date is complete everywhere
+# only once it has ended there, 12 hours after it ended in UTC.
+WESTERNMOST_UTC_OFFSET = timedelta(hours=12)
+
+
+def last_complete_day(now: datetime) -> date:
+    """The latest date that has ended in every account timezone (UTC-12 and east) at ``now``."""
+    return (now.astimezone(UTC) - WESTERNMOST_UTC_OFFSET).date() - timedelta(days=1)
 
 
 def executable(name: str) -> str:

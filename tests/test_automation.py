@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
+from pipeline.config import last_complete_day
 from pipeline.connectors import CONNECTORS
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.defs.automation import daily_restatement, intraday_refresh, lookback_days
@@ -25,7 +26,7 @@ def test_daily_restatement_runs_each_platform_over_its_own_lookback(
     repository: dg.RepositoryDefinition,
 ) -> None:
     context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 21, 3, tzinfo=UTC), repository_def=repository
+        scheduled_execution_time=datetime(2026, 11, 21, 12, tzinfo=UTC), repository_def=repository
     )
     requests = list(daily_restatement(context))
     assert {r.tags["platform"] for r in requests} == set(CONNECTORS)
@@ -40,6 +41,17 @@ def test_daily_restatement_runs_each_platform_over_its_own_lookback(
         others = [k for k in keys if k.startswith("raw/") and not k.startswith(f"raw/{platform}_")]
         assert not others, f"{platform}'s run re-syncs other platforms: {others}"
         assert not any("hourly" in k for k in keys)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 11, 21, 12, tzinfo=UTC), "2026-11-20"),  # 04:00 in Los Angeles: the 20th is over
+        (datetime(2026, 11, 21, 3, tzinfo=UTC), "2026-11-19"),  # 19:00 on the 20th in Los Angeles
+    ],
+)
+def test_last_complete_day_waits_for_the_westernmost_timezone(now: datetime, expected: str) -> None:
+    assert last_complete_day(now).isoformat() == expected
 
 
 def test_meta_lookback_covers_its_attribution_window(monkeypatch: pytest.MonkeyPatch) -> None:

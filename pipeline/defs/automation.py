@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from pipeline.config import last_complete_day
 from pipeline.connectors import CONNECTORS
 from pipeline.defs.partitions import range_tags
 
@@ -47,14 +48,15 @@ intraday_pipeline = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=daily_pipeline, cron_schedule="0 3 * * *", execution_timezone="UTC")
+@dg.schedule(job=daily_pipeline, cron_schedule="0 12 * * *", execution_timezone="UTC")
 def daily_restatement(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
     """Per platform: yesterday plus its restatement lookback, with everything downstream, as one run.
 
     One run per platform keeps partition status truthful (a TikTok run does not claim to have
     re-synced Meta's 28 days) and lets each platform's pool pace its own API.
     """
-    yesterday = context.scheduled_execution_time.date() - timedelta(days=1)
+    # At 12:00 UTC yesterday has ended in every account's timezone (UTC-12 and east).
+    yesterday = last_complete_day(context.scheduled_execution_time)
     graph = context.repository_def.asset_graph
     for platform in CONNECTORS:
         selection = (dg.AssetSelection.groups(f"raw_{platform}").downstream()) & daily_selection()

@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pipeline.config import last_complete_day
+
 PLATFORMS: tuple[str, ...] = ("meta", "google_ads", "tiktok", "snapchat", "microsoft_ads")
 
 # Days after which a day's conversions stop changing (attribution / finalisation windows).
@@ -431,7 +433,8 @@ def _apportion(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def default_scenario(today: date | None = None, history_days: int = 30, seed: int = 7) -> Scenario:
     """Five platforms, two accounts each, four campaigns per account, incidents on Meta.
 
-    Meta incidents, relative to ``today`` (UTC today by default):
+    Meta incidents, relative to ``today`` (by default the first day that has not ended in every
+    account timezone, see ``pipeline.config.last_complete_day``):
 
     - account 0 / campaign 0: ``tracking_break`` from today-3 on (zero conversions, spend continues);
     - account 0 / campaign 1: ``cvr_drop`` x0.3 from today-4 on (ROAS falls by ~70 %);
@@ -441,7 +444,9 @@ def default_scenario(today: date | None = None, history_days: int = 30, seed: in
 
     The ongoing ones last through today, so the last N *complete* days are affected.
     """
-    today = today or datetime.now(UTC).date()
+    # Default "today": the first day not yet over in every account timezone, so the incidents' last
+    # complete days are the days a pipeline run can already read everywhere.
+    today = today or last_complete_day(datetime.now(UTC)) + timedelta(days=1)
     platform = "meta"
     account_0 = entity_id(seed, platform, "account", 0)
     account_1 = entity_id(seed, platform, "account", 1)
