@@ -56,13 +56,6 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_faults(sandbox: SandboxServer) -> Iterator[None]:
-    sandbox.faults.clear()
-    yield
-    sandbox.faults.clear()
-
-
 @pytest.fixture(scope="module")
 def la(sandbox: SandboxServer) -> str:
     return next(a.id for a in sandbox.world.accounts("snapchat") if a.timezone == "America/Los_Angeles")

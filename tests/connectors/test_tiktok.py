@@ -61,13 +61,6 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_faults(sandbox: SandboxServer) -> Iterator[None]:
-    sandbox.faults.clear()
-    yield
-    sandbox.faults.clear()
-
-
 @pytest.fixture(scope="module")
 def accounts(sandbox: SandboxServer) -> list[str]:
     return [a.id for a in sandbox.world.accounts("tiktok")]
