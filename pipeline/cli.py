@@ -40,6 +40,19 @@ def main() -> None:
     """adsignal: ad-platform data into trusted marts, alerts and safe decisions."""
 
 
+def _register_command_groups() -> None:
+    from pipeline.commands.actions import actions
+    from pipeline.commands.alerts import alerts
+    from pipeline.commands.recommendations import recommendations
+    from pipeline.commands.rules import rules
+
+    for group in (alerts, rules, recommendations, actions):
+        main.add_command(group)
+
+
+_register_command_groups()
+
+
 # --- database -------------------------------------------------------------------------------
 
 

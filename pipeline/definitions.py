@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline.defs import actions, allocation, health_checks, notifications, recommendations, rules
 from pipeline.defs.alerts import alerts
 from pipeline.defs.automation import daily_pipeline, daily_restatement, intraday_pipeline, intraday_refresh
 from pipeline.defs.imports import csv_folder_sensor, csv_import_job, csv_imports, csv_rebuild_sensor
@@ -18,7 +19,7 @@ from pipeline.defs.transform import build_dbt_assets, dbt_resource
 
 def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Definitions:
     """Empty URLs mean the configured defaults (DATABASE_URL / embedded, ADSIGNAL_SANDBOX_URL)."""
-    return dg.Definitions(
+    core = dg.Definitions(
         assets=[*raw_assets(), csv_imports, *build_dbt_assets(), alerts],
         jobs=[daily_pipeline, intraday_pipeline, csv_import_job],
         schedules=[daily_restatement, intraday_refresh],
@@ -29,6 +30,9 @@ def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Defi
             "dbt": dbt_resource(),
         },
     )
+    # Each decision area keeps its assets, checks and jobs in its own defs module.
+    areas = (health_checks, rules, notifications, allocation, recommendations, actions)
+    return dg.Definitions.merge(core, *(area.defs for area in areas))
 
 
 defs = build_definitions()

@@ -1,0 +1,1 @@
+"""``adsignal`` sub-command groups, one module per area; registered in ``pipeline.cli``."""

@@ -1,0 +1,10 @@
+"""`adsignal recommendations`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("recommendations")
+def recommendations() -> None:
+    """TODO"""

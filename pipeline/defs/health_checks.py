@@ -1,0 +1,5 @@
+"""TODO"""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,90 @@
+"""Rules, rule runs, campaign labels and notification deliveries.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-22
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A rule is its validated definition (conditions, filters, actions) kept as jsonb, plus bookkeeping.
+    op.execute("""
+        create table app.rules (
+            rule_id           bigserial primary key,
+            tenant_id         text not null references app.tenants (tenant_id) default 'default',
+            name              text not null,
+            description       text,
+            enabled           boolean not null default true,
+            definition        jsonb not null,
+            source            text,  -- the file it was imported from, if any
+            execution_count   bigint not null default 0,
+            last_run_at       timestamptz,
+            last_result       jsonb,
+            created_at        timestamptz not null default now(),
+            updated_at        timestamptz not null default now(),
+            unique (tenant_id, name)
+        )""")
+
+    # One row per rule per evaluation: which entities matched, with their metric values, and what each
+    # action did.
+    op.execute("""
+        create table app.rule_runs (
+            rule_run_id       bigserial primary key,
+            tenant_id         text not null references app.tenants (tenant_id) default 'default',
+            rule_id           bigint not null references app.rules (rule_id) on delete cascade,
+            run_id            text,
+            as_of             date not null,
+            evaluated_at      timestamptz not null default now(),
+            status            text not null check (status in ('succeeded', 'failed')),
+            entities_evaluated integer not null default 0,
+            matched_count     integer not null default 0,
+            matches           jsonb not null default '[]'::jsonb,
+            actions           jsonb not null default '[]'::jsonb,
+            error             text
+        )""")
+    op.execute("create index rule_runs_by_rule on app.rule_runs (rule_id, evaluated_at desc)")
+
+    op.execute("""
+        create table app.campaign_labels (
+            tenant_id         text not null references app.tenants (tenant_id) default 'default',
+            platform          text not null,
+            account_id        text not null,
+            campaign_id       text not null,
+            label             text not null,
+            applied_by        text not null,
+            applied_at        timestamptz not null default now(),
+            primary key (tenant_id, platform, account_id, campaign_id, label)
+        )""")
+
+    # One row per digest sent (or attempted) to one channel. The target is a name or a redacted URL:
+    # webhook URLs carry secrets and are never stored.
+    op.execute("""
+        create table app.notifications (
+            notification_id   bigserial primary key,
+            tenant_id         text not null references app.tenants (tenant_id) default 'default',
+            channel           text not null check (channel in ('slack', 'webhook')),
+            target            text not null,
+            run_id            text,
+            status            text not null check (status in ('sent', 'failed', 'skipped')),
+            item_count        integer not null default 0,
+            digest            jsonb not null default '{}'::jsonb,
+            attempts          integer not null default 0,
+            last_status_code  integer,
+            error             text,
+            created_at        timestamptz not null default now(),
+            sent_at           timestamptz
+        )""")
+
+
+def downgrade() -> None:
+    for table in ("notifications", "campaign_labels", "rule_runs", "rules"):
+        op.execute(f"drop table if exists app.{table}")
