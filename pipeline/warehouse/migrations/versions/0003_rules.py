@@ -1,4 +1,4 @@
-"""Rules, rule runs, campaign labels and notification deliveries.
+"""Rules, their runs, and the labels rules apply to campaigns.
 
 Revision ID: 0003
 Revises: 0002
@@ -65,26 +65,8 @@ def upgrade() -> None:
             primary key (tenant_id, platform, account_id, campaign_id, label)
         )""")
 
-    # One row per digest sent (or attempted) to one channel. The target is a name or a redacted URL:
-    # webhook URLs carry secrets and are never stored.
-    op.execute("""
-        create table app.notifications (
-            notification_id   bigserial primary key,
-            tenant_id         text not null references app.tenants (tenant_id) default 'default',
-            channel           text not null check (channel in ('slack', 'webhook')),
-            target            text not null,
-            run_id            text,
-            status            text not null check (status in ('sent', 'failed', 'skipped')),
-            item_count        integer not null default 0,
-            digest            jsonb not null default '{}'::jsonb,
-            attempts          integer not null default 0,
-            last_status_code  integer,
-            error             text,
-            created_at        timestamptz not null default now(),
-            sent_at           timestamptz
-        )""")
-
 
 def downgrade() -> None:
-    for table in ("notifications", "campaign_labels", "rule_runs", "rules"):
-        op.execute(f"drop table if exists app.{table}")
+    op.execute("drop table if exists app.campaign_labels")
+    op.execute("drop table if exists app.rule_runs")
+    op.execute("drop table if exists app.rules")
