@@ -40,6 +40,111 @@ def held_alert_count(conn: psycopg.Connection) -> int:
     return conn.execute("select count(*) from app.alerts where status = 'suppressed'").fetchone()[0]
 
 
+def latest_allocation(conn: psycopg.Connection) -> tuple | None:
+    return conn.execute(
+        """select allocation_id, period_start, period_end, total_budget, currency, objective, allocations,
+                  expected_value, current_split_value, proportional_value, unallocated, unallocated_reason
+           from app.budget_allocations order by allocation_id desc limit 1"""
+    ).fetchone()
+
+
+def pending_recommendations(conn: psycopg.Connection, limit: int = 8) -> list[tuple]:
+    return conn.execute(
+        """select recommendation_id, produced_by, action, platform, title, confidence
+           from app.ai_recommendations where status = 'pending'
+           order by confidence desc, recommendation_id limit %s""",
+        (limit,),
+    ).fetchall()
+
+
+def queued_actions(conn: psycopg.Connection, limit: int = 10) -> list[tuple]:
+    return conn.execute(
+        """select action_id, status, action_type, source, platform, coalesce(campaign_name, campaign_id), params,
+                  reason
+           from app.actions_queue where status in ('proposed', 'blocked', 'approved')
+           order by status = 'blocked', action_id limit %s""",
+        (limit,),
+    ).fetchall()
+
+
+def rule_results(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        """select r.name, coalesce(run.matched_count, 0), run.status, r.execution_count
+           from app.rules r
+           left join lateral (select matched_count, status from app.rule_runs rr where rr.rule_id = r.rule_id
+                              order by rr.evaluated_at desc limit 1) run on true
+           where r.enabled order by r.name"""
+    ).fetchall()
+
+
+def print_decisions(conn: psycopg.Connection, console: Console) -> None:
+    """Rules, the budget allocation, recommendations and the action queue of the last run."""
+    rules = rule_results(conn)
+    if rules:
+        table = Table(title="Rules (app.rules, last evaluation)", title_justify="left")
+        for column in ("rule", "matched", "status", "runs"):
+            table.add_column(column)
+        for name, matched, status, runs in rules:
+            table.add_row(name, str(matched), status or "-", str(runs))
+        console.print(table)
+
+    allocation = latest_allocation(conn)
+    if allocation:
+        (
+            allocation_id,
+            start,
+            end,
+            total,
+            currency,
+            objective,
+            per_platform,
+            expected,
+            current,
+            proportional,
+            unallocated,
+            unallocated_reason,
+        ) = allocation
+        table = Table(
+            title=f"Budget allocation #{allocation_id} for {start}..{end}: {total:,.0f} {currency} ({objective})",
+            title_justify="left",
+        )
+        table.add_column("platform")
+        table.add_column(f"budget ({currency})", justify="right")
+        for platform, amount in sorted(per_platform.items()):
+            table.add_row(platform, f"{float(amount):,.0f}")
+        console.print(table)
+
+        def fmt(value: float | None) -> str:
+            return "-" if value is None else f"{value:,.0f}"
+
+        console.print(
+            f"  expected value {fmt(expected)} vs keeping the current split {fmt(current)}"
+            f" vs proportional to ROAS {fmt(proportional)}"
+            + (f"; {float(unallocated):,.0f} unallocated ({unallocated_reason})" if unallocated else "")
+        )
+
+    recommendations = pending_recommendations(conn)
+    if recommendations:
+        table = Table(title="Pending recommendations (app.ai_recommendations)", title_justify="left")
+        for column in ("id", "by", "action", "platform", "what", "confidence"):
+            table.add_column(column, no_wrap=column != "what")
+        for rec_id, produced_by, action, platform, title, confidence in recommendations:
+            table.add_row(str(rec_id), produced_by, action, platform or "-", title, f"{confidence:.2f}")
+        console.print(table)
+
+    actions = queued_actions(conn)
+    if actions:
+        table = Table(
+            title="Action queue (app.actions_queue): nothing runs before approval", title_justify="left"
+        )
+        for column in ("id", "status", "action", "source", "platform", "campaign", "change", "why"):
+            table.add_column(column, no_wrap=column not in ("why", "campaign"))
+        for action_id, status, action_type, source, platform, campaign, params, reason in actions:
+            change = ", ".join(f"{k}={v}" for k, v in params.items()) or "-"
+            table.add_row(str(action_id), status, action_type, source, platform, campaign, change, reason)
+        console.print(table)
+
+
 def print_summary(url: str, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 140))
     with psycopg.connect(url) as conn:
@@ -70,6 +175,9 @@ def print_summary(url: str, console: Console | None = None) -> None:
     for severity, kind, platform, _entity, title, start, end in alerts:
         table.add_row(severity, kind, platform, title, f"{start}..{end}")
     console.print(table)
+
+    with psycopg.connect(url) as conn:
+        print_decisions(conn, console)
 
     console.print(
         "\n[bold]Next[/bold]\n"
