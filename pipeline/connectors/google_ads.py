@@ -420,6 +420,50 @@ class GoogleAdsConnector(HttpApiClient):
 
     # -- write-back -------------------------------------------------------------------------------------
 
+    def campaign_state(self, campaign_id: str, *, account_id: str | None = None) -> dict[str, Any]:
+        """The campaign's current status and daily budget, as an action needs them before and after a write.
+
+        ``{"campaign_id", "account_id", "status" (ACTIVE / PAUSED / REMOVED), "platform_status",
+        "budget_type" (DAILY / LIFETIME / SHARED), "daily_budget" (major units or None), "currency"}``.
+        """
+        campaign = str(campaign_id).strip()
+        if not campaign.isdigit():
+            raise ValueError(f"not a Google Ads campaign id: {campaign_id!r}")
+        customer_id = normalize_customer_id(account_id) if account_id else self._campaign_account(campaign)
+        fields = (
+            "customer.id",
+            "customer.currency_code",
+            "campaign.id",
+            "campaign.status",
+            "campaign_budget.amount_micros",
+            "campaign_budget.period",
+            "campaign_budget.explicitly_shared",
+        )
+        rows = self._rows(customer_id, gaql("campaign", fields, [f"campaign.id = {campaign}"]))
+        if not rows:
+            raise ApiError(self.display_name, f"campaign {campaign} not found in customer {customer_id}")
+        row = rows[0]
+        budget = row.get("campaignBudget") or {}
+        platform_status = str((row.get("campaign") or {}).get("status") or "")
+        if budget.get("explicitlyShared"):
+            budget_type = "SHARED"
+        elif budget.get("period", "DAILY") != "DAILY":
+            budget_type = "LIFETIME"
+        else:
+            budget_type = "DAILY"
+        micros = budget.get("amountMicros")
+        return {
+            "campaign_id": campaign,
+            "account_id": customer_id,
+            "status": {"ENABLED": "ACTIVE"}.get(platform_status, platform_status) or None,
+            "platform_status": platform_status,
+            "budget_type": budget_type,
+            "daily_budget": round(int(micros) / 1_000_000, 2)
+            if micros is not None and budget_type == "DAILY"
+            else None,
+            "currency": (row.get("customer") or {}).get("currencyCode"),
+        }
+
     def update_campaign(
         self,
         campaign_id: str,

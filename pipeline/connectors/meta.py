@@ -224,6 +224,26 @@ _SPLIT_DOWN: dict[str | None, tuple[str, str] | None] = {
 }
 
 
+# Meta budgets are ints in a currency's minor units; these currencies have no minor unit ("offset" 1).
+# https://developers.facebook.com/docs/marketing-api/currencies (staging's meta_budget_to_major_units too)
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"CLP", "COP", "CRC", "HUF", "IDR", "ISK", "JPY", "KRW", "PYG", "TWD", "VND"}
+)
+
+
+def currency_offset(currency: str) -> int:
+    return 1 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 100
+
+
+def major_to_minor_units(amount: float, currency: str) -> int:
+    """A budget in major units (e.g. 12.34 USD) as Meta's int minor units (1234)."""
+    return round(float(amount) * currency_offset(currency))
+
+
+def minor_to_major_units(amount: int, currency: str) -> float:
+    return round(int(amount) / currency_offset(currency), 2)
+
+
 def normalize_account_id(account_id: str | int) -> str:
     """Meta account ids are digits; accept ``act_123`` too."""
     text = str(account_id).strip()
@@ -423,6 +443,43 @@ class MetaConnector(HttpApiClient):
         return datetime.now(zone).date()
 
     # -- write-back -------------------------------------------------------------------------------------
+
+    def campaign_state(self, campaign_id: str, *, account_id: str | None = None) -> dict[str, Any]:
+        """The campaign's current status and daily budget, as an action needs them before and after a write.
+
+        ``{"campaign_id", "account_id", "status" (ACTIVE / PAUSED / ARCHIVED / REMOVED), "platform_status",
+        "budget_type" (DAILY / LIFETIME / AD_GROUP), "daily_budget" (major units or None), "currency"}``.
+        """
+        if not str(campaign_id).isdigit():
+            raise ValueError(f"not a Meta campaign id: {campaign_id!r}")
+        fields = "id,account_id,status,daily_budget,lifetime_budget"
+        body = self.request_json("GET", self._path(str(campaign_id)), params={"fields": fields})
+        if not isinstance(body, dict) or str(body.get("id")) != str(campaign_id):
+            raise ApiError(self.display_name, f"campaign {campaign_id}: unexpected answer to a campaign read")
+        owner = normalize_account_id(body.get("account_id") or account_id or "")
+        if account_id is not None and owner != normalize_account_id(account_id):
+            raise ValueError(f"campaign {campaign_id} belongs to ad account {owner}, not {account_id}")
+        account = self.request_json("GET", self._path(f"act_{owner}"), params={"fields": "currency"})
+        currency = str(account.get("currency") or "").upper() if isinstance(account, dict) else ""
+        daily = body.get("daily_budget")
+        lifetime = body.get("lifetime_budget")
+        budget_type = (
+            "DAILY"
+            if daily and int(daily) > 0
+            else "LIFETIME"
+            if lifetime and int(lifetime) > 0
+            else "AD_GROUP"
+        )
+        platform_status = str(body.get("status") or "")
+        return {
+            "campaign_id": str(campaign_id),
+            "account_id": owner,
+            "status": {"DELETED": "REMOVED"}.get(platform_status, platform_status) or None,
+            "platform_status": platform_status,
+            "budget_type": budget_type,
+            "daily_budget": minor_to_major_units(int(daily), currency) if budget_type == "DAILY" else None,
+            "currency": currency or None,
+        }
 
     def update_campaign(
         self, campaign_id: str, status: str | None = None, daily_budget: int | None = None

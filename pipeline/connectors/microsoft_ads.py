@@ -448,6 +448,38 @@ class MicrosoftAdsConnector(HttpApiClient):
 
     # -- write-back -------------------------------------------------------------------------------------
 
+    def campaign_state(self, campaign_id: str, *, account_id: str | None = None) -> dict[str, Any]:
+        """The campaign's current status and daily budget, as an action needs them before and after a write.
+
+        ``{"campaign_id", "account_id", "status" (ACTIVE / PAUSED / REMOVED), "platform_status",
+        "budget_type" (DAILY / SHARED / None), "daily_budget" (major units or None), "currency"}``.
+        """
+        campaign = normalize_account_id(campaign_id, "campaign")
+        account = normalize_account_id(account_id) if account_id else self._account_of_campaign(campaign)
+        record = next((c for c in self._campaigns(account) if str(c.get("Id")) == campaign), None)
+        if record is None:
+            raise ApiError(self.display_name, f"campaign {campaign} not found in account {account}")
+        platform_status = str(record.get("Status") or "")
+        status = {"Active": "ACTIVE", "Deleted": "REMOVED"}.get(
+            platform_status, "PAUSED" if platform_status else None
+        )
+        if record.get("BudgetId"):
+            budget_type: str | None = "SHARED"
+        elif str(record.get("BudgetType") or "").startswith("DailyBudget"):
+            budget_type = "DAILY"
+        else:
+            budget_type = None
+        daily = record.get("DailyBudget")
+        return {
+            "campaign_id": campaign,
+            "account_id": account,
+            "status": status,
+            "platform_status": platform_status,
+            "budget_type": budget_type,
+            "daily_budget": round(float(daily), 2) if budget_type == "DAILY" and daily is not None else None,
+            "currency": None,
+        }
+
     def update_campaign(
         self,
         campaign_id: str,

@@ -321,6 +321,36 @@ class SnapchatConnector(HttpApiClient):
 
     # -- write-back -------------------------------------------------------------------------------------
 
+    def campaign_state(self, campaign_id: str, *, account_id: str | None = None) -> dict[str, Any]:
+        """The campaign's current status and daily budget, as an action needs them before and after a write.
+
+        ``{"campaign_id", "account_id", "status" (ACTIVE / PAUSED / REMOVED), "platform_status",
+        "budget_type" (DAILY / LIFETIME / AD_GROUP), "daily_budget" (major units or None), "currency"}``.
+        """
+        body = self._get_envelope(self._path(f"campaigns/{campaign_id}"), None, "campaigns")
+        campaign = body["campaigns"][0]["campaign"]
+        owner = str(campaign.get("ad_account_id") or "")
+        if account_id is not None and owner != str(account_id):
+            raise ValueError(f"campaign {campaign_id} belongs to ad account {owner}, not {account_id}")
+        platform_status = str(campaign.get("status") or "")
+        daily = campaign.get("daily_budget_micro")
+        lifetime = campaign.get("lifetime_spend_cap_micro")
+        if daily and int(daily) > 0:
+            budget_type = "DAILY"
+        elif lifetime and int(lifetime) > 0:
+            budget_type = "LIFETIME"
+        else:
+            budget_type = "AD_GROUP"
+        return {
+            "campaign_id": str(campaign_id),
+            "account_id": owner,
+            "status": {"DELETED": "REMOVED"}.get(platform_status, platform_status) or None,
+            "platform_status": platform_status,
+            "budget_type": budget_type,
+            "daily_budget": round(int(daily) / 1_000_000, 2) if budget_type == "DAILY" else None,
+            "currency": None,
+        }
+
     def update_campaign(
         self,
         campaign_id: str,

@@ -316,6 +316,36 @@ class TikTokConnector(HttpApiClient):
 
     # -- write-back -------------------------------------------------------------------------------------
 
+    def campaign_state(self, campaign_id: str, *, account_id: str | None = None) -> dict[str, Any]:
+        """The campaign's current status and daily budget, as an action needs them before and after a write.
+
+        ``{"campaign_id", "account_id", "status" (ACTIVE / PAUSED / REMOVED), "platform_status",
+        "budget_type" (DAILY / LIFETIME / AD_GROUP), "daily_budget" (major units or None), "currency"}``
+        (currency None: TikTok reports it on the advertiser, not the campaign).
+        """
+        campaign_id = _digits(campaign_id, "campaign id")
+        advertiser = normalize_account_id(account_id) if account_id else None
+        advertiser, campaign = self._find_campaign(campaign_id, advertiser)
+        operation = str(campaign.get("operation_status") or "")
+        if str(campaign.get("secondary_status") or "") == "CAMPAIGN_STATUS_DELETE":
+            status: str | None = "REMOVED"
+        else:
+            status = {"ENABLE": "ACTIVE", "DISABLE": "PAUSED"}.get(operation)
+        mode = campaign.get("budget_mode")
+        budget_type = {"BUDGET_MODE_DAY": "DAILY", "BUDGET_MODE_TOTAL": "LIFETIME"}.get(str(mode), "AD_GROUP")
+        budget = campaign.get("budget")
+        return {
+            "campaign_id": campaign_id,
+            "account_id": advertiser,
+            "status": status,
+            "platform_status": operation,
+            "budget_type": budget_type,
+            "daily_budget": round(float(budget), 2)
+            if budget_type == "DAILY" and budget is not None
+            else None,
+            "currency": None,
+        }
+
     def update_campaign(
         self,
         campaign_id: str,
