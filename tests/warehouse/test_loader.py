@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from pipeline.connectors.base import KeyColumn, Page, RawStream
+from pipeline.warehouse import loader
 from pipeline.warehouse.loader import replace_window
 
 DAILY = RawStream(
@@ -196,3 +197,81 @@ def test_scope_narrows_the_replacement_to_other_key_values(
     assert by_platform == {"linkedin": 300, "pinterest": 150}
     with pytest.raises(ValueError, match="non-key columns"):
         replace_window(warehouse_url, stream, "A", [[]], scope={"currency": "EUR"}, **window)
+
+
+def table_rows(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        "select account_id, ad_id, date_start, payload from raw.testplat_insights_daily order by 1, 2, 3"
+    ).fetchall()
+
+
+def with_repeats(records: list[dict]) -> list[dict]:
+    """``records`` where an API sent older copies of some keys first: on earlier pages and in-page."""
+    stale = [{**r, "spend": "0.01"} for r in records[::3]]
+    return stale + records[:5] + [{**records[4], "spend": "0.02"}, records[4]] + records[5:]
+
+
+def test_repeats_give_the_table_a_load_without_them_gives(
+    warehouse_url: str, warehouse: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = rows("A", 5, 10, ads=4)
+    clean_load = load(warehouse_url, "A", records)
+    expected = table_rows(warehouse)
+    assert (clean_load.rows_loaded, clean_load.rows_deduplicated) == (20, 0)
+
+    repeated = with_repeats(records)
+    result = load(warehouse_url, "A", repeated)
+    assert (result.rows_loaded, result.rows_deduplicated) == (20, len(repeated) - 20)
+    assert table_rows(warehouse) == expected
+
+    # Repeats flushed in several batches, the COPY into the raw table resumed between them.
+    monkeypatch.setattr(loader, "REPEAT_BUFFER_ROWS", 2)
+    result = load(warehouse_url, "A", repeated)
+    assert (result.rows_loaded, result.rows_deduplicated) == (20, len(repeated) - 20)
+    assert table_rows(warehouse) == expected
+
+
+def test_keys_the_filter_falsely_claims_seen_are_loaded_all_the_same(
+    warehouse_url: str, warehouse: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = rows("A", 5, 10, ads=4)
+    load(warehouse_url, "A", records)
+    expected = table_rows(warehouse)
+    # Two slots: nearly every new key looks seen, so nearly every row takes the repeat path.
+    monkeypatch.setattr(loader, "SEEN_KEY_SLOTS", 2)
+    monkeypatch.setattr(loader, "REPEAT_BUFFER_ROWS", 3)
+    result = load(warehouse_url, "A", records)
+    assert (result.rows_loaded, result.rows_deduplicated) == (20, 0)
+    assert table_rows(warehouse) == expected
+    result = load(warehouse_url, "A", with_repeats(records))
+    assert result.rows_loaded == 20
+    assert table_rows(warehouse) == expected
+
+
+def test_a_crash_after_repeats_were_flushed_leaves_previous_data(
+    warehouse_url: str, warehouse: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(warehouse_url, "A", rows("A", 5, 10))
+    before = table_rows(warehouse)
+    monkeypatch.setattr(loader, "REPEAT_BUFFER_ROWS", 1)
+
+    def failing_pages() -> Iterator[Page]:
+        records = rows("A", 5, 99)
+        yield records[:4]
+        yield records[:4]  # repeated page: flushed to the temporary table
+        yield records[4:8]
+        raise ConnectionError("connection reset after three pages")
+
+    with pytest.raises(ConnectionError):
+        replace_window(warehouse_url, DAILY, "A", failing_pages(), since=START, until=START + timedelta(4))
+    assert table_rows(warehouse) == before
+
+
+def test_records_that_are_not_objects_are_quarantined(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    records: list = [*rows("A", 1, 10, ads=2), ["not", "an", "object"]]
+    result = replace_window(warehouse_url, DAILY, "A", paged(records), since=START, until=START)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    (reason,) = warehouse.execute("select reason from raw.quarantine where platform = 'testplat'").fetchone()
+    assert "missing key account_id" in reason
