@@ -30,6 +30,7 @@ WEBHOOK_SCHEMA = "adsignal.digest"
 WEBHOOK_SCHEMA_VERSION = 1
 # Bounded bodies whatever the incident size: counts always cover everything, items are the top ones.
 WEBHOOK_MAX_ALERTS = 200
+WEBHOOK_MAX_RULE_NOTICES = 200
 SLACK_TOP_ITEMS_PER_SEVERITY = 5
 SLACK_TOP_RULE_NOTICES = 10
 SLACK_SECTION_MAX_CHARS = 3000  # Block Kit limit for a section's text
@@ -90,6 +91,8 @@ class RuleNotice:
     rule_id: int | None = None
     rule_name: str | None = None
     target: str | None = None
+    # The matched entity, when the rule names one (platform, account_id, campaign_id, campaign_name).
+    entity: dict[str, str | None] = field(default_factory=dict)
 
 
 def select_changes(candidates: Iterable[AlertCandidate], min_severity: str) -> list[AlertChange]:
@@ -236,12 +239,16 @@ def rule_notice_item(notice: RuleNotice) -> dict[str, Any]:
         "rule_run_id": notice.rule_run_id,
         "message": notice.message,
         "target": notice.target,
+        "entity": dict(notice.entity) or None,
     }
 
 
-def webhook_payload(digest: Digest, max_alerts: int = WEBHOOK_MAX_ALERTS) -> dict[str, Any]:
+def webhook_payload(
+    digest: Digest, max_alerts: int = WEBHOOK_MAX_ALERTS, max_rule_notices: int = WEBHOOK_MAX_RULE_NOTICES
+) -> dict[str, Any]:
     """The generic webhook's JSON body (schema ``adsignal.digest`` version 1; see the README)."""
     alerts = [alert_item(change) for change in digest.changes[:max_alerts]]
+    notices = [rule_notice_item(notice) for notice in digest.rule_notices[:max_rule_notices]]
     return {
         "schema": WEBHOOK_SCHEMA,
         "schema_version": WEBHOOK_SCHEMA_VERSION,
@@ -254,7 +261,8 @@ def webhook_payload(digest: Digest, max_alerts: int = WEBHOOK_MAX_ALERTS) -> dic
         "counts": digest.counts(),
         "alerts": alerts,
         "alerts_omitted": max(0, len(digest.changes) - len(alerts)),
-        "rule_notifications": [rule_notice_item(notice) for notice in digest.rule_notices],
+        "rule_notifications": notices,
+        "rule_notifications_omitted": max(0, len(digest.rule_notices) - len(notices)),
     }
 
 
@@ -284,7 +292,11 @@ def _alert_line(change: AlertChange) -> str:
     if change.change == "escalated":
         tag = f"escalated from {change.previous_severity}"
     elif change.change == "resolved":
-        tag = f"resolved by {alert.resolved_by}" if alert.resolved_by else "resolved"
+        # The lifecycle resolves as "adsignal:..." when the metric recovered; people resolve by name.
+        if not alert.resolved_by or alert.resolved_by.startswith("adsignal:"):
+            tag = "recovered"
+        else:
+            tag = f"resolved by {alert.resolved_by}"
     else:
         tag = "new"
     return f"• *{slack_escape(alert.title)}* ({slack_escape(_where(alert))}) — _{tag}_"

@@ -19,6 +19,8 @@ from pipeline.notifications.digest import AlertCandidate, AlertChange, RuleNotic
 
 # rule action type -> channel
 NOTIFY_ACTION_CHANNELS: dict[str, Channel] = {"notify_slack": "slack", "notify_webhook": "webhook"}
+# What a rule action may say about the entity it matched (carried into the webhook body).
+ENTITY_KEYS = ("platform", "account_id", "campaign_id", "campaign_name")
 
 
 def lock_channel(conn: psycopg.Connection, tenant_id: str, channel: Channel) -> None:
@@ -89,6 +91,11 @@ def queued_rule_notices(conn: psycopg.Connection, tenant_id: str, run_id: str) -
                     rule_id=rule_id,
                     rule_name=rule_name,
                     target=str(target) if target is not None else None,
+                    entity={
+                        key: None if action.get(key) is None else str(action[key])
+                        for key in ENTITY_KEYS
+                        if key in action
+                    },
                 )
             )
     return notices

@@ -109,7 +109,11 @@ def test_slack_payload_is_bounded_and_escaped() -> None:
 
 def test_slack_payload_shows_resolved_and_rule_notices() -> None:
     changes = select_changes(
-        [candidate(1, "HIGH", status="resolved", notified_severity="HIGH", resolved_by="auto")], "MEDIUM"
+        [
+            candidate(1, "HIGH", status="resolved", notified_severity="HIGH", resolved_by="adsignal:auto"),
+            candidate(2, "HIGH", status="resolved", notified_severity="HIGH", resolved_by="maria"),
+        ],
+        "MEDIUM",
     )
     notice = RuleNotice(
         1, 0, "slack", "Spend 7d > 100 and ROAS < 1 on 2 campaigns", rule_id=3, rule_name="Low ROAS"
@@ -119,7 +123,8 @@ def test_slack_payload_shows_resolved_and_rule_notices() -> None:
         for b in slack_payload(Digest("t", "r", None, NOW, changes, [notice]))["blocks"]
         if b["type"] == "section"
     ]
-    assert sections[1].startswith(":white_check_mark: *Resolved* — 1") and "_resolved by auto_" in sections[1]
+    assert sections[1].startswith(":white_check_mark: *Resolved* — 2")
+    assert "_recovered_" in sections[1] and "_resolved by maria_" in sections[1]
     assert (
         sections[2]
         == ":clipboard: *Rule notifications* — 1\n• *Low ROAS*: Spend 7d &gt; 100 and ROAS &lt; 1 on 2 campaigns"
