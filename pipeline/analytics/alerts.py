@@ -3,6 +3,8 @@
 ``detect_alerts`` scores the daily facts (ROAS_DROP, CPA_SPIKE, ZERO_CONVERSIONS, CTR_DROP,
 SPEND_PACING, gated by signal health with DATA_* alerts), ``detect_hourly_alerts`` the intraday
 facts (SPEND_SPIKE, CPC_SPIKE). Both are pure: frames in, :class:`Alert` records out.
+``evaluate_alerts`` / ``evaluate_hourly_alerts`` also return the checks that passed, which the
+alert lifecycle in ``app.alerts`` resolves live alerts with.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from pipeline.analytics.alerting import (
     Alert,
     AlertConfig,
     AlertType,
+    Check,
+    Detection,
     EntityLevel,
     Severity,
     active_alerts,
     detect_alerts,
     detect_hourly_alerts,
+    evaluate_alerts,
+    evaluate_hourly_alerts,
 )
 
 __all__ = [
@@ -34,9 +40,13 @@ __all__ = [
     "Alert",
     "AlertConfig",
     "AlertType",
+    "Check",
+    "Detection",
     "EntityLevel",
     "Severity",
     "active_alerts",
     "detect_alerts",
     "detect_hourly_alerts",
+    "evaluate_alerts",
+    "evaluate_hourly_alerts",
 ]

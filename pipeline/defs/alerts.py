@@ -1,24 +1,58 @@
-"""The alerts asset: run the detector over the campaign mart and keep ``app.alerts`` current."""
+"""The alert assets: run the detectors over the campaign marts and keep ``app.alerts`` current.
+
+``app/alerts`` (daily partitions, in the daily job) scores complete days; ``app/hourly_alerts``
+(intraday partitions: its key says "hourly", so it joins the intraday job) scores today so far.
+Both apply the same lifecycle (``pipeline.warehouse.app_store.sync_alerts``): re-detection updates
+the live alert, a passed check resolves it, anything not scored is left alone.
+"""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from pipeline.analytics.alerts import detect_alerts
+from pipeline.analytics.alerts import AlertConfig, Detection, evaluate_alerts, evaluate_hourly_alerts
 from pipeline.config import DEFAULT_TENANT
-from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
+from pipeline.defs.partitions import (
+    daily_partitions,
+    intraday_partitions,
+    partition_window,
+    single_run_backfill,
+)
 from pipeline.defs.resources import WarehouseResource
 from pipeline.warehouse.app_store import (
+    DAILY_DETECTOR,
+    HOURLY_DETECTOR,
     campaign_budgets_frame,
     campaign_daily_frame,
+    campaign_hourly_frame,
     signal_health_frame,
-    upsert_alerts,
+    sync_alerts,
 )
 from pipeline.warehouse.db import connect
 
 # The detector's same-weekday baseline (28 days) plus its longest scored window (3 days), and slack.
 DETECTION_HISTORY_DAYS = 35
+
+_LIVE_COUNT = "select count(*) from app.alerts where tenant_id = %s and status in ('open', 'acknowledged')"
+
+
+def _metadata(detection: Detection, counts: dict, live: int) -> dict:
+    return {
+        "alerts_detected": len(detection.alerts),
+        "alerts_held": sum(1 for a in detection.alerts if a.suppressed_reason),
+        "alerts_opened": counts["opened"],
+        "alerts_updated": counts["updated"],
+        "alerts_resolved": counts["resolved"],
+        "alerts_skipped_stale": counts["stale"],
+        "checks_passed": len(detection.cleared),
+        "resolved_alert_ids": dg.MetadataValue.json(counts["resolved_ids"]),
+        "dagster/row_count": live,
+        "by_type": dg.MetadataValue.json(
+            dict(Counter(str(a.alert_type) for a in detection.alerts if not a.suppressed_reason))
+        ),
+        "by_severity": dg.MetadataValue.json(dict(Counter(str(a.severity) for a in detection.alerts))),
+    }
 
 
 @dg.asset(
@@ -34,9 +68,10 @@ DETECTION_HISTORY_DAYS = 35
     kinds={"python", "postgres"},
     description=(
         "Alerts on campaigns, accounts and platforms (ROAS drop, CPA/CPC spike, zero conversions, CTR drop,"
-        " spend pacing) and data alerts where signal health is degraded, with their evidence, as of the last"
-        " day of the run's window; business alerts on unhealthy data are held (status suppressed, with the"
-        " reason). One live alert per entity and type in app.alerts."
+        " spend pacing) and data alerts where signal health is degraded in the days the detector reads, with"
+        " their evidence, as of the last day of the run's window; business alerts on unhealthy data are held"
+        " (status suppressed, with the reason). One live alert per entity and type in app.alerts: updated"
+        " on re-detection, auto-resolved when the detector scores the entity on healthy data and it passes."
     ),
     metadata={"dagster/table_name": "app.alerts"},
 )
@@ -46,28 +81,91 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     with connect(warehouse.get_url()) as conn:
         since = as_of - timedelta(days=DETECTION_HISTORY_DAYS)
         frame = campaign_daily_frame(conn, since, last_day)
-        detected = detect_alerts(
+        detection = evaluate_alerts(
             frame,
             as_of=as_of,
             budgets=campaign_budgets_frame(conn),
             health=signal_health_frame(conn, since, last_day),
         )
-        counts = upsert_alerts(conn, detected, tenant_id=DEFAULT_TENANT, run_id=context.run_id)
-        live = conn.execute(
-            "select count(*) from app.alerts where status in ('open', 'acknowledged')"
-        ).fetchone()
-    by_type = Counter(a.alert_type for a in detected if not a.suppressed_reason)
-    by_severity = Counter(a.severity for a in detected)
+        counts = sync_alerts(
+            conn,
+            detection,
+            tenant_id=DEFAULT_TENANT,
+            run_id=context.run_id,
+            detector=DAILY_DETECTOR,
+            as_of=as_of,
+        )
+        live = conn.execute(_LIVE_COUNT, (DEFAULT_TENANT,)).fetchone()
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of.isoformat(),
             "campaign_days_scored": len(frame),
-            "alerts_detected": len(detected),
-            "alerts_held": sum(1 for a in detected if a.suppressed_reason),
-            "alerts_opened": counts["opened"],
-            "alerts_updated": counts["updated"],
-            "dagster/row_count": live[0] if live else 0,
-            "by_type": dg.MetadataValue.json(dict(by_type)),
-            "by_severity": dg.MetadataValue.json(dict(by_severity)),
+            **_metadata(detection, counts, live[0] if live else 0),
         }
     )
+
+
+class HourlyAlertsConfig(dg.Config):
+    """``now``: score as of this instant (ISO 8601 with offset, e.g. 2026-11-15T14:05:00+00:00)
+    instead of the wall clock; for re-scoring a past moment."""
+
+    now: str = ""
+
+
+def scoring_moment(last_day_end: datetime, configured: str) -> datetime:
+    """The instant intraday alerts are scored at: the configured one, else the wall clock, but never
+    after the end of the run's last partition day (a past window is scored at its end)."""
+    if configured:
+        moment = datetime.fromisoformat(configured)
+        if moment.tzinfo is None:
+            raise ValueError(f"now must carry a UTC offset, got {configured!r}")
+        return moment.astimezone(UTC)
+    return min(datetime.now(UTC), last_day_end)
+
+
+@dg.asset(
+    key=["app", "hourly_alerts"],
+    deps=[dg.AssetKey(["marts", "fct_campaign_performance_hourly"])],
+    partitions_def=intraday_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="decisions",
+    kinds={"python", "postgres"},
+    description=(
+        "Intraday alerts on campaigns and accounts: spend and CPC so far today against the same hours of the"
+        " previous days (SPEND_SPIKE, CPC_SPIKE), written to app.alerts with the same lifecycle as the daily"
+        " alerts (updated on re-detection, auto-resolved once the account's hours are current and pass)."
+    ),
+    metadata={"dagster/table_name": "app.alerts"},
+)
+def hourly_alerts(
+    context: dg.AssetExecutionContext, config: HourlyAlertsConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    _, last_day = partition_window(context)
+    end = datetime(last_day.year, last_day.month, last_day.day, tzinfo=UTC) + timedelta(days=1)
+    now = scoring_moment(end, config.now)
+    detector_config = AlertConfig()
+    # Local days run up to a day either side of UTC; the baseline needs the previous days.
+    since = now.date() - timedelta(days=detector_config.hourly_baseline_days + 1)
+    with connect(warehouse.get_url()) as conn:
+        frame = campaign_hourly_frame(conn, since, now.date() + timedelta(days=1))
+        detection = evaluate_hourly_alerts(frame, now, detector_config)
+        counts = sync_alerts(
+            conn,
+            detection,
+            tenant_id=DEFAULT_TENANT,
+            run_id=context.run_id,
+            detector=HOURLY_DETECTOR,
+            as_of=now,
+        )
+        live = conn.execute(_LIVE_COUNT, (DEFAULT_TENANT,)).fetchone()
+    return dg.MaterializeResult(
+        metadata={
+            "scored_at": now.isoformat(),
+            "campaign_hours_read": len(frame),
+            **_metadata(detection, counts, live[0] if live else 0),
+        }
+    )
+
+
+# Everything this module defines, for the code location (``pipeline/definitions.py``).
+alert_assets = [alerts, hourly_alerts]

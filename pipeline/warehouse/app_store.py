@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import pandas as pd
@@ -25,6 +25,26 @@ CAMPAIGN_DAILY_COLUMNS = (
     "conversions",
     "conversion_value",
 )
+
+
+class CheckLike(Protocol):
+    alert_type: str
+    platform: str
+    entity_level: str
+    entity_id: str
+    window_start: date
+    window_end: date
+    evidence: dict[str, Any]
+    covers_since: date | None
+
+
+class DetectionLike(Protocol):
+    @property
+    def alerts(self) -> Sequence[AlertLike]: ...
+    @property
+    def cleared(self) -> Sequence[CheckLike]: ...
+    @property
+    def alert_types(self) -> Sequence[str]: ...
 
 
 class AlertLike(Protocol):
@@ -97,6 +117,37 @@ BUDGET_COLUMNS = (
 )
 
 
+HOURLY_COLUMNS = (
+    "hour_start_local",
+    "hour_start_utc",
+    "date_day",
+    "hour_of_day",
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "currency",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+)
+
+
+def campaign_hourly_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Campaign-hours from ``marts.fct_campaign_performance_hourly`` (local days since..until)."""
+    cur = conn.execute(
+        f"select {', '.join(HOURLY_COLUMNS)} from marts.fct_campaign_performance_hourly"
+        " where date_day between %s and %s order by platform, account_id, campaign_id, hour_start_utc",
+        (since, until),
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(HOURLY_COLUMNS))
+    numeric = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
+    frame[numeric] = frame[numeric].astype(float)
+    return frame
+
+
 def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
     """Campaign budgets and status from ``marts.dim_campaigns`` (the pacing detector's input)."""
     cur = conn.execute(f"select {', '.join(BUDGET_COLUMNS)} from marts.dim_campaigns where not is_inferred")
@@ -118,62 +169,297 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# --- the alert lifecycle -------------------------------------------------------------------------
+
+DAILY_DETECTOR = "detector:daily"
+HOURLY_DETECTOR = "detector:hourly"
+AUTO_RESOLVER = "adsignal:auto"
+LIVE_STATUSES = ("open", "acknowledged", "suppressed")
+ALERT_STATUSES = ("open", "acknowledged", "suppressed", "resolved")
+
+
+def _alert_params(
+    alert: AlertLike, tenant_id: str, run_id: str | None, detector: str, as_of: datetime
+) -> dict:
+    evidence = _jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
+    return {
+        "tenant": tenant_id,
+        "type": str(alert.alert_type),
+        "severity": str(alert.severity),
+        "platform": alert.platform,
+        "account": alert.account_id,
+        "level": str(alert.entity_level),
+        "entity": alert.entity_id,
+        "name": alert.entity_name,
+        "title": alert.title,
+        "message": alert.message,
+        "metric": alert.metric,
+        "value": alert.value,
+        "baseline": alert.baseline,
+        "threshold": alert.threshold,
+        "ws": alert.window_start,
+        "we": alert.window_end,
+        "evidence": Jsonb(evidence),
+        "health": Jsonb(evidence.get("signal_health")),
+        "run": run_id,
+        "held": alert.suppressed_reason,
+        "detector": detector,
+        "as_of": as_of,
+    }
+
+
+_UPSERT = """
+    insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
+        entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
+        window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason,
+        detected_by, evaluated_as_of)
+    select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s,
+        %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
+        %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
+        case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s,
+        %(detector)s, %(as_of)s
+    -- a run for an older as-of than this detector already judged the scope on changes nothing
+    where not exists (
+        select 1 from app.alerts newer
+        where newer.tenant_id = %(tenant)s and newer.detected_by = %(detector)s
+          and newer.alert_type = %(type)s and newer.platform = %(platform)s
+          and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
+          and newer.evaluated_as_of > %(as_of)s)
+    on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
+        where status in ('open', 'acknowledged', 'suppressed')
+    do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
+        entity_name = excluded.entity_name, account_id = excluded.account_id,
+        metric = excluded.metric, current_value = excluded.current_value,
+        baseline_value = excluded.baseline_value, threshold = excluded.threshold,
+        window_start = excluded.window_start, window_end = excluded.window_end,
+        evidence = excluded.evidence, signal_health = excluded.signal_health, run_id = excluded.run_id,
+        suppressed_reason = excluded.suppressed_reason,
+        -- a person's acknowledgement survives re-detection; holding follows the data
+        status = case when excluded.suppressed_reason is not null then 'suppressed'
+                      when app.alerts.acknowledged_at is not null then 'acknowledged'
+                      else 'open' end,
+        -- a re-run for the same as-of is not a new detection
+        last_detected_at = case when app.alerts.evaluated_as_of is null
+                                  or excluded.evaluated_as_of > app.alerts.evaluated_as_of
+                                then now() else app.alerts.last_detected_at end,
+        detection_count = app.alerts.detection_count
+            + (app.alerts.evaluated_as_of is null or excluded.evaluated_as_of > app.alerts.evaluated_as_of)::int,
+        detected_by = excluded.detected_by,
+        evaluated_as_of = greatest(app.alerts.evaluated_as_of, excluded.evaluated_as_of)
+    returning (xmax = 0) as inserted
+"""
+
+# Resolve the live alerts of passed checks: only this detector's own alerts, only when this run is
+# not older than the last one that judged them, and (data alerts) only when the check re-examined
+# the alert's days.
+_RESOLVE = """
+    with passed as (
+        select * from unnest(%(types)s::text[], %(platforms)s::text[], %(levels)s::text[],
+                             %(entities)s::text[], %(covers)s::date[], %(evidence)s::jsonb[])
+            as p(alert_type, platform, entity_level, entity_id, covers_since, evidence)
+    )
+    update app.alerts a
+    set status = 'resolved', resolved_at = now(), resolved_by = %(resolver)s,
+        resolution = jsonb_build_object('reason', 'recovered', 'as_of', %(as_of_text)s::text,
+                                         'run_id', %(run)s::text, 'check', passed.evidence),
+        evidence = a.evidence || jsonb_build_object('recovery', passed.evidence),
+        evaluated_as_of = %(as_of)s::timestamptz
+    from passed
+    where a.tenant_id = %(tenant)s and a.detected_by = %(detector)s
+      and a.status in ('open', 'acknowledged', 'suppressed')
+      and a.alert_type = passed.alert_type and a.platform = passed.platform
+      and a.entity_level = passed.entity_level and a.entity_id = passed.entity_id
+      and (a.evaluated_as_of is null or a.evaluated_as_of <= %(as_of)s)
+      and (passed.covers_since is null or a.window_start >= passed.covers_since)
+    returning a.alert_id
+"""
+
+
+def sync_alerts(
+    conn: psycopg.Connection,
+    detection: DetectionLike,
+    *,
+    tenant_id: str,
+    run_id: str | None,
+    detector: str,
+    as_of: datetime | date,
+) -> dict[str, Any]:
+    """Bring ``app.alerts`` in line with one detector run, in one transaction.
+
+    Every alert opens a live alert for its (type, entity) or refreshes the live one (severity,
+    evidence, last_detected_at; detection_count once per new as-of; an acknowledgement is kept, a
+    held alert shows as suppressed with its reason). Every passed check resolves the live alert of
+    its scope that this ``detector`` raised (resolved_by 'adsignal:auto', the check's figures as
+    evidence of recovery). Scopes the run did not score are left alone, as are other producers'
+    alerts and any scope already judged by a run for a later ``as_of``. Re-running is a no-op.
+    Returns counts (opened, updated, resolved, stale) and the resolved alert ids.
+    """
+    moment = (
+        as_of if isinstance(as_of, datetime) else datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    )
+    counts: dict[str, Any] = {"opened": 0, "updated": 0, "resolved": 0, "stale": 0, "resolved_ids": []}
+    with conn.transaction():
+        # One lifecycle writer per tenant at a time (the daily runs of several platforms overlap).
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"app.alerts:{tenant_id}",))
+        for alert in detection.alerts:
+            row = conn.execute(_UPSERT, _alert_params(alert, tenant_id, run_id, detector, moment)).fetchone()
+            counts["stale" if row is None else "opened" if row[0] else "updated"] += 1
+        owned = {str(t) for t in detection.alert_types}
+        checks = [c for c in detection.cleared if str(c.alert_type) in owned]
+        if checks:
+            resolved = conn.execute(
+                _RESOLVE,
+                {
+                    "types": [str(c.alert_type) for c in checks],
+                    "platforms": [c.platform for c in checks],
+                    "levels": [str(c.entity_level) for c in checks],
+                    "entities": [c.entity_id for c in checks],
+                    "covers": [c.covers_since for c in checks],
+                    "evidence": [Jsonb(_jsonable(c.evidence)) for c in checks],
+                    "resolver": AUTO_RESOLVER,
+                    "as_of": moment,
+                    "as_of_text": moment.isoformat(),
+                    "run": run_id,
+                    "tenant": tenant_id,
+                    "detector": detector,
+                },
+            ).fetchall()
+            counts["resolved_ids"] = sorted(r[0] for r in resolved)
+            counts["resolved"] = len(resolved)
+    return counts
+
+
 def upsert_alerts(
     conn: psycopg.Connection, alerts: Iterable[AlertLike], *, tenant_id: str, run_id: str | None
 ) -> dict[str, int]:
-    """Open an alert per (entity, type), or refresh the live one; returns counts opened/updated."""
-    counts = {"opened": 0, "updated": 0}
-    for alert in alerts:
-        evidence = _jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
+    """Open or refresh alerts without resolving anything (the first version's entry point)."""
+
+    @dataclass(frozen=True)
+    class _Only:
+        alerts: Sequence[AlertLike]
+        cleared: Sequence[CheckLike] = ()
+        alert_types: Sequence[str] = ()
+
+    counts = sync_alerts(
+        conn, _Only(list(alerts)), tenant_id=tenant_id, run_id=run_id, detector=DAILY_DETECTOR,
+        as_of=datetime.now(UTC),
+    )  # fmt: skip
+    return {"opened": counts["opened"], "updated": counts["updated"]}
+
+
+# --- people acting on alerts (the CLI) ------------------------------------------------------------
+
+
+class AlertNotFoundError(LookupError):
+    """No alert with that id (for this tenant)."""
+
+
+class AlertTransitionError(ValueError):
+    """The alert's status does not allow the requested change."""
+
+
+ALERT_LIST_COLUMNS = (
+    "alert_id", "severity", "alert_type", "platform", "account_id", "entity_level", "entity_id", "entity_name",
+    "title", "status", "first_detected_at", "last_detected_at", "detection_count", "acknowledged_by",
+    "acknowledged_at", "resolved_by", "resolved_at", "suppressed_reason",
+)  # fmt: skip
+
+
+def list_alerts(
+    conn: psycopg.Connection,
+    *,
+    tenant_id: str,
+    statuses: Sequence[str] = ("open", "acknowledged"),
+    severities: Sequence[str] = (),
+    platforms: Sequence[str] = (),
+    alert_types: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts filtered by status, severity, platform and type; most severe, then latest first."""
+    unknown = sorted(set(statuses) - set(ALERT_STATUSES))
+    if unknown:
+        raise ValueError(f"unknown alert status {', '.join(unknown)}; expected {', '.join(ALERT_STATUSES)}")
+    where = ["tenant_id = %(tenant)s", "status = any(%(statuses)s)"]
+    if severities:
+        where.append("severity = any(%(severities)s)")
+    if platforms:
+        where.append("platform = any(%(platforms)s)")
+    if alert_types:
+        where.append("alert_type = any(%(types)s)")
+    rows = conn.execute(
+        f"select {', '.join(ALERT_LIST_COLUMNS)} from app.alerts where {' and '.join(where)}"
+        " order by array_position(array['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'], severity),"
+        " last_detected_at desc, alert_id desc" + (" limit %(limit)s" if limit else ""),
+        {
+            "tenant": tenant_id,
+            "statuses": list(statuses),
+            "severities": [s.upper() for s in severities],
+            "platforms": list(platforms),
+            "types": [t.upper() for t in alert_types],
+            "limit": limit,
+        },
+    ).fetchall()
+    return [dict(zip(ALERT_LIST_COLUMNS, row, strict=True)) for row in rows]
+
+
+def _locked_alert(conn: psycopg.Connection, alert_id: int, tenant_id: str) -> tuple[Any, ...]:
+    row = conn.execute(
+        "select status, acknowledged_by, acknowledged_at, resolved_by, resolved_at, title from app.alerts"
+        " where alert_id = %s and tenant_id = %s for update",
+        (alert_id, tenant_id),
+    ).fetchone()
+    if row is None:
+        raise AlertNotFoundError(f"no alert with id {alert_id}")
+    return row
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
+
+
+def acknowledge_alert(
+    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str
+) -> dict[str, Any]:
+    """open (or held) → acknowledged, recording who and when; the alert stays live until resolved."""
+    if not by.strip():
+        raise ValueError("who acknowledges must not be empty")
+    with conn.transaction():
+        status, ack_by, ack_at, res_by, res_at, title = _locked_alert(conn, alert_id, tenant_id)
+        if status == "acknowledged":
+            raise AlertTransitionError(
+                f"alert {alert_id} is already acknowledged (by {ack_by} at {_when(ack_at)})"
+            )
+        if status == "resolved":
+            raise AlertTransitionError(
+                f"alert {alert_id} is resolved (by {res_by} at {_when(res_at)}); only live alerts can be"
+                " acknowledged"
+            )
         row = conn.execute(
-            """
-            insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
-                entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
-                window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason)
-            values (%(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s,
-                %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
-                %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
-                case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s)
-            on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
-                where status in ('open', 'acknowledged', 'suppressed')
-            do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
-                current_value = excluded.current_value, baseline_value = excluded.baseline_value,
-                threshold = excluded.threshold, window_start = excluded.window_start,
-                window_end = excluded.window_end, evidence = excluded.evidence,
-                signal_health = excluded.signal_health, run_id = excluded.run_id,
-                suppressed_reason = excluded.suppressed_reason,
-                -- a person's acknowledgement survives re-detection; holding follows the data
-                status = case when excluded.suppressed_reason is not null then 'suppressed'
-                              when app.alerts.status = 'acknowledged' then 'acknowledged'
-                              else 'open' end,
-                last_detected_at = now(),
-                -- a re-run over the same window is not a new detection
-                detection_count = app.alerts.detection_count
-                    + (excluded.window_end > app.alerts.window_end)::int
-            returning (xmax = 0) as inserted
-            """,
-            {
-                "tenant": tenant_id,
-                "type": alert.alert_type,
-                "severity": alert.severity,
-                "platform": alert.platform,
-                "account": alert.account_id,
-                "level": alert.entity_level,
-                "entity": alert.entity_id,
-                "name": alert.entity_name,
-                "title": alert.title,
-                "message": alert.message,
-                "metric": alert.metric,
-                "value": alert.value,
-                "baseline": alert.baseline,
-                "threshold": alert.threshold,
-                "ws": alert.window_start,
-                "we": alert.window_end,
-                "evidence": Jsonb(evidence),
-                "health": Jsonb(evidence.get("signal_health")),
-                "run": run_id,
-                "held": alert.suppressed_reason,
-            },
+            "update app.alerts set status = case when suppressed_reason is not null and status = 'suppressed'"
+            " then 'suppressed' else 'acknowledged' end, acknowledged_by = %s, acknowledged_at = now(),"
+            " acknowledged_note = %s where alert_id = %s returning status, acknowledged_at",
+            (by, note, alert_id),
         ).fetchone()
-        counts["opened" if row and row[0] else "updated"] += 1
-    return counts
+    return {"alert_id": alert_id, "title": title, "status": row[0], "by": by, "at": row[1]}
+
+
+def resolve_alert(
+    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str
+) -> dict[str, Any]:
+    """open / acknowledged / held → resolved, recording who, when and why. If the detector still
+    sees the problem on its next run, a new alert opens."""
+    if not by.strip():
+        raise ValueError("who resolves must not be empty")
+    with conn.transaction():
+        status, _, _, res_by, res_at, title = _locked_alert(conn, alert_id, tenant_id)
+        if status == "resolved":
+            raise AlertTransitionError(
+                f"alert {alert_id} is already resolved (by {res_by} at {_when(res_at)})"
+            )
+        row = conn.execute(
+            "update app.alerts set status = 'resolved', resolved_by = %s, resolved_at = now(),"
+            " resolution = jsonb_build_object('reason', 'resolved by hand', 'note', %s::text,"
+            " 'previous_status', %s::text) where alert_id = %s returning resolved_at",
+            (by, note, status, alert_id),
+        ).fetchone()
+    return {"alert_id": alert_id, "title": title, "status": "resolved", "by": by, "at": row[0]}

@@ -120,17 +120,33 @@ def test_degraded_day_without_issues_is_named_by_its_weakest_score() -> None:
     assert data.value == 35.0
 
 
-def test_health_outside_the_scored_window_does_not_gate() -> None:
+def test_an_old_degraded_day_raises_a_data_alert_but_does_not_gate() -> None:
     long_ago = AS_OF - timedelta(days=12)
     issues = [{"check": "completeness_missing_day", "detail": "no rows"}]
     health = pd.DataFrame(health_rows("111", {long_ago: ("unhealthy", issues)}))
 
     alerts = detect_alerts(constant_campaign("A", BROKEN, account_id="111"), AS_OF, health=health)
 
-    [alert] = active_alerts(alerts)
+    business = [a for a in active_alerts(alerts) if not a.alert_type.is_data_alert]
+    [alert] = business
     assert alert.alert_type == AlertType.ZERO_CONVERSIONS
     assert alert.evidence["signal_health"]["status"] == "healthy"
     assert alert.evidence["signal_health"]["baseline"]["degraded_days"] == 1
+    # The gap itself is news: a data alert names the day, one level below a gap in the scored days.
+    [data] = [a for a in alerts if a.alert_type.is_data_alert]
+    assert data.alert_type == AlertType.DATA_INCOMPLETE
+    assert data.suppressed_reason is None
+    assert data.window_start == data.window_end == long_ago
+    assert data.evidence["affected_days"] == [long_ago.isoformat()]
+    assert data.evidence["in_scored_days"] is False
+    assert data.severity == Severity.MEDIUM  # unhealthy (HIGH) but outside the scored days
+    assert "held" not in data.message and long_ago.isoformat() in data.message
+
+
+def test_a_degraded_day_older_than_the_detection_history_is_not_reported() -> None:
+    too_old = AS_OF - timedelta(days=32)  # the detector reads 28 + 3 days
+    health = pd.DataFrame(health_rows("111", {too_old: ("degraded", [])}))
+    alerts = detect_alerts(constant_campaign("A", {}, account_id="111"), AS_OF, health=health)
     assert not [a for a in alerts if a.alert_type.is_data_alert]
 
 

@@ -25,8 +25,9 @@ SPEND_PACING       spend vs the daily budget, or the lifetime budget    1 / 2 / 
                                                                         60 % (if usually >= 75 %)
 SPEND_SPIKE        hourly: spend so far today vs the same hours before  1.5x and 3 sd, >= 50 spent
 DATA_STALE,        fct_signal_health_daily degraded / unhealthy for an  the mart's status; issue
-DATA_INCOMPLETE,   account-day in the scored days: freshness /          checks name the type
-DATA_INCONSISTENT  completeness / accuracy (account level)
+DATA_INCOMPLETE,   account-day among the days the detector reads        checks name the type
+DATA_INCONSISTENT  (baseline and scored days): freshness / completeness
+                   / accuracy (account level, the days in evidence)
 =================  ===================================================  ==========================
 
 Rate tests (ROAS, CPA, CTR, CPC) score windows of the last 1, 2 and 3 complete days and need
@@ -58,7 +59,15 @@ How a rate alert is decided:
    its family carries them (they are held: "rolled up into ..."); with 1 or 2 it is held as
    "explained by" them.
 7. Gating: an alert whose window touches a degraded / unhealthy day of its account(s) is held
-   (``suppressed_reason``) and a DATA_* alert says what is wrong with the data.
+   (``suppressed_reason``) and a DATA_* alert says what is wrong with the data. A degraded day
+   older than the scored days (say a missing day two weeks ago) raises the DATA_* alert too, one
+   severity level lower: it holds no business alert, baselines skip days without data.
+
+Lifecycle: :func:`evaluate_alerts` / :func:`evaluate_hourly_alerts` return a :class:`Detection`:
+the alerts plus the checks that *passed* (:class:`Check`: a type and entity scored on complete,
+healthy data that did not fire). ``app.alerts`` updates the live alert of a re-detected scope and
+resolves the live alert of a passed one; anything not scored (missing rows, too little volume,
+unhealthy data, facts behind) is left as it is.
 
 Severity: the shortfall (share of the expected performance lost: from 50 % MEDIUM, from 80 %
 HIGH, else LOW) moved by the money at stake (window spend; for pacing the amount over / under
@@ -71,9 +80,13 @@ from. ``python -m pipeline.bench.alerts`` (``make bench-alerts``) measures preci
 detection delay on sandbox incidents next to a plain 3-sigma z-score detector.
 """
 
-from pipeline.analytics.alerting.daily import active_alerts, detect_alerts, roll_up
+from pipeline.analytics.alerting.daily import active_alerts, detect_alerts, evaluate_alerts, roll_up
 from pipeline.analytics.alerting.frames import REQUIRED_COLUMNS
-from pipeline.analytics.alerting.hourly import HOURLY_REQUIRED_COLUMNS, detect_hourly_alerts
+from pipeline.analytics.alerting.hourly import (
+    HOURLY_REQUIRED_COLUMNS,
+    detect_hourly_alerts,
+    evaluate_hourly_alerts,
+)
 from pipeline.analytics.alerting.model import (
     DAILY_ALERT_TYPES,
     DATA_ALERT_TYPES,
@@ -82,6 +95,8 @@ from pipeline.analytics.alerting.model import (
     Alert,
     AlertConfig,
     AlertType,
+    Check,
+    Detection,
     EntityLevel,
     Severity,
 )
@@ -96,10 +111,14 @@ __all__ = [
     "Alert",
     "AlertConfig",
     "AlertType",
+    "Check",
+    "Detection",
     "EntityLevel",
     "Severity",
     "active_alerts",
     "detect_alerts",
     "detect_hourly_alerts",
+    "evaluate_alerts",
+    "evaluate_hourly_alerts",
     "roll_up",
 ]

@@ -22,11 +22,15 @@ from pipeline.analytics.alerting.frames import (
     prepare_budgets,
     prepare_health,
 )
-from pipeline.analytics.alerting.health import data_alerts, gate_reason, summarize
+from pipeline.analytics.alerting.health import data_alerts, data_checks, gate_reason, summarize
 from pipeline.analytics.alerting.model import (
+    DAILY_ALERT_TYPES,
+    DATA_ALERT_TYPES,
     Alert,
     AlertConfig,
     AlertType,
+    Check,
+    Detection,
     EntityLevel,
     severity_for,
     sort_key,
@@ -75,28 +79,66 @@ def detect_alerts(
     platform, account, level, entity; the same input always yields the same list. Use
     :func:`active_alerts` to keep the ones meant for people.
     """
+    return evaluate_alerts(campaign_daily, as_of, config, budgets=budgets, health=health).alerts
+
+
+def evaluate_alerts(
+    campaign_daily: pd.DataFrame,
+    as_of: date,
+    config: AlertConfig = AlertConfig(),  # noqa: B008 - frozen, never mutated
+    *,
+    budgets: pd.DataFrame | None = None,
+    health: pd.DataFrame | None = None,
+) -> Detection:
+    """:func:`detect_alerts` plus what the alert lifecycle needs: the checks that passed.
+
+    Same inputs. ``Detection.alerts`` is exactly what :func:`detect_alerts` returns;
+    ``Detection.cleared`` lists every (type, entity) the detector scored on complete, healthy data
+    without firing (the evidence that a live alert of that scope recovered); ``alert_types`` the
+    types this run evaluated (DATA_* only when ``health`` is given).
+    """
     panel = build_panel(campaign_daily, as_of, config)
     health_index = prepare_health(health)
     budget_index = prepare_budgets(budgets)
+    enabled = set(config.alert_types)
 
     fired: list[Alert] = []
+    cleared: list[Check] = []
     if panel.size:
         context = _Context(panel, config, health_index, budget_index)
-        enabled = set(config.alert_types)
         if AlertType.ZERO_CONVERSIONS in enabled:
-            fired += _zero_conversion_alerts(context)
+            alerts, passed = _zero_conversion_alerts(context)
+            fired += alerts
+            cleared += passed
         for spec in _rate_specs(config):
             if spec.alert_type in enabled:
-                fired += _rate_alerts(context, spec)
+                alerts, passed = _rate_alerts(context, spec)
+                fired += alerts
+                cleared += passed
         if AlertType.SPEND_PACING in enabled and EntityLevel.CAMPAIGN in config.levels:
-            fired += _pacing_alerts(context)
+            alerts, passed = _pacing_alerts(context)
+            fired += alerts
+            cleared += passed
+        # A scope whose data is not healthy over the scored days was not really scored.
+        scored_period = context.window_dates(config.scored_days)
+        cleared = [c for c in cleared if not _gate_check(c, context, scored_period)]
         fired = _keep_most_specific(fired)
         fired = roll_up(fired, config)
         fired = _gate(fired, context)
 
     spend, currency, names = _account_facts(panel)
     alerts = fired + data_alerts(health_index, as_of, config, spend, currency, names)
-    return sorted(alerts, key=sort_key)
+    cleared += data_checks(health_index, as_of, config)
+    types = tuple(t for t in DAILY_ALERT_TYPES if t in enabled)
+    if health_index is not None:
+        types += tuple(sorted(DATA_ALERT_TYPES))
+    return Detection(
+        alerts=sorted(alerts, key=sort_key),
+        cleared=sorted(
+            cleared, key=lambda c: (c.alert_type.value, c.platform, c.entity_level.value, c.entity_id)
+        ),
+        alert_types=types,
+    )
 
 
 def active_alerts(alerts: list[Alert]) -> list[Alert]:
@@ -397,18 +439,25 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
         "drop": drop,
         "required": required,
         "score": score,
+        "eligible": eligible,
         "fires": eligible & (drop >= required),
     }
 
 
-def _rate_alerts(context: _Context, spec: _RateSpec) -> list[Alert]:
+def _rate_alerts(context: _Context, spec: _RateSpec) -> tuple[list[Alert], list[Check]]:
     per_window = {length: _window_stats(context, spec, length) for length in sorted(spec.windows)}
     alerts: list[Alert] = []
+    cleared: list[Check] = []
     for level in context.config.levels:
         _, keys = context.groups[level]
         best: dict[int, tuple[int, dict[str, float]]] = {}
+        # The shortest window each entity was scored in (the latest view of its metric).
+        scored: dict[int, tuple[int, dict[str, float]]] = {}
         for length, (stats, _) in per_window.items():
             evaluated = _evaluate(_pool(context, stats, level, spec), spec)
+            for g in np.flatnonzero(evaluated["eligible"]):
+                if int(g) not in scored:
+                    scored[int(g)] = (length, {name: float(values[g]) for name, values in evaluated.items()})
             for g in np.flatnonzero(evaluated["fires"]):
                 row = {name: float(values[g]) for name, values in evaluated.items()}
                 # The most significant window speaks for the entity (ties: the shorter one).
@@ -418,7 +467,58 @@ def _rate_alerts(context: _Context, spec: _RateSpec) -> list[Alert]:
             length, row = best[g]
             stats, expected = per_window[length]
             alerts.append(_rate_alert(context, spec, level, keys[g], length, row, stats, expected))
-    return alerts
+        for g in sorted(set(scored) - set(best)):
+            length, row = scored[g]
+            cleared.append(_rate_check(context, spec, level, keys[g], length, row))
+    return alerts, cleared
+
+
+def _rate_figures(spec: _RateSpec, row: dict[str, float]) -> tuple[float, float, float]:
+    """The metric as shown (value, baseline, alert threshold) from a window's pooled figures."""
+    observed, expected, weighted = row["observed"], row["expected"], row["denominator_x_maturity"]
+    required = row["required"]
+    if spec.inverted:
+        baseline = weighted / expected
+        return weighted / observed, baseline, baseline / (1.0 - required)
+    baseline = expected / weighted
+    return observed / weighted, baseline, baseline * (1.0 - required)
+
+
+def _rate_check(
+    context: _Context,
+    spec: _RateSpec,
+    level: EntityLevel,
+    key: tuple[str, ...],
+    length: int,
+    row: dict[str, float],
+) -> Check:
+    identity = context.identity(level, key)
+    window = context.window_dates(length)
+    value, baseline, threshold = _rate_figures(spec, row)
+    return Check(
+        alert_type=spec.alert_type,
+        platform=identity["platform"],
+        account_id=identity["account_id"],
+        entity_level=level,
+        entity_id=identity["entity_id"],
+        window_start=window[0],
+        window_end=window[1],
+        evidence=_jsonable(
+            {
+                "metric": spec.metric,
+                "value": value,
+                "baseline": baseline,
+                "threshold": threshold,
+                "window_start": window[0],
+                "window_end": window[1],
+                "window_days": length,
+                "relative_shortfall": row["drop"],
+                "required_shortfall": row["required"],
+                "window_spend": row["spend"],
+                "currency": identity["currency"],
+            }
+        ),
+    )
 
 
 def _rate_alert(
@@ -434,16 +534,9 @@ def _rate_alert(
     identity = context.identity(level, key)
     window = context.window_dates(length)
     observed, expected_total = float(row["observed"]), float(row["expected"])
-    weighted = float(row["denominator_x_maturity"])
     drop, required = float(row["drop"]), float(row["required"])
-    if spec.inverted:
-        value, baseline = weighted / observed, weighted / expected_total
-        threshold = baseline / (1.0 - required)
-        change_text = f"up {value / baseline - 1:.0%}"
-    else:
-        value, baseline = observed / weighted, expected_total / weighted
-        threshold = baseline * (1.0 - required)
-        change_text = f"down {drop:.0%}"
+    value, baseline, threshold = _rate_figures(spec, row)
+    change_text = f"up {value / baseline - 1:.0%}" if spec.inverted else f"down {drop:.0%}"
     spend = float(row["spend"])
     currency = identity.pop("currency")
     rows = context.rows_for(level, key) & stats["ok"]
@@ -540,7 +633,7 @@ def _largest_shortfalls(
 # --- ZERO_CONVERSIONS ----------------------------------------------------------------------------
 
 
-def _zero_conversion_alerts(context: _Context) -> list[Alert]:
+def _zero_conversion_alerts(context: _Context) -> tuple[list[Alert], list[Check]]:
     panel, config = context.panel, context.config
     cols = panel.scored
     model = context.conversion_model
@@ -558,12 +651,22 @@ def _zero_conversion_alerts(context: _Context) -> list[Alert]:
     }
     baseline_counts = np.where(ok, model.counts, 0.0)
     alerts: list[Alert] = []
+    cleared: list[Check] = []
     for level in config.levels:
         keys, grouped, baseline = _group_arrays(context, level, arrays, baseline_counts)
         run = _trailing_zero_run(grouped["conversions"], grouped["spend"], grouped["has_row"] > 0)
         for i, key in enumerate(keys):
             length = int(run[i])
             if length == 0:
+                # Recovered only if conversions are reported again on spend: a quiet day is no news.
+                last = {name: float(values[i, -1]) for name, values in grouped.items()}
+                if (
+                    baseline[i] >= config.zero_min_baseline_conversions
+                    and last["has_row"] > 0
+                    and last["spend"] > 0
+                    and last["conversions"] > 0
+                ):
+                    cleared.append(_zero_check(context, level, key, last))
                 continue
             expected_run = float(grouped["expected"][i, -length:].sum())
             spend_run = float(grouped["spend"][i, -length:].sum())
@@ -576,7 +679,32 @@ def _zero_conversion_alerts(context: _Context) -> list[Alert]:
             alerts.append(
                 _zero_alert(context, level, key, length, expected_run, spend_run, float(baseline[i]))
             )
-    return alerts
+    return alerts, cleared
+
+
+def _zero_check(context: _Context, level: EntityLevel, key: tuple[str, ...], last: dict[str, float]) -> Check:
+    identity = context.identity(level, key)
+    day = context.panel.days[-1]
+    return Check(
+        alert_type=AlertType.ZERO_CONVERSIONS,
+        platform=identity["platform"],
+        account_id=identity["account_id"],
+        entity_level=level,
+        entity_id=identity["entity_id"],
+        window_start=day,
+        window_end=day,
+        evidence=_jsonable(
+            {
+                "metric": "conversions",
+                "value": last["conversions"],
+                "expected": last["expected"],
+                "window_start": day,
+                "window_end": day,
+                "window_spend": last["spend"],
+                "currency": identity["currency"],
+            }
+        ),
+    )
 
 
 def _trailing_zero_run(conversions: np.ndarray, spend: np.ndarray, has_row: np.ndarray) -> np.ndarray:
@@ -674,10 +802,10 @@ def _zero_alert(
 # --- SPEND_PACING --------------------------------------------------------------------------------
 
 
-def _pacing_alerts(context: _Context) -> list[Alert]:
+def _pacing_alerts(context: _Context) -> tuple[list[Alert], list[Check]]:
     panel, config = context.panel, context.config
     if not context.budgets:
-        return []
+        return [], []
     # A campaign-day without a row is zero delivery when its account reported that day, and
     # missing data otherwise.
     codes, keys = context.groups[EntityLevel.ACCOUNT]
@@ -685,6 +813,7 @@ def _pacing_alerts(context: _Context) -> list[Alert]:
     np.logical_or.at(reported, codes, panel.has_row)
     account_reported = reported[codes]
     alerts: list[Alert] = []
+    cleared: list[Check] = []
     for position, entity in enumerate(context.entities.itertuples(index=False)):
         budget = context.budgets.get((entity.platform, entity.account_id, entity.campaign_id))
         if budget is None or not budget.is_active:
@@ -693,12 +822,14 @@ def _pacing_alerts(context: _Context) -> list[Alert]:
         known = panel.has_row[position] | account_reported[position]
         spend = panel.spend[position]
         best: tuple[float, int, str, float, float, float] | None = None
+        scored: tuple[int, float, float] | None = None  # the shortest window with known delivery
         for index, length in enumerate(config.pacing_windows):
             cols = panel.window(length)
             window_targets = targets[cols]
             if not known[cols].all() or not np.isfinite(window_targets).all():
                 continue
             spent, target = float(spend[cols].sum()), float(window_targets.sum())
+            scored = scored or (length, spent, target)
             ratio = spent / target
             if abs(spent - target) < config.pacing_min_amount:
                 continue
@@ -711,18 +842,47 @@ def _pacing_alerts(context: _Context) -> list[Alert]:
             if best is None or deviation > best[0]:
                 best = (deviation, length, direction, spent, target, config.pacing_over_ratio[index]
                         if direction == "over" else config.pacing_under_ratio[index])  # fmt: skip
-        if best is None:
+        usual = _usual_pacing(panel, position, targets, known)
+        if best is None or (best[2] == "under" and (usual is None or usual < config.pacing_under_usual_min)):
+            if scored is not None:
+                cleared.append(_pacing_check(context, position, *scored))
             continue
         deviation, length, direction, spent, target, threshold = best
-        usual = _usual_pacing(panel, position, targets, known)
-        if direction == "under" and (usual is None or usual < config.pacing_under_usual_min):
-            continue
         alerts.append(
             _pacing_alert(
                 context, position, budget, length, direction, spent, target, threshold, deviation, usual
             )
         )
-    return alerts
+    return alerts, cleared
+
+
+def _pacing_check(context: _Context, position: int, length: int, spent: float, target: float) -> Check:
+    entity = context.entities.iloc[position]
+    key = (str(entity["platform"]), str(entity["account_id"]), str(entity["campaign_id"]))
+    identity = context.identity(EntityLevel.CAMPAIGN, key)
+    window = context.window_dates(length)
+    return Check(
+        alert_type=AlertType.SPEND_PACING,
+        platform=key[0],
+        account_id=key[1],
+        entity_level=EntityLevel.CAMPAIGN,
+        entity_id=key[2],
+        window_start=window[0],
+        window_end=window[1],
+        evidence=_jsonable(
+            {
+                "metric": "spend_to_budget",
+                "value": spent / target,
+                "baseline": 1.0,
+                "window_start": window[0],
+                "window_end": window[1],
+                "window_days": length,
+                "window_spend": spent,
+                "window_budget": target,
+                "currency": identity["currency"],
+            }
+        ),
+    )
 
 
 def _usual_pacing(panel: Panel, position: int, targets: np.ndarray, known: np.ndarray) -> float | None:
@@ -916,6 +1076,16 @@ def roll_up(alerts: list[Alert], config: AlertConfig) -> list[Alert]:
             alert = replace(alert, suppressed_reason=alert.suppressed_reason or reason)
         out.append(alert)
     return out
+
+
+def _gate_check(check: Check, context: _Context, period: tuple[date, date]) -> str | None:
+    """Why a passed check does not count as scored (its data is not healthy), or ``None``."""
+    key = (
+        (check.platform,)
+        if check.entity_level == EntityLevel.PLATFORM
+        else (check.platform, str(check.account_id))
+    )
+    return gate_reason(context.health, context.scopes(check.entity_level, key), period)
 
 
 def _gate(alerts: list[Alert], context: _Context) -> list[Alert]:

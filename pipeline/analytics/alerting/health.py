@@ -18,6 +18,7 @@ from pipeline.analytics.alerting.model import (
     Alert,
     AlertConfig,
     AlertType,
+    Check,
     EntityLevel,
     severity_for,
 )
@@ -120,6 +121,15 @@ def gate_reason(
     return f"held: signal health {worst} for " + "; ".join(parts) + more
 
 
+def health_window(as_of: date, config: AlertConfig) -> tuple[date, date]:
+    """The days data alerts look at: every day the detector reads (baseline and scored days).
+
+    A gap anywhere in them matters: in the scored days it holds business alerts, in the baseline
+    it bends what "usual" means, and reports over those days are wrong until it is filled.
+    """
+    return (as_of - timedelta(days=config.baseline_days + config.scored_days), as_of - timedelta(days=1))
+
+
 def data_alerts(
     index: HealthIndex | None,
     as_of: date,
@@ -128,11 +138,17 @@ def data_alerts(
     currency_by_account: dict[tuple[str, str], str | None],
     name_by_account: dict[tuple[str, str], str] | None = None,
 ) -> list[Alert]:
-    """DATA_STALE / DATA_INCOMPLETE / DATA_INCONSISTENT per account with a degraded or unhealthy
-    day among the last ``scored_days`` complete days (the days business alerts look at)."""
+    """DATA_STALE / DATA_INCOMPLETE / DATA_INCONSISTENT: one per account and type with a degraded
+    or unhealthy day among the days the detector reads (:func:`health_window`), listing them all.
+
+    Severity: MEDIUM (degraded) or HIGH (unhealthy) when such a day is among the last
+    ``scored_days`` complete days (business alerts there are held), one level lower when the
+    days are older; moved by the money at stake like business alerts.
+    """
     if index is None:
         return []
-    window = (as_of - timedelta(days=config.scored_days), as_of - timedelta(days=1))
+    window = health_window(as_of, config)
+    scored_start = as_of - timedelta(days=config.scored_days)
     alerts: list[Alert] = []
     for (platform, account_id), by_day in sorted(index.items()):
         bad = [by_day[d] for d in _days(window) if d in by_day and by_day[d].is_degraded]
@@ -151,6 +167,7 @@ def data_alerts(
                     found,
                     index,
                     window,
+                    scored_start,
                     config,
                     spend_by_account.get((platform, account_id)),
                     currency_by_account.get((platform, account_id)),
@@ -158,6 +175,46 @@ def data_alerts(
                 )
             )
     return alerts
+
+
+def data_checks(index: HealthIndex | None, as_of: date, config: AlertConfig) -> list[Check]:
+    """Per account with health facts up to the last complete day: each data alert type none of
+    whose days in :func:`health_window` is degraded for it (the data recovered, e.g. a
+    restatement filled the missing day). Accounts without current facts are not checked."""
+    if index is None:
+        return []
+    window = health_window(as_of, config)
+    checks: list[Check] = []
+    for (platform, account_id), by_day in sorted(index.items()):
+        days = [by_day[d] for d in _days(window) if d in by_day]
+        if window[1] not in by_day:
+            continue  # the facts are behind: nothing can be said about the latest days
+        failing = {t for day in days if day.is_degraded for t in _classify(day)}
+        for alert_type in sorted(SCORE_FOR_TYPE):
+            if alert_type in failing:
+                continue
+            scores = [s for d in days if (s := d.scores.get(SCORE_FOR_TYPE[alert_type])) is not None]
+            checks.append(
+                Check(
+                    alert_type=alert_type,
+                    platform=platform,
+                    account_id=account_id,
+                    entity_level=EntityLevel.ACCOUNT,
+                    entity_id=account_id,
+                    window_start=window[0],
+                    window_end=window[1],
+                    evidence={
+                        "metric": SCORE_FOR_TYPE[alert_type],
+                        "status": _worst(d.status for d in days),
+                        "min_score": min(scores) if scores else None,
+                        "days_checked": len(days),
+                        "window_start": window[0].isoformat(),
+                        "window_end": window[1].isoformat(),
+                    },
+                    covers_since=window[0],
+                )
+            )
+    return checks
 
 
 def _classify(day: HealthDay) -> dict[AlertType, list[dict[str, Any]]]:
@@ -186,6 +243,7 @@ def _data_alert(
     found: list[tuple[HealthDay, list[dict[str, Any]]]],
     index: HealthIndex,
     window: tuple[date, date],
+    scored_start: date,
     config: AlertConfig,
     spend: float | None,
     currency: str | None,
@@ -193,6 +251,7 @@ def _data_alert(
 ) -> Alert:
     days = [day for day, _ in found]
     status = _worst(d.status for d in days)
+    recent = any(d.day >= scored_start for d in days)
     score_column = SCORE_FOR_TYPE[alert_type]
     scores = [d.scores.get(score_column) for d in days]
     known_scores = [s for s in scores if s is not None]
@@ -206,9 +265,18 @@ def _data_alert(
     first, last = min(days, key=lambda d: d.day).day, max(days, key=lambda d: d.day).day
     listed = "; ".join(f"{i['check']}: {i['detail']}".strip(": ") for i in issues[:5]) or "no issue listed"
     money = f" on {spend:,.2f}{_suffix(currency)} of spend" if spend else ""
+    listed_days = ", ".join(d.day.isoformat() for d in sorted(days, key=lambda d: d.day))
+    consequence = (
+        "Business alerts on this account are held until the data is healthy."
+        if recent
+        else "Baselines leave days without data out; reports over these days are wrong until the data is"
+        " restated."
+    )
     return Alert(
         alert_type=alert_type,
-        severity=severity_for(0.0, spend, config, base=2 if status == "unhealthy" else 1),
+        severity=severity_for(
+            0.0, spend, config, base=(2 if status == "unhealthy" else 1) - (0 if recent else 1)
+        ),
         platform=platform,
         account_id=account_id,
         entity_level=EntityLevel.ACCOUNT,
@@ -223,11 +291,13 @@ def _data_alert(
         window_end=last,
         title=f"{platform} account {account_id}: data {what} ({status})",
         message=(
-            f"Signal health of {platform} account {account_id} is {status} from {first} to {last}"
-            f"{money}: {listed}. Business alerts on this account are held until the data is healthy."
+            f"Signal health of {platform} account {account_id} is {status} on {listed_days}"
+            f"{money}: {listed}. {consequence}"
         ),
         evidence={
             "status": status,
+            "affected_days": [d.day.isoformat() for d in sorted(days, key=lambda d: d.day)],
+            "in_scored_days": recent,
             "score_column": score_column,
             "scores": [s for s in scores],
             "issues": issues,

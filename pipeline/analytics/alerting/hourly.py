@@ -19,9 +19,12 @@ from pipeline.analytics.alerting.baseline import MAD_TO_SD
 from pipeline.analytics.alerting.daily import GROUP_COLUMNS, _jsonable, _suffix, roll_up
 from pipeline.analytics.alerting.frames import to_dates, to_float
 from pipeline.analytics.alerting.model import (
+    HOURLY_ALERT_TYPES,
     Alert,
     AlertConfig,
     AlertType,
+    Check,
+    Detection,
     EntityLevel,
     severity_for,
     sort_key,
@@ -60,38 +63,78 @@ def detect_hourly_alerts(
     baseline. CPC_SPIKE likewise for spend per click, with at least ``hourly_cpc_min_clicks``
     clicks so far; its noise floor is Poisson noise of the clicks.
     """
+    return evaluate_hourly_alerts(campaign_hourly, now, config).alerts
+
+
+def evaluate_hourly_alerts(
+    campaign_hourly: pd.DataFrame,
+    now: datetime,
+    config: AlertConfig = AlertConfig(),  # noqa: B008 - frozen, never mutated
+) -> Detection:
+    """:func:`detect_hourly_alerts` plus the checks that passed (for the alert lifecycle).
+
+    An entity counts as scored only when its account's hours are current (a row for the last
+    complete hour today) and it has enough previous days (and, for CPC, clicks today): a sync
+    that fell behind never resolves an alert.
+    """
     missing = [c for c in HOURLY_REQUIRED_COLUMNS if c not in campaign_hourly.columns]
     if missing:
         raise ValueError(f"campaign_hourly lacks columns: {', '.join(missing)}")
+    enabled = set(config.alert_types)
+    types = tuple(t for t in HOURLY_ALERT_TYPES if t in enabled)
     if campaign_hourly.empty:
-        return []
+        return Detection([], [], types)
     frame = _prepare(campaign_hourly, now, config)
     if frame.empty:
-        return []
+        return Detection([], [], types)
 
     alerts: list[Alert] = []
-    enabled = set(config.alert_types)
+    cleared: list[Check] = []
     for level in (lv for lv in config.levels if lv != EntityLevel.PLATFORM):
         columns = GROUP_COLUMNS[level]
         daily = frame.groupby([*columns, "date_day"], sort=True)[["spend", "clicks", "impressions"]].sum()
         info = frame.groupby(columns, sort=True).agg(
             today=("today", "first"),
             last_hour=("last_hour", "first"),
+            current=("current", "first"),
             campaign_name=("campaign_name", "last"),
             currency=("currency", "last"),
         )
         for key, entity in info.iterrows():
             key = key if isinstance(key, tuple) else (key,)
             days = daily.loc[key] if len(key) > 1 else daily.loc[key[0]]
-            if AlertType.SPEND_SPIKE in enabled:
-                alert = _spend_spike(level, key, entity, days, config)
-                if alert:
-                    alerts.append(alert)
-            if AlertType.CPC_SPIKE in enabled:
-                alert = _cpc_spike(level, key, entity, days, config)
-                if alert:
-                    alerts.append(alert)
-    return sorted(roll_up(alerts, config), key=sort_key)
+            for alert_type, test in (
+                (AlertType.SPEND_SPIKE, _spend_spike),
+                (AlertType.CPC_SPIKE, _cpc_spike),
+            ):
+                if alert_type not in enabled:
+                    continue
+                outcome = test(level, key, entity, days, config)
+                if isinstance(outcome, Alert):
+                    alerts.append(outcome)
+                elif outcome is not None and entity["current"]:
+                    cleared.append(_check(alert_type, level, key, entity, outcome))
+    return Detection(sorted(roll_up(alerts, config), key=sort_key), cleared, types)
+
+
+def _check(
+    alert_type: AlertType,
+    level: EntityLevel,
+    key: tuple[str, ...],
+    entity: pd.Series,
+    figures: dict[str, Any],
+) -> Check:
+    today: date = entity["today"]
+    return Check(
+        alert_type=alert_type,
+        platform=key[0],
+        account_id=key[1],
+        entity_level=level,
+        entity_id=key[2] if level == EntityLevel.CAMPAIGN else key[1],
+        window_start=today,
+        window_end=today,
+        evidence=_jsonable({**figures, "date": today, "hours": f"00:00-{int(entity['last_hour']):02d}:59"}),
+    )
 
 
 def _prepare(campaign_hourly: pd.DataFrame, now: datetime, config: AlertConfig) -> pd.DataFrame:
@@ -137,7 +180,11 @@ def _prepare(campaign_hourly: pd.DataFrame, now: datetime, config: AlertConfig) 
         & (frame["date_day"] <= frame["today"])
         & (frame["date_day"] >= first_day)
     )
-    return frame[keep]
+    frame = frame[keep].copy()
+    # An account's hours are current when its last complete hour today has arrived.
+    latest = (frame["date_day"] == frame["today"]) & (frame["hour_of_day"] == frame["last_hour"])
+    current = latest.groupby([frame["platform"], frame["account_id"]]).any().rename("current").reset_index()
+    return frame.merge(current, on=["platform", "account_id"])
 
 
 def _series(days: pd.DataFrame, today: date, column: str) -> tuple[float, dict[date, float]]:
@@ -152,17 +199,21 @@ def _robust_log_sd(values: list[float]) -> float:
 
 def _spend_spike(
     level: EntityLevel, key: tuple[str, ...], entity: pd.Series, days: pd.DataFrame, config: AlertConfig
-) -> Alert | None:
+) -> Alert | dict[str, Any] | None:
+    """The alert, or the figures of a passed test, or ``None`` when it could not be scored."""
     today_spend, previous = _series(days, entity["today"], "spend")
     history = {d: v for d, v in previous.items() if v > 0}
-    if len(history) < config.hourly_baseline_min_days or today_spend < config.hourly_spend_min_spend:
+    if len(history) < config.hourly_baseline_min_days:
         return None
     baseline = float(np.median(list(history.values())))
+    passed = {"metric": "spend", "value": today_spend, "baseline": baseline}
+    if today_spend < config.hourly_spend_min_spend:
+        return passed
     spread = _robust_log_sd(list(history.values()))
     required = max(config.hourly_spend_ratio, math.exp(config.hourly_spend_z * spread))
     ratio = today_spend / baseline
     if ratio < required or today_spend - baseline < config.hourly_spend_min_excess:
-        return None
+        return passed | {"threshold": baseline * required}
     excess = today_spend - baseline
     evidence = {
         "spend_so_far": today_spend,
@@ -187,7 +238,8 @@ def _spend_spike(
 
 def _cpc_spike(
     level: EntityLevel, key: tuple[str, ...], entity: pd.Series, days: pd.DataFrame, config: AlertConfig
-) -> Alert | None:
+) -> Alert | dict[str, Any] | None:
+    """The alert, or the figures of a passed test, or ``None`` when it could not be scored."""
     today_spend, previous_spend = _series(days, entity["today"], "spend")
     today_clicks, previous_clicks = _series(days, entity["today"], "clicks")
     if today_clicks < config.hourly_cpc_min_clicks or today_spend < config.hourly_cpc_min_spend:
@@ -204,7 +256,7 @@ def _cpc_spike(
     cpc = today_spend / today_clicks
     ratio = cpc / baseline
     if ratio < required:
-        return None
+        return {"metric": "cpc", "value": cpc, "baseline": baseline, "threshold": baseline * required}
     evidence = {
         "cpc_so_far": cpc,
         "spend_so_far": today_spend,

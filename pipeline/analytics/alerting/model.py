@@ -107,6 +107,42 @@ class Alert:
         return (self.alert_type.value, self.entity_level.value, self.entity_id)
 
 
+@dataclass(frozen=True)
+class Check:
+    """A test the detector ran on healthy, complete data that did *not* fire.
+
+    It is the evidence that a live alert of the same scope has recovered: ``app.alerts`` resolves
+    that alert with it. Entities the detector could not score (too little data or volume, a
+    missing day, unhealthy signal health) get no check, so an alert is never resolved because its
+    data went missing. ``covers_since`` (data alerts): the first day the check re-examined; an
+    alert about older days is not cleared by it.
+    """
+
+    alert_type: AlertType
+    platform: str
+    account_id: str | None
+    entity_level: EntityLevel
+    entity_id: str
+    window_start: date
+    window_end: date
+    evidence: dict[str, Any] = field(default_factory=dict, hash=False)
+    covers_since: date | None = None
+
+    @property
+    def scope(self) -> tuple[str, str, str]:
+        return (self.alert_type.value, self.entity_level.value, self.entity_id)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detector run: the alerts it raised, the checks that passed (recoveries), and the alert
+    types it evaluated (the only types whose live alerts it may resolve)."""
+
+    alerts: list[Alert]
+    cleared: list[Check]
+    alert_types: tuple[AlertType, ...]
+
+
 # Which config fields belong to which alert type (copied into each alert's evidence).
 _CONFIG_PREFIXES: dict[AlertType, tuple[str, ...]] = {
     AlertType.ROAS_DROP: ("roas_",),
