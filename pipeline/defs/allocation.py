@@ -1,5 +1,127 @@
-"""TODO"""
+"""The budget-allocation asset: fit response curves, split the next period's budget, propose the moves."""
+
+from collections import Counter
+from datetime import timedelta
 
 import dagster as dg
 
-defs = dg.Definitions()
+from pipeline.analytics.budget import response_curves_svg, svg_data_uri
+from pipeline.analytics.budget.plan import AllocationSettings, plan_allocation
+from pipeline.config import DEFAULT_TENANT, settings
+from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
+from pipeline.defs.resources import WarehouseResource
+from pipeline.warehouse.actions_store import propose_actions
+from pipeline.warehouse.allocation_store import (
+    allocation_daily_frame,
+    link_actions,
+    reporting_currency,
+    save_allocation,
+)
+from pipeline.warehouse.app_store import campaign_budgets_frame, signal_health_frame
+from pipeline.warehouse.db import connect
+
+# The picture: the largest campaigns only, so the metadata stays small.
+MAX_CURVE_PANELS = 12
+
+
+@dg.asset(
+    key=["app", "budget_allocations"],
+    deps=[
+        dg.AssetKey(["marts", "fct_campaign_performance_daily"]),
+        dg.AssetKey(["marts", "dim_campaigns"]),
+        dg.AssetKey(["marts", "fct_signal_health_daily"]),
+        dg.AssetKey(["app", "alerts"]),
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="decisions",
+    kinds={"python", "postgres"},
+    description=(
+        "Budget allocation for the next period (ADSIGNAL_ALLOCATION_PERIOD_DAYS, default 7) as of the last day"
+        " of the run's window: a saturating response curve per campaign fitted on the last 90 days in the"
+        " reporting currency, the total (default: current daily spend x period days) split to maximise the"
+        " expected conversion value under per-campaign bounds; accounts with unhealthy or degraded signal"
+        " health are left out. One row per period and run window in app.budget_allocations with per-campaign"
+        " lines; material changes (>= 10 %) are proposed as REALLOCATE actions."
+    ),
+    metadata={"dagster/table_name": "app.budget_allocations"},
+)
+def budget_allocations(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    first_day, last_day = partition_window(context)
+    as_of = last_day + timedelta(days=1)  # the curves use the complete days before as_of
+    config = AllocationSettings.from_env()
+    since = as_of - timedelta(days=config.lookback_days)
+    with connect(warehouse.get_url()) as conn:
+        frame = allocation_daily_frame(conn, since, last_day)
+        plan = plan_allocation(
+            frame,
+            as_of=as_of,
+            campaigns=campaign_budgets_frame(conn),
+            health=signal_health_frame(conn, since, last_day),
+            settings=config,
+            reporting_currency=reporting_currency(conn, since, last_day, settings().reporting_currency),
+        )
+        with conn.transaction():
+            allocation_id = save_allocation(
+                conn, plan, window=(first_day, last_day), tenant_id=DEFAULT_TENANT, run_id=context.run_id
+            )
+            proposals = plan.proposals(allocation_id)
+            action_ids = propose_actions(conn, proposals, tenant_id=DEFAULT_TENANT, run_id=context.run_id)
+            link_actions(
+                conn,
+                allocation_id,
+                {
+                    (p.platform, p.account_id, p.campaign_id): a
+                    for p, a in zip(proposals, action_ids, strict=True)
+                },
+            )
+        statuses = dict(
+            conn.execute(
+                "select status, count(*) from app.actions_queue where action_id = any(%s) group by status",
+                (action_ids,),
+            ).fetchall()
+        )
+
+    comparison = plan.comparison
+    unallocated, unallocated_reason = plan.unallocated()
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "allocation_id": allocation_id,
+        "as_of": as_of.isoformat(),
+        "period": f"{plan.period_start.isoformat()}..{plan.period_end.isoformat()}",
+        "training_window": f"{plan.training_since.isoformat()}..{plan.training_until.isoformat()}",
+        "objective": plan.objective.value,
+        "currency": plan.currency,
+        "total_budget": round(plan.total_budget, 2),
+        "unallocated": round(unallocated, 2),
+        "unallocated_reason": unallocated_reason or "",
+        "dagster/row_count": len(plan.lines),
+        "campaigns_by_treatment": dg.MetadataValue.json(dict(Counter(line.treatment for line in plan.lines))),
+        "excluded_accounts": dg.MetadataValue.json(plan.signal_health()["excluded_accounts"]),
+        "binding_constraints": dg.MetadataValue.json(plan.binding_constraints()),
+        "allocations_by_platform": dg.MetadataValue.json(plan.platform_amounts()),
+        "actions_proposed": len(action_ids),
+        "actions_by_status": dg.MetadataValue.json(statuses),
+    }
+    if comparison is not None:
+        optimized = comparison["optimized"].expected_outcome
+        current = comparison["current"].expected_outcome
+        proportional = comparison["proportional_roas"].expected_outcome
+        metadata |= {
+            "expected_value": round(optimized, 2),
+            "expected_value_current_split": round(current, 2),
+            "expected_value_proportional_roas": round(proportional, 2),
+            "uplift_vs_current_pct": round((optimized / current - 1) * 100, 2) if current > 0 else 0.0,
+            "uplift_vs_proportional_roas_pct": (
+                round((optimized / proportional - 1) * 100, 2) if proportional > 0 else 0.0
+            ),
+            "strategies": dg.MetadataValue.md(comparison.to_markdown()),
+        }
+    if plan.curves:
+        svg = response_curves_svg(plan.curves, plan.allocation, max_panels=MAX_CURVE_PANELS)
+        metadata["response_curves"] = dg.MetadataValue.md(f"![response curves]({svg_data_uri(svg)})")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+defs = dg.Definitions(assets=[budget_allocations])

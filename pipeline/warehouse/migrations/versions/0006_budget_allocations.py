@@ -36,8 +36,21 @@ def upgrade() -> None:
             fit_summary          jsonb not null default '{}'::jsonb,
             signal_health        jsonb,
             run_id               text,
-            created_at           timestamptz not null default now()
+            created_at           timestamptz not null default now(),
+            -- What the row was computed from: one row per (tenant, period, run window); a re-run replaces it.
+            as_of                date not null,
+            window_start         date not null,  -- the run's partition window
+            window_end           date not null,
+            training_start       date not null,  -- days the curves were fitted on
+            training_end         date not null,
+            period_days          integer not null,
+            platforms            jsonb not null default '[]'::jsonb,  -- per platform: current, proposed, floors
+            comparison           jsonb,  -- current split / proportional to ROAS / optimized, with uplift
+            updated_at           timestamptz not null default now()
         )""")
+    op.execute("""
+        create unique index budget_allocations_one_per_period_and_window
+            on app.budget_allocations (tenant_id, period_start, period_end, window_start, window_end)""")
     op.execute("""
         create table app.budget_allocation_lines (
             allocation_id        bigint not null references app.budget_allocations (allocation_id)
@@ -54,9 +67,22 @@ def upgrade() -> None:
             max_daily_budget     double precision,
             expected_value       double precision,
             current_value        double precision,
-            fit_quality          double precision,
-            treatment            text not null,  -- fitted / conservative (too little data) / ...
+            fit_quality          double precision,  -- 1 - MAPE of the curve on held-out days, in [0, 1]
+            treatment            text not null,  -- fitted / conservative_thin_data / held_poor_fit / inactive /
+                                                 -- excluded_signal_health
             binding              text,
+            -- Amounts above are daily, in the account currency (`currency`); recommended_daily_budget is the
+            -- daily budget to set. expected_value / current_value: period outcome in the allocation's currency.
+            fx_rate              double precision,  -- reporting-currency units per account-currency unit
+            current_daily_budget double precision,  -- the campaign's daily budget now (null: none)
+            current_daily_spend_reporting     double precision,
+            recommended_daily_spend_reporting double precision,
+            change               double precision,  -- recommended / current - 1
+            reason               text,
+            fit                  jsonb not null default '{}'::jsonb,  -- the curve and its quality
+            proposed             boolean not null default false,
+            not_proposed_reason  text,
+            action_id            bigint,  -- the REALLOCATE queued for this line, if any
             primary key (allocation_id, platform, account_id, campaign_id)
         )""")
 
