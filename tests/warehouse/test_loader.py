@@ -275,3 +275,53 @@ def test_records_that_are_not_objects_are_quarantined(
     assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
     (reason,) = warehouse.execute("select reason from raw.quarantine where platform = 'testplat'").fetchone()
     assert "missing key account_id" in reason
+
+
+def test_windowed_tables_get_a_window_index_even_when_created_without_it(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    warehouse.execute(
+        "create table raw.testplat_insights_daily (account_id text not null, ad_id text not null,"
+        " date_start date not null, payload jsonb not null, _sync_id uuid not null,"
+        " _extracted_at timestamptz not null default now(), primary key (account_id, ad_id, date_start))"
+    )
+    load(warehouse_url, "A", rows("A", 5, 10))
+    load(warehouse_url, "A", rows("A", 5, 10))  # the index exists now: nothing to create
+    (definition,) = warehouse.execute(
+        "select indexdef from pg_indexes where schemaname = 'raw' and tablename = 'testplat_insights_daily'"
+        " and indexname = 'testplat_insights_daily_window_idx'"
+    ).fetchone()
+    assert "(date_start, account_id)" in definition
+    replace_window(warehouse_url, ENTITIES, "A", [[{"account_id": "A", "id": "c1"}]])
+    assert not warehouse.execute(
+        "select 1 from pg_indexes where tablename = 'testplat_campaigns' and indexname like '%window%'"
+    ).fetchone()
+
+
+def test_hourly_windows_replace_whole_local_days(warehouse_url: str, warehouse: psycopg.Connection) -> None:
+    hourly = RawStream(
+        "testplat",
+        "insights_hourly",
+        (DAILY.keys[0], DAILY.keys[1], KeyColumn("hour", "timestamp", "hour")),
+        "hour",
+    )
+    warehouse.execute("drop table if exists raw.testplat_insights_hourly")
+
+    def hours(day: date, spend: float) -> list[dict]:
+        return [
+            {"account_id": "A", "ad_id": "ad1", "hour": f"{day.isoformat()}T{h:02d}:00:00", "spend": spend}
+            for h in range(24)
+        ]
+
+    day1, day2, day3 = START, START + timedelta(1), START + timedelta(2)
+    replace_window(
+        warehouse_url, hourly, "A", [hours(day1, 1) + hours(day2, 1) + hours(day3, 1)], since=day1, until=day3
+    )
+    result = replace_window(warehouse_url, hourly, "A", [hours(day2, 5)[:10]], since=day2, until=day2)
+    assert result.rows_loaded == 10
+    by_day = warehouse.execute(
+        "select hour::date, count(*), sum((payload->>'spend')::numeric) from raw.testplat_insights_hourly"
+        " group by 1 order by 1"
+    ).fetchall()
+    assert by_day == [(day1, 24, 24), (day2, 10, 50), (day3, 24, 24)]
+    warehouse.execute("drop table raw.testplat_insights_hourly")
