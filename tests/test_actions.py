@@ -8,6 +8,7 @@ seeded per campaign from the sandbox's world, so each test states the data it ac
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -124,6 +125,7 @@ def seed(
 
 
 _refs = itertools.count(1)
+_blocked_case_campaign: dict[str, Campaign] = {}
 
 
 def proposal(
@@ -208,6 +210,35 @@ def test_reproposing_the_same_change_refreshes_one_row(
     assert count == (1,)
 
 
+def test_a_newer_proposal_from_the_same_source_supersedes_the_unanswered_one(
+    conn: psycopg.Connection, sandbox: SandboxServer
+) -> None:
+    campaign = fresh_campaign(sandbox.world)
+    seed(conn, sandbox.world, campaign)
+    yesterday = propose_one(
+        conn, proposal(campaign, "REALLOCATE", source="allocation", source_ref="allocation:1")
+    )
+    today = propose_one(
+        conn,
+        proposal(
+            campaign,
+            "REALLOCATE",
+            campaign.daily_budget * 1.1,
+            source="allocation",
+            source_ref="allocation:2",
+        ),
+    )
+    rule = propose_one(conn, proposal(campaign, "PAUSE"))  # another source: both stay for a person to weigh
+    statuses = {
+        a["action_id"]: a["status"] for a in store.list_actions(conn) if a["campaign_id"] == campaign.id
+    }
+    assert statuses == {
+        yesterday["action_id"]: "superseded",
+        today["action_id"]: "proposed",
+        rule["action_id"]: "proposed",
+    }
+
+
 @pytest.mark.parametrize(
     ("setup", "proposal_kw", "settings", "rule"),
     [
@@ -227,7 +258,10 @@ def test_proposal_breaking_a_hard_rule_is_queued_blocked_with_the_reason(
     settings: GuardrailSettings | None,
     rule: str,
 ) -> None:
-    campaign = fresh_campaign(sandbox.world)
+    # One campaign serves every case: nothing here reaches the platform, and seed() restates its data.
+    if "campaign" not in _blocked_case_campaign:
+        _blocked_case_campaign["campaign"] = fresh_campaign(sandbox.world)
+    campaign = _blocked_case_campaign["campaign"]
     seed(conn, sandbox.world, campaign, **setup)
     budget = round(campaign.daily_budget * proposal_kw.get("budget_factor", 1.2), 2)
     action = propose_one(conn, proposal(campaign, budget=budget), settings=settings)
@@ -341,6 +375,52 @@ def test_an_action_already_being_executed_is_not_started_again(
     with pytest.raises(store.ActionStateError, match="being executed"):
         execute_action(url, action["action_id"], apply=True, actor="alice", sandbox_url=sandbox.url)
     assert platform_state(sandbox, campaign) == before
+
+
+def test_a_crashed_execution_marker_goes_stale_and_the_retry_applies_once(
+    url: str, conn: psycopg.Connection, sandbox: SandboxServer
+) -> None:
+    campaign = fresh_campaign(sandbox.world)
+    seed(conn, sandbox.world, campaign)
+    action = propose_one(conn, proposal(campaign, "PAUSE"))
+    store.decide(conn, action["action_id"], "approve", actor="alice")
+    store.claim_for_execution(conn, action["action_id"], actor="crashed-worker")
+    conn.execute(
+        "update app.actions_queue set executing_since = now() - interval '1 hour' where action_id = %s",
+        (action["action_id"],),
+    )
+    result = execute_action(url, action["action_id"], apply=True, actor="alice", sandbox_url=sandbox.url)
+    assert result.outcome == "executed", result.error
+    row = store.get_action(conn, action["action_id"])
+    assert row is not None and (row["status"], row["attempts"]) == ("executed", 2)
+
+
+def test_two_executors_racing_for_one_action_apply_it_once(
+    url: str, conn: psycopg.Connection, sandbox: SandboxServer
+) -> None:
+    campaign = fresh_campaign(sandbox.world)
+    seed(conn, sandbox.world, campaign)
+    action = propose_one(conn, proposal(campaign))
+    store.decide(conn, action["action_id"], "approve", actor="alice")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def executor(name: str) -> None:
+        start.wait()
+        try:
+            result = execute_action(url, action["action_id"], apply=True, actor=name, sandbox_url=sandbox.url)
+            outcomes.append(result.outcome)
+        except store.ActionStateError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=executor, args=(f"worker-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["executed", "refused"]
+    writes = [log for log in store.action_log(conn, action["action_id"]) if not log["dry_run"]]
+    assert len(writes) == 1
 
 
 def test_guardrails_run_again_at_execution_on_the_platforms_current_state(

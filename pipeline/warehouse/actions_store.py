@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from pipeline.analytics.actions import ActionProposal
 from pipeline.analytics.guardrails import (
+    BUDGET_ACTIONS,
     CampaignState,
     GuardrailContext,
     GuardrailSettings,
@@ -321,8 +322,39 @@ def propose_actions(
                         "run_id": run_id,
                     },
                 )
+            _supersede_older(conn, p, action_id, tenant_id=tenant_id, actor=actor)
             ids.append(action_id)
     return ids
+
+
+def _supersede_older(
+    conn: psycopg.Connection, p: ActionProposal, action_id: int, *, tenant_id: str, actor: str
+) -> None:
+    """A newer proposal of the same kind from the same source replaces older ones still awaiting a decision.
+
+    (Each daily allocation or rule run has its own source_ref: without this, yesterday's unanswered
+    proposals would pile up next to today's.) Their recommendations, if any, expire.
+    """
+    kinds = sorted(BUDGET_ACTIONS) if p.action_type in BUDGET_ACTIONS else [p.action_type]
+    with conn.cursor(row_factory=dict_row) as cur:
+        older = cur.execute(
+            """update app.actions_queue set status = 'superseded', updated_at = now()
+               where tenant_id = %s and platform = %s and account_id = %s and campaign_id = %s and source = %s
+                 and action_type = any(%s) and status in ('proposed', 'blocked') and action_id < %s
+               returning action_id, tenant_id, source, source_ref""",
+            (tenant_id, p.platform, p.account_id, p.campaign_id, p.source, kinds, action_id),
+        ).fetchall()
+    for row in older:
+        audit(
+            conn,
+            tenant_id=tenant_id,
+            actor=actor,
+            event="action.superseded",
+            object_type="action",
+            object_id=row["action_id"],
+            details={"superseded_by": action_id},
+        )
+        sync_recommendation(conn, row, "expired", actor)
 
 
 # --- reading -------------------------------------------------------------------------------------------
