@@ -35,7 +35,8 @@ def upgrade() -> None:
         )""")
 
     # One row per rule per evaluation: which entities matched, with their metric values, and what each
-    # action did.
+    # action did (actions: [{type, status applied/proposed/skipped/failed/queued, detail | message, target,
+    # platform, account_id, campaign_id, ...}]; queued notify_* entries are delivered by the run's digest).
     op.execute("""
         create table app.rule_runs (
             rule_run_id       bigserial primary key,
@@ -52,6 +53,8 @@ def upgrade() -> None:
             error             text
         )""")
     op.execute("create index rule_runs_by_rule on app.rule_runs (rule_id, evaluated_at desc)")
+    # The run's notification digest reads the rule runs of its run.
+    op.execute("create index rule_runs_by_run on app.rule_runs (tenant_id, run_id)")
 
     op.execute("""
         create table app.campaign_labels (

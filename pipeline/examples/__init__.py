@@ -1,0 +1,1 @@
+"""Example files shipped with adsignal (``rules.yml``: the README's rules)."""

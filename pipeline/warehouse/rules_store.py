@@ -1,0 +1,633 @@
+"""Rules in ``app.rules``, their evaluations in ``app.rule_runs``, and what their actions write.
+
+``import_rules`` stores validated rules (update by name: re-importing a file changes nothing twice);
+``evaluate_rules`` evaluates every enabled rule as of a day and carries the planned actions out, one
+transaction per rule: labels in ``app.campaign_labels``, alerts in ``app.alerts`` (type
+``RULE_<rule id>``, resolved when the rule stops matching), pause / budget proposals through
+``actions_store.propose_actions`` (never a platform), notifications queued in the rule run's
+``actions`` for the run's digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+from pipeline.analytics.rules import Rule, RuleFileError, rule_from_definition
+from pipeline.analytics.rules.evaluate import PlannedAction, RuleAlert, RuleEvaluation, evaluate_rule
+from pipeline.analytics.rules.models import ApplyLabel
+from pipeline.warehouse.actions_store import propose_actions
+
+log = logging.getLogger(__name__)
+
+LIVE_ALERT_STATUSES = ("open", "acknowledged", "suppressed")
+MARTS_NEEDED = ("marts.fct_campaign_performance_daily", "marts.dim_campaigns")
+
+
+class MartsMissingError(RuntimeError):
+    """The marts rules read are not built yet."""
+
+
+@dataclass(frozen=True)
+class StoredRule:
+    rule_id: int
+    name: str
+    enabled: bool
+    definition: dict[str, Any]
+    source: str | None
+    execution_count: int
+    last_run_at: datetime | None
+    last_result: dict[str, Any] | None
+    updated_at: datetime
+
+    def rule(self) -> Rule:
+        """The validated rule (``RuleFileError`` if the stored definition no longer validates)."""
+        return rule_from_definition(self.definition, enabled=self.enabled)
+
+
+@dataclass
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EvaluationSummary:
+    as_of: date
+    rules_evaluated: int = 0
+    rules_failed: list[str] = field(default_factory=list)
+    matches: int = 0
+    matches_by_rule: dict[str, int] = field(default_factory=dict)
+    actions: Counter[str] = field(default_factory=Counter)  # "<type>" -> count
+    action_statuses: Counter[str] = field(default_factory=Counter)  # "<type>:<status>" -> count
+    alerts_resolved: int = 0
+    rule_run_ids: list[int] = field(default_factory=list)
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+_RULE_COLUMNS = (
+    "rule_id, name, enabled, definition, source, execution_count, last_run_at, last_result, updated_at"
+)
+
+
+def list_rules(conn: psycopg.Connection, *, tenant_id: str, enabled_only: bool = False) -> list[StoredRule]:
+    rows = conn.execute(
+        f"select {_RULE_COLUMNS} from app.rules where tenant_id = %s"
+        + (" and enabled" if enabled_only else "")
+        + " order by name",
+        (tenant_id,),
+    ).fetchall()
+    return [StoredRule(*row) for row in rows]
+
+
+def get_rule(conn: psycopg.Connection, name: str, *, tenant_id: str) -> StoredRule | None:
+    row = conn.execute(
+        f"select {_RULE_COLUMNS} from app.rules where tenant_id = %s and name = %s", (tenant_id, name)
+    ).fetchone()
+    return StoredRule(*row) if row else None
+
+
+def import_rules(
+    conn: psycopg.Connection,
+    rules: Sequence[Rule],
+    *,
+    tenant_id: str,
+    source: str | None = None,
+    replace: bool = False,
+    actor: str = "import",
+) -> ImportSummary:
+    """Create or update rules by name in one transaction; ``replace`` deletes the tenant's other rules.
+
+    A rule whose definition and enabled state did not change is left untouched (its ``updated_at`` too).
+    ``enabled`` left out of a rule keeps the stored state (new rules start enabled).
+    """
+    summary = ImportSummary()
+    with conn.transaction():
+        for rule in rules:
+            definition = rule.definition()
+            row = conn.execute(
+                """
+                insert into app.rules (tenant_id, name, description, enabled, definition, source)
+                values (%(tenant)s, %(name)s, %(description)s, coalesce(%(enabled)s, true), %(definition)s,
+                    %(source)s)
+                on conflict (tenant_id, name) do update set
+                    description = excluded.description,
+                    enabled = coalesce(%(enabled)s, app.rules.enabled),
+                    definition = excluded.definition,
+                    source = excluded.source,
+                    updated_at = now()
+                where app.rules.definition is distinct from excluded.definition
+                   or app.rules.enabled is distinct from coalesce(%(enabled)s, app.rules.enabled)
+                   or app.rules.description is distinct from excluded.description
+                returning (xmax = 0) as inserted
+                """,
+                {
+                    "tenant": tenant_id,
+                    "name": rule.name,
+                    "description": rule.description,
+                    "enabled": rule.enabled,
+                    "definition": Jsonb(definition),
+                    "source": source,
+                },
+            ).fetchone()
+            if row is None:
+                summary.unchanged.append(rule.name)
+            else:
+                (summary.created if row[0] else summary.updated).append(rule.name)
+        if replace:
+            names = [rule.name for rule in rules]
+            for stored in list_rules(conn, tenant_id=tenant_id):
+                if stored.name not in names:
+                    _retire_outputs(conn, stored, tenant_id=tenant_id, by=actor)
+                    conn.execute("delete from app.rules where rule_id = %s", (stored.rule_id,))
+                    summary.removed.append(stored.name)
+    return summary
+
+
+def set_enabled(conn: psycopg.Connection, name: str, enabled: bool, *, tenant_id: str, actor: str) -> bool:
+    """Enable or disable a rule by name; disabling resolves its live alerts and removes its state labels.
+    Returns False if there is no such rule."""
+    with conn.transaction():
+        stored = get_rule(conn, name, tenant_id=tenant_id)
+        if stored is None:
+            return False
+        conn.execute(
+            "update app.rules set enabled = %s, updated_at = now() where rule_id = %s and enabled <> %s",
+            (enabled, stored.rule_id, enabled),
+        )
+        if not enabled:
+            _retire_outputs(conn, stored, tenant_id=tenant_id, by=actor)
+    return True
+
+
+def _retire_outputs(conn: psycopg.Connection, stored: StoredRule, *, tenant_id: str, by: str) -> None:
+    """A rule that stops being evaluated leaves no live alert and no state label behind."""
+    _resolve_alerts(conn, stored.rule_id, keep=set(), tenant_id=tenant_id, by=by)
+    try:
+        labels = [
+            a.label for a in stored.rule().actions if isinstance(a, ApplyLabel) and a.remove_when_unmatched
+        ]
+    except RuleFileError:
+        labels = []
+    if labels:
+        conn.execute(
+            "delete from app.campaign_labels where tenant_id = %s and applied_by = %s and label = any(%s)",
+            (tenant_id, f"rule:{stored.name}", labels),
+        )
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+FRAME_COLUMNS = (
+    "date_day",
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "currency",
+    "reporting_currency",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+    "spend_reporting",
+    "conversion_value_reporting",
+)
+CAMPAIGN_COLUMNS = (
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "status",
+    "budget_type",
+    "daily_budget",
+    "currency",
+)
+
+
+def evaluation_inputs(
+    conn: psycopg.Connection, since: date, until: date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Campaign-day metrics, campaigns (status, daily budget) and account-day signal health."""
+    for table in MARTS_NEEDED:
+        if conn.execute("select to_regclass(%s)", (table,)).fetchone() == (None,):
+            raise MartsMissingError(
+                f"{table} does not exist yet: run the daily pipeline (adsignal demo) first"
+            )
+    cur = conn.execute(
+        f"select {', '.join(FRAME_COLUMNS)} from marts.fct_campaign_performance_daily"
+        " where date_day between %s and %s",
+        (since, until),
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(FRAME_COLUMNS))
+    numeric = [
+        "spend",
+        "impressions",
+        "clicks",
+        "conversions",
+        "conversion_value",
+        "spend_reporting",
+        "conversion_value_reporting",
+    ]
+    frame[numeric] = frame[numeric].astype(float)
+    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
+    cur = conn.execute(f"select {', '.join(CAMPAIGN_COLUMNS)} from marts.dim_campaigns")
+    campaigns = pd.DataFrame(cur.fetchall(), columns=list(CAMPAIGN_COLUMNS))
+    campaigns["daily_budget"] = campaigns["daily_budget"].astype(float)
+    health = pd.DataFrame(columns=["date_day", "platform", "account_id", "status"])
+    if conn.execute("select to_regclass('marts.fct_signal_health_daily')").fetchone() != (None,):
+        cur = conn.execute(
+            "select date_day, platform, account_id, status from marts.fct_signal_health_daily"
+            " where date_day between %s and %s",
+            (since, until),
+        )
+        health = pd.DataFrame(cur.fetchall(), columns=list(health.columns))
+    return frame, campaigns, health
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+
+
+def evaluate_rules(
+    conn: psycopg.Connection,
+    as_of: date,
+    *,
+    tenant_id: str,
+    run_id: str | None,
+    reporting_currency: str | None = None,
+) -> EvaluationSummary:
+    """Evaluate every enabled rule as of ``as_of`` and record one ``app.rule_runs`` row per rule.
+
+    A rule that fails (a stored definition that no longer validates, an action that errors) is recorded
+    as failed with the error; the other rules still run.
+    """
+    summary = EvaluationSummary(as_of=as_of)
+    stored_rules = list_rules(conn, tenant_id=tenant_id, enabled_only=True)
+    if not stored_rules:
+        conn.commit()
+        return summary
+    parsed: dict[int, Rule | RuleFileError] = {}
+    for stored in stored_rules:
+        try:
+            parsed[stored.rule_id] = stored.rule()
+        except RuleFileError as exc:
+            parsed[stored.rule_id] = exc
+    lookback = max((r.lookback_days for r in parsed.values() if isinstance(r, Rule)), default=1)
+    frame, campaigns, health = evaluation_inputs(conn, as_of - timedelta(days=lookback - 1), as_of)
+    conn.commit()  # the reads' transaction; each rule then commits on its own
+
+    for stored in stored_rules:
+        rule = parsed[stored.rule_id]
+        with conn.transaction():
+            try:
+                if isinstance(rule, RuleFileError):
+                    raise rule
+                with conn.transaction():  # a savepoint: a failure leaves nothing half-written
+                    evaluation = evaluate_rule(
+                        rule,
+                        frame,
+                        as_of,
+                        rule_id=stored.rule_id,
+                        campaigns=campaigns,
+                        health=health,
+                        reporting_currency=reporting_currency,
+                    )
+                    entries, resolved = _carry_out(
+                        conn, stored, rule, evaluation, tenant_id=tenant_id, run_id=run_id
+                    )
+                    run_row = _record_run(
+                        conn,
+                        stored,
+                        as_of,
+                        tenant_id=tenant_id,
+                        run_id=run_id,
+                        evaluation=evaluation,
+                        entries=entries,
+                    )
+            except Exception as exc:  # recorded on the rule; the others still run
+                log.error("rule %r failed: %s", stored.name, exc)
+                run_row = _record_run(
+                    conn,
+                    stored,
+                    as_of,
+                    tenant_id=tenant_id,
+                    run_id=run_id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                summary.rules_failed.append(stored.name)
+                summary.rules_evaluated += 1
+                summary.rule_run_ids.append(run_row)
+                continue
+        summary.rules_evaluated += 1
+        summary.rule_run_ids.append(run_row)
+        summary.matches += len(evaluation.matches)
+        summary.matches_by_rule[stored.name] = len(evaluation.matches)
+        summary.alerts_resolved += resolved
+        for entry in entries:
+            summary.actions[entry["type"]] += 1
+            summary.action_statuses[f"{entry['type']}:{entry['status']}"] += 1
+    return summary
+
+
+def _entity(action: PlannedAction) -> dict[str, Any]:
+    m = action.match
+    return {
+        "platform": m.platform,
+        "account_id": m.account_id,
+        "campaign_id": m.campaign_id,
+        "campaign_name": m.campaign_name,
+    }
+
+
+def _carry_out(
+    conn: psycopg.Connection,
+    stored: StoredRule,
+    rule: Rule,
+    evaluation: RuleEvaluation,
+    *,
+    tenant_id: str,
+    run_id: str | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Apply labels and alerts, queue proposals, list notifications; returns the action entries and the
+    number of this rule's alerts resolved because their entity no longer matches."""
+    entries: list[dict[str, Any]] = []
+    applied_by = f"rule:{stored.name}"
+    for action in evaluation.actions:
+        entry: dict[str, Any] = {
+            "type": action.type,
+            "status": action.status,
+            "detail": action.detail,
+            **_entity(action),
+        }
+        if action.status == "queued":
+            entry = {
+                "type": action.type,
+                "status": "queued",
+                "message": action.message,
+                "target": action.target,
+                **_entity(action),
+            }
+        elif action.status == "planned":
+            try:
+                with conn.transaction():
+                    entry.update(
+                        _apply(conn, action, tenant_id=tenant_id, run_id=run_id, applied_by=applied_by)
+                    )
+            except Exception as exc:  # this action failed; the rule's other actions stand
+                log.error("rule %r: %s on %s failed: %s", stored.name, action.type, action.match.label, exc)
+                entry.update(status="failed", detail=f"{type(exc).__name__}: {exc}")
+        entries.append(entry)
+
+    matched_campaigns = {(m.platform, m.account_id, m.campaign_id) for m in evaluation.matches}
+    for label_action in {
+        a.label for a in rule.actions if isinstance(a, ApplyLabel) and a.remove_when_unmatched
+    }:
+        removed = _remove_unmatched_labels(
+            conn, label_action, matched_campaigns, tenant_id=tenant_id, applied_by=applied_by
+        )
+        for platform, account_id, campaign_id in removed:
+            entries.append(
+                {
+                    "type": "apply_label",
+                    "status": "applied",
+                    "detail": f"label '{label_action}' removed: the rule no longer matches",
+                    "platform": platform,
+                    "account_id": account_id,
+                    "campaign_id": campaign_id,
+                    "campaign_name": None,
+                }
+            )
+    alerted = {
+        (a.alert.platform, a.alert.entity_level, a.alert.entity_id) for a in evaluation.actions if a.alert
+    }
+    resolved = _resolve_alerts(conn, stored.rule_id, keep=alerted, tenant_id=tenant_id, by=applied_by)
+    for alert_id, platform, account_id, level, entity_id, name in resolved:
+        entries.append(
+            {
+                "type": "send_alert",
+                "status": "applied",
+                "detail": f"alert {alert_id} resolved: the rule no longer matches",
+                "alert_id": alert_id,
+                "platform": platform,
+                "account_id": account_id,
+                "campaign_id": entity_id if level == "campaign" else None,
+                "campaign_name": name,
+            }
+        )
+    return entries, len(resolved)
+
+
+def _apply(
+    conn: psycopg.Connection, action: PlannedAction, *, tenant_id: str, run_id: str | None, applied_by: str
+) -> dict[str, Any]:
+    match = action.match
+    if action.type == "apply_label":
+        row = conn.execute(
+            """
+            insert into app.campaign_labels (tenant_id, platform, account_id, campaign_id, label, applied_by)
+            values (%s, %s, %s, %s, %s, %s)
+            on conflict (tenant_id, platform, account_id, campaign_id, label) do nothing
+            returning applied_at
+            """,
+            (tenant_id, match.platform, match.account_id, match.campaign_id, action.label, applied_by),
+        ).fetchone()
+        return {
+            "status": "applied",
+            "detail": f"label '{action.label}'" + ("" if row else " (already there)"),
+        }
+    if action.type == "send_alert":
+        assert action.alert is not None
+        alert_id, opened = _upsert_alert(conn, action.alert, tenant_id=tenant_id, run_id=run_id)
+        verb = "opened" if opened else "updated"
+        return {
+            "status": "applied",
+            "detail": f"{action.alert.severity} alert {alert_id} {verb}",
+            "alert_id": alert_id,
+        }
+    if action.type in ("pause_campaign", "adjust_budget"):
+        assert action.proposal is not None
+        [action_id] = propose_actions(conn, [action.proposal], tenant_id=tenant_id, run_id=run_id)
+        row = conn.execute(
+            "select status from app.actions_queue where action_id = %s", (action_id,)
+        ).fetchone()
+        return {
+            "status": "proposed",
+            "detail": action.detail,
+            "action_id": action_id,
+            "queue_status": row[0] if row else None,
+        }
+    raise ValueError(f"nothing to apply for {action.type}")
+
+
+def _upsert_alert(
+    conn: psycopg.Connection, alert: RuleAlert, *, tenant_id: str, run_id: str | None
+) -> tuple[int, bool]:
+    """One live alert per (rule, entity): re-matching refreshes it (an acknowledgement survives)."""
+    row = conn.execute(
+        """
+        insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level, entity_id,
+            entity_name, title, message, metric, current_value, threshold, window_start, window_end, evidence,
+            signal_health, run_id, status)
+        values (%(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s, %(name)s,
+            %(title)s, %(message)s, %(metric)s, %(value)s, %(threshold)s, %(ws)s, %(we)s, %(evidence)s,
+            %(health)s, %(run)s, 'open')
+        on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
+            where status in ('open', 'acknowledged', 'suppressed')
+        do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
+            entity_name = excluded.entity_name, metric = excluded.metric,
+            current_value = excluded.current_value, threshold = excluded.threshold,
+            window_start = excluded.window_start, window_end = excluded.window_end,
+            evidence = excluded.evidence, signal_health = excluded.signal_health, run_id = excluded.run_id,
+            status = case when app.alerts.status = 'acknowledged' then 'acknowledged' else 'open' end,
+            suppressed_reason = null,
+            last_detected_at = now(),
+            detection_count = app.alerts.detection_count + (excluded.window_end > app.alerts.window_end)::int
+        returning alert_id, (xmax = 0) as inserted
+        """,
+        {
+            "tenant": tenant_id,
+            "type": alert.alert_type,
+            "severity": alert.severity,
+            "platform": alert.platform,
+            "account": alert.account_id,
+            "level": alert.entity_level,
+            "entity": alert.entity_id,
+            "name": alert.entity_name,
+            "title": alert.title,
+            "message": alert.message,
+            "metric": alert.metric,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "ws": alert.window_start,
+            "we": alert.window_end,
+            "evidence": Jsonb(alert.evidence),
+            "health": Jsonb(
+                {
+                    "status": alert.evidence.get("data_health"),
+                    "unhealthy_days": alert.evidence.get("unhealthy_days"),
+                }
+            ),
+            "run": run_id,
+        },
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), bool(row[1])
+
+
+def _resolve_alerts(
+    conn: psycopg.Connection, rule_id: int, *, keep: set[tuple[str, str, str]], tenant_id: str, by: str
+) -> list[tuple[int, str, str | None, str, str, str | None]]:
+    """Resolve the rule's live alerts on entities not in ``keep`` (platform, entity_level, entity_id)."""
+    live = conn.execute(
+        f"""
+        select alert_id, platform, account_id, entity_level, entity_id, entity_name from app.alerts
+        where tenant_id = %s and alert_type = %s and status in ({", ".join(["%s"] * len(LIVE_ALERT_STATUSES))})
+        """,
+        (tenant_id, f"RULE_{rule_id}", *LIVE_ALERT_STATUSES),
+    ).fetchall()
+    stale = [row for row in live if (row[1], row[3], row[4]) not in keep]
+    if stale:
+        conn.execute(
+            "update app.alerts set status = 'resolved', resolved_by = %s, resolved_at = now()"
+            " where alert_id = any(%s)",
+            (by, [row[0] for row in stale]),
+        )
+    return stale
+
+
+def _remove_unmatched_labels(
+    conn: psycopg.Connection,
+    label: str,
+    matched: set[tuple[str, str, str | None]],
+    *,
+    tenant_id: str,
+    applied_by: str,
+) -> list[tuple[str, str, str]]:
+    rows = conn.execute(
+        "select platform, account_id, campaign_id from app.campaign_labels"
+        " where tenant_id = %s and label = %s and applied_by = %s",
+        (tenant_id, label, applied_by),
+    ).fetchall()
+    stale = [row for row in rows if (row[0], row[1], row[2]) not in matched]
+    for platform, account_id, campaign_id in stale:
+        conn.execute(
+            "delete from app.campaign_labels where tenant_id = %s and platform = %s and account_id = %s"
+            " and campaign_id = %s and label = %s and applied_by = %s",
+            (tenant_id, platform, account_id, campaign_id, label, applied_by),
+        )
+    return [(str(p), str(a), str(c)) for p, a, c in stale]
+
+
+def _record_run(
+    conn: psycopg.Connection,
+    stored: StoredRule,
+    as_of: date,
+    *,
+    tenant_id: str,
+    run_id: str | None,
+    evaluation: RuleEvaluation | None = None,
+    entries: Iterable[Mapping[str, Any]] = (),
+    error: str | None = None,
+) -> int:
+    """Write the rule run and the rule's bookkeeping. A retried step of the same run replaces its row
+    (and is not counted twice)."""
+    replaced = 0
+    if run_id is not None:
+        replaced = conn.execute(
+            "delete from app.rule_runs where rule_id = %s and run_id = %s and as_of = %s",
+            (stored.rule_id, run_id, as_of),
+        ).rowcount
+    entries = list(entries)
+    matches = [m.to_json() for m in evaluation.matches] if evaluation else []
+    status = "failed" if error else "succeeded"
+    row = conn.execute(
+        """
+        insert into app.rule_runs (tenant_id, rule_id, run_id, as_of, status, entities_evaluated, matched_count,
+            matches, actions, error)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        returning rule_run_id, evaluated_at
+        """,
+        (
+            tenant_id,
+            stored.rule_id,
+            run_id,
+            as_of,
+            status,
+            evaluation.entities_evaluated if evaluation else 0,
+            len(matches),
+            Jsonb(matches),
+            Jsonb(entries),
+            error,
+        ),
+    ).fetchone()
+    assert row is not None
+    by_status = Counter(f"{e['type']}:{e['status']}" for e in entries)
+    last_result = {
+        "status": status,
+        "as_of": as_of.isoformat(),
+        "run_id": run_id,
+        "rule_run_id": row[0],
+        "entities_evaluated": evaluation.entities_evaluated if evaluation else 0,
+        "matched": len(matches),
+        "actions": dict(sorted(by_status.items())),
+        "error": error,
+        "notes": list(evaluation.notes) if evaluation else [],
+    }
+    conn.execute(
+        "update app.rules set execution_count = execution_count + %s, last_run_at = %s, last_result = %s"
+        " where rule_id = %s",
+        (0 if replaced else 1, row[1], Jsonb(last_result), stored.rule_id),
+    )
+    return int(row[0])
