@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.rules import rule_runs
+from pipeline.examples import EXAMPLE_RULES
 from pipeline.sandbox.simulator import World, default_scenario
 
-EXAMPLE = Path(__file__).parents[1] / "pipeline" / "examples" / "rules.yml"
+EXAMPLE = EXAMPLE_RULES
 TODAY = date(2026, 11, 16)
 AS_OF = TODAY - timedelta(days=1)
 HISTORY_DAYS = 21

@@ -1,1 +1,8 @@
-"""Example files shipped with adsignal (``rules.yml``: the README's rules)."""
+"""Example files shipped with adsignal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# The README's rules, written against the sandbox's default scenario (the demo imports them).
+EXAMPLE_RULES = Path(__file__).with_name("rules.yml")

@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pipeline.analytics.rules import Rule, RuleFileError, rule_from_definition
+from pipeline.analytics.rules import Rule, RuleFileError, load_rules_file, rule_from_definition
 from pipeline.analytics.rules.evaluate import PlannedAction, RuleAlert, RuleEvaluation, evaluate_rule
 from pipeline.analytics.rules.models import ApplyLabel
 from pipeline.warehouse.actions_store import propose_actions
@@ -153,6 +154,22 @@ def import_rules(
                     conn.execute("delete from app.rules where rule_id = %s", (stored.rule_id,))
                     summary.removed.append(stored.name)
     return summary
+
+
+def import_rules_file(
+    conn: psycopg.Connection,
+    path: Path | str,
+    *,
+    tenant_id: str,
+    replace: bool = False,
+    actor: str = "import",
+) -> ImportSummary:
+    """Validate a rules file and import it (``RuleFileError`` listing every problem: nothing stored).
+
+    The demo imports the example file this way: ``import_rules_file(conn, EXAMPLE_RULES, tenant_id=...)``.
+    """
+    rules = load_rules_file(path)
+    return import_rules(conn, rules, tenant_id=tenant_id, source=str(path), replace=replace, actor=actor)
 
 
 def set_enabled(conn: psycopg.Connection, name: str, enabled: bool, *, tenant_id: str, actor: str) -> bool:

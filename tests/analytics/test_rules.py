@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,9 +11,10 @@ from pipeline.analytics.rules import RuleFileError, load_rules_file, parse_rules
 from pipeline.analytics.rules.evaluate import evaluate_rule
 from pipeline.analytics.rules.models import KNOWN_PLATFORMS
 from pipeline.connectors import CONNECTORS
+from pipeline.examples import EXAMPLE_RULES
 from pipeline.sandbox.simulator import World, default_scenario
 
-EXAMPLE = Path(__file__).parents[2] / "pipeline" / "examples" / "rules.yml"
+EXAMPLE = EXAMPLE_RULES
 AS_OF = date(2026, 11, 21)
 
 
@@ -529,3 +529,10 @@ def test_example_rules_catch_the_default_scenarios_meta_incidents() -> None:
     assert matched["spend-surge"] == {campaign_of["overspend"]}
     assert matched["scale-efficient-sales"]  # healthy, efficient campaigns somewhere
     assert not matched["scale-efficient-sales"] & set(campaign_of.values())
+
+
+def test_no_data_matches_nothing() -> None:
+    empty = frame(daily(1)).iloc[0:0]
+    for r in load_rules_file(EXAMPLE):
+        result = evaluate_rule(r, empty, AS_OF)
+        assert (result.entities_evaluated, result.matches, result.actions) == (0, (), ())
