@@ -1,14 +1,65 @@
+{#-
+    Daily performance per campaign, rolled up from fct_ad_performance_daily. Incremental like the
+    ad fact (delete+insert on date_day): a run rebuilds the days between var('min_date') and
+    var('max_date') that Dagster passes, or else the last var('lookback_days') days before its own
+    newest day (and every newer day of the ad fact), so its cost follows the window, not the history.
+    campaign_name is the campaign's current name (dim_campaigns) on every day: the post-hook renames
+    the days outside the window, so the table equals a full refresh.
+-#}
+{%- set lookback_days = var('lookback_days') | int -%}
+{%- set min_date = var('min_date', none) -%}
+{%- set max_date = var('max_date', none) -%}
+
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='date_day',
+        on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
             {'columns': ['platform', 'account_id', 'campaign_id', 'date_day'], 'unique': True},
+        ],
+        post_hook=[
+            """
+            {% if is_incremental() %}
+            update {{ this }} as fact
+            set campaign_name = campaigns.campaign_name
+            from {{ ref('dim_campaigns') }} as campaigns
+            where fact.platform = campaigns.platform
+                and fact.account_id = campaigns.account_id
+                and fact.campaign_id = campaigns.campaign_id
+                and fact.campaign_name is distinct from campaigns.campaign_name
+            {% endif %}
+            """,
+            """
+            {% if is_incremental() %}
+            update {{ this }} as fact
+            set campaign_name = null
+            where fact.campaign_name is not null
+                and not exists (
+                    select 1
+                    from {{ ref('dim_campaigns') }} as campaigns
+                    where fact.platform = campaigns.platform
+                        and fact.account_id = campaigns.account_id
+                        and fact.campaign_id = campaigns.campaign_id
+                )
+            {% endif %}
+            """,
         ],
     )
 }}
 
 with ad_performance as (
     select * from {{ ref('fct_ad_performance_daily') }}
+    {% if is_incremental() and min_date and max_date %}
+    where date_day between '{{ min_date }}'::date and '{{ max_date }}'::date
+    {% elif is_incremental() %}
+    where date_day >= coalesce(
+        (select max(date_day) from {{ this }}) - {{ lookback_days }},
+        '0001-01-01'::date
+    )
+    {% endif %}
 ),
 
 campaigns as (
