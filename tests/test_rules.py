@@ -283,13 +283,22 @@ def test_the_daily_asset_evaluates_rules_and_carries_out_their_actions(
 
 
 def test_alerts_resolve_and_state_labels_go_when_the_rule_stops_matching(
-    rules_url: str, db: psycopg.Connection, incident_campaigns: dict[str, tuple[str, str]], tmp_path: Path
+    rules_url: str, db: psycopg.Connection, incident_campaigns: dict[str, tuple[str, str]]
 ) -> None:
     cli(rules_url, "rules", "import", str(EXAMPLE))
-    rule_id = rule_ids(db)["zero-conversions-while-spending"]
+    ids = rule_ids(db)
     _, campaign = incident_campaigns["tracking_break"]
     assert materialize(rules_url).success
-    # A day later the campaign converts again (restated tracking): the rule no longer matches.
+
+    # Disabling a rule resolves what it left open.
+    assert cli(rules_url, "rules", "disable", "spend-surge", "--by", "ana")[0] == 0
+    assert db.execute(
+        "select status, resolved_by, resolution ->> 'reason' from app.alerts where detected_by = %s",
+        (f"rule:{ids['spend-surge']}",),
+    ).fetchall() == [("resolved", "ana", "rule disabled or removed")]
+    assert cli(rules_url, "rules", "enable", "spend-surge")[0] == 0
+
+    # A day later the campaign converts again (tracking fixed): the rule no longer matches.
     next_day = AS_OF + timedelta(days=1)
     db.execute(
         "insert into marts.fct_campaign_performance_daily select %s, platform, source, account_id, campaign_id,"
@@ -298,12 +307,14 @@ def test_alerts_resolve_and_state_labels_go_when_the_rule_stops_matching(
         " where campaign_id = %s and date_day = %s",
         (next_day, campaign, AS_OF),
     )
+    rule_id = ids["zero-conversions-while-spending"]
+    alerts = "select status, resolved_by, resolution ->> 'reason' from app.alerts where detected_by = %s"
     try:
         result = materialize(rules_url, next_day)
         assert result.success
-        assert db.execute(
-            "select status, resolved_by from app.alerts where alert_type = %s", (f"RULE_{rule_id}",)
-        ).fetchall() == [("resolved", "rule:zero-conversions-while-spending")]
+        assert db.execute(alerts, (f"rule:{rule_id}",)).fetchall() == [
+            ("resolved", "rule:zero-conversions-while-spending", "the rule no longer matches")
+        ]
         assert db.execute(
             "select count(*) from app.campaign_labels where label = 'no-conversions'"
         ).fetchone() == (0,)
@@ -312,25 +323,27 @@ def test_alerts_resolve_and_state_labels_go_when_the_rule_stops_matching(
             (rule_id, result.run_id),
         ).fetchall()
         assert matched == 0
-        assert {a["detail"].split(":")[0] for a in actions} >= {"label 'no-conversions' removed"}
+        assert any(a["type"] == "apply_label" and "removed" in a["detail"] for a in actions)
         assert any(a["type"] == "send_alert" and "resolved" in a["detail"] for a in actions)
+
+        # A backfill of the earlier day records its matches but undoes nothing the later day decided.
+        backfill = materialize(rules_url, AS_OF)
+        assert backfill.success
+        [(matched, actions)] = db.execute(
+            "select matched_count, actions from app.rule_runs where rule_id = %s and run_id = %s",
+            (rule_id, backfill.run_id),
+        ).fetchall()
+        assert matched == 1
+        assert {a["status"] for a in actions} == {"skipped"}
+        assert "already evaluated for a later day (" + next_day.isoformat() in actions[0]["detail"]
+        assert db.execute(alerts, (f"rule:{rule_id}",)).fetchall() == [
+            ("resolved", "rule:zero-conversions-while-spending", "the rule no longer matches")
+        ]
+        assert db.execute(
+            "select count(*) from app.campaign_labels where label = 'no-conversions'"
+        ).fetchone() == (0,)
     finally:
         db.execute("delete from marts.fct_campaign_performance_daily where date_day = %s", (next_day,))
-
-    # Disabling a rule resolves what it left open.
-    assert materialize(rules_url).success
-    assert db.execute("select count(*) from app.alerts where status = 'open'").fetchone()[0] >= 1
-    code, _ = cli(rules_url, "rules", "disable", "spend-surge", "--by", "ana")
-    assert code == 0
-    # (the next day's evaluation had resolved the first one: the surge was not in that day's data)
-    assert db.execute(
-        "select status, resolved_by from app.alerts where alert_type = %s order by alert_id desc limit 1",
-        (f"RULE_{rule_ids(db)['spend-surge']}",),
-    ).fetchall() == [("resolved", "ana")]
-    assert db.execute(
-        "select count(*) from app.alerts where alert_type = %s and status <> 'resolved'",
-        (f"RULE_{rule_ids(db)['spend-surge']}",),
-    ).fetchone() == (0,)
 
 
 def test_campaign_changes_wait_for_healthy_data(

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +190,9 @@ def set_enabled(conn: psycopg.Connection, name: str, enabled: bool, *, tenant_id
 
 def _retire_outputs(conn: psycopg.Connection, stored: StoredRule, *, tenant_id: str, by: str) -> None:
     """A rule that stops being evaluated leaves no live alert and no state label behind."""
-    _resolve_alerts(conn, stored.rule_id, keep=set(), tenant_id=tenant_id, by=by)
+    _resolve_alerts(
+        conn, stored.rule_id, keep=set(), tenant_id=tenant_id, by=by, reason="rule disabled or removed"
+    )
     try:
         labels = [
             a.label for a in stored.rule().actions if isinstance(a, ApplyLabel) and a.remove_when_unmatched
@@ -378,7 +380,17 @@ def _carry_out(
     run_id: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Apply labels and alerts, queue proposals, list notifications; returns the action entries and the
-    number of this rule's alerts resolved because their entity no longer matches."""
+    number of this rule's alerts resolved because their entity no longer matches.
+
+    An evaluation for a day before the latest one evaluated (a backfill) records its matches but carries
+    nothing out: labels, alerts, proposals and notices follow the latest day.
+    """
+    latest = _latest_as_of(conn, stored.rule_id, exclude_run_id=run_id)
+    if latest is not None and latest > evaluation.as_of:
+        reason = f"not carried out: the rule was already evaluated for a later day ({latest.isoformat()})"
+        return [
+            {"type": a.type, "status": "skipped", "detail": reason, **_entity(a)} for a in evaluation.actions
+        ], 0
     entries: list[dict[str, Any]] = []
     applied_by = f"rule:{stored.name}"
     for action in evaluation.actions:
@@ -400,7 +412,14 @@ def _carry_out(
             try:
                 with conn.transaction():
                     entry.update(
-                        _apply(conn, action, tenant_id=tenant_id, run_id=run_id, applied_by=applied_by)
+                        _apply(
+                            conn,
+                            action,
+                            rule_id=stored.rule_id,
+                            tenant_id=tenant_id,
+                            run_id=run_id,
+                            applied_by=applied_by,
+                        )
                     )
             except Exception as exc:  # this action failed; the rule's other actions stand
                 log.error("rule %r: %s on %s failed: %s", stored.name, action.type, action.match.label, exc)
@@ -429,7 +448,16 @@ def _carry_out(
     alerted = {
         (a.alert.platform, a.alert.entity_level, a.alert.entity_id) for a in evaluation.actions if a.alert
     }
-    resolved = _resolve_alerts(conn, stored.rule_id, keep=alerted, tenant_id=tenant_id, by=applied_by)
+    resolved = _resolve_alerts(
+        conn,
+        stored.rule_id,
+        keep=alerted,
+        tenant_id=tenant_id,
+        by=applied_by,
+        reason="the rule no longer matches",
+        as_of=evaluation.as_of,
+        run_id=run_id,
+    )
     for alert_id, platform, account_id, level, entity_id, name in resolved:
         entries.append(
             {
@@ -446,8 +474,23 @@ def _carry_out(
     return entries, len(resolved)
 
 
+def _latest_as_of(conn: psycopg.Connection, rule_id: int, *, exclude_run_id: str | None) -> date | None:
+    row = conn.execute(
+        "select max(as_of) from app.rule_runs where rule_id = %s and status = 'succeeded'"
+        " and run_id is distinct from %s",
+        (rule_id, exclude_run_id),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _apply(
-    conn: psycopg.Connection, action: PlannedAction, *, tenant_id: str, run_id: str | None, applied_by: str
+    conn: psycopg.Connection,
+    action: PlannedAction,
+    *,
+    rule_id: int,
+    tenant_id: str,
+    run_id: str | None,
+    applied_by: str,
 ) -> dict[str, Any]:
     match = action.match
     if action.type == "apply_label":
@@ -466,7 +509,17 @@ def _apply(
         }
     if action.type == "send_alert":
         assert action.alert is not None
-        alert_id, opened = _upsert_alert(conn, action.alert, tenant_id=tenant_id, run_id=run_id)
+        upserted = _upsert_alert(
+            conn,
+            action.alert,
+            rule_id=rule_id,
+            as_of=action.match.window_end,
+            tenant_id=tenant_id,
+            run_id=run_id,
+        )
+        if upserted is None:
+            return {"status": "skipped", "detail": "an evaluation for a later day already judged this alert"}
+        alert_id, opened = upserted
         verb = "opened" if opened else "updated"
         return {
             "status": "applied",
@@ -488,29 +541,58 @@ def _apply(
     raise ValueError(f"nothing to apply for {action.type}")
 
 
+def alert_producer(rule_id: int) -> str:
+    """``app.alerts.detected_by`` of a rule's alerts: the detectors never touch them, nor they theirs."""
+    return f"rule:{rule_id}"
+
+
+def _as_of_moment(as_of: date) -> datetime:
+    """The as-of day's end, as the detectors record ``evaluated_as_of`` (the next day's start, UTC)."""
+    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+
+
 def _upsert_alert(
-    conn: psycopg.Connection, alert: RuleAlert, *, tenant_id: str, run_id: str | None
-) -> tuple[int, bool]:
-    """One live alert per (rule, entity): re-matching refreshes it (an acknowledgement survives)."""
+    conn: psycopg.Connection,
+    alert: RuleAlert,
+    *,
+    rule_id: int,
+    as_of: date,
+    tenant_id: str,
+    run_id: str | None,
+) -> tuple[int, bool] | None:
+    """One live alert per (rule, entity): re-matching refreshes it (an acknowledgement survives).
+    Returns (alert_id, opened), or None when an evaluation for a later day already judged it (a backfill)."""
     row = conn.execute(
         """
         insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level, entity_id,
             entity_name, title, message, metric, current_value, threshold, window_start, window_end, evidence,
-            signal_health, run_id, status)
-        values (%(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s, %(name)s,
+            signal_health, run_id, status, detected_by, evaluated_as_of)
+        select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s, %(name)s,
             %(title)s, %(message)s, %(metric)s, %(value)s, %(threshold)s, %(ws)s, %(we)s, %(evidence)s,
-            %(health)s, %(run)s, 'open')
+            %(health)s, %(run)s, 'open', %(producer)s, %(as_of)s
+        where not exists (
+            select 1 from app.alerts newer
+            where newer.tenant_id = %(tenant)s and newer.detected_by = %(producer)s
+              and newer.alert_type = %(type)s and newer.platform = %(platform)s
+              and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
+              and newer.evaluated_as_of > %(as_of)s)
         on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
             where status in ('open', 'acknowledged', 'suppressed')
         do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
-            entity_name = excluded.entity_name, metric = excluded.metric,
+            entity_name = excluded.entity_name, account_id = excluded.account_id, metric = excluded.metric,
             current_value = excluded.current_value, threshold = excluded.threshold,
             window_start = excluded.window_start, window_end = excluded.window_end,
             evidence = excluded.evidence, signal_health = excluded.signal_health, run_id = excluded.run_id,
-            status = case when app.alerts.status = 'acknowledged' then 'acknowledged' else 'open' end,
+            status = case when app.alerts.acknowledged_at is not null then 'acknowledged' else 'open' end,
             suppressed_reason = null,
-            last_detected_at = now(),
-            detection_count = app.alerts.detection_count + (excluded.window_end > app.alerts.window_end)::int
+            -- a re-run for the same day is not a new detection
+            last_detected_at = case when app.alerts.evaluated_as_of is null
+                                      or excluded.evaluated_as_of > app.alerts.evaluated_as_of
+                                    then now() else app.alerts.last_detected_at end,
+            detection_count = app.alerts.detection_count
+                + (app.alerts.evaluated_as_of is null or excluded.evaluated_as_of > app.alerts.evaluated_as_of)::int,
+            detected_by = excluded.detected_by,
+            evaluated_as_of = greatest(app.alerts.evaluated_as_of, excluded.evaluated_as_of)
         returning alert_id, (xmax = 0) as inserted
         """,
         {
@@ -537,29 +619,41 @@ def _upsert_alert(
                 }
             ),
             "run": run_id,
+            "producer": alert_producer(rule_id),
+            "as_of": _as_of_moment(as_of),
         },
     ).fetchone()
-    assert row is not None
-    return int(row[0]), bool(row[1])
+    return None if row is None else (int(row[0]), bool(row[1]))
 
 
 def _resolve_alerts(
-    conn: psycopg.Connection, rule_id: int, *, keep: set[tuple[str, str, str]], tenant_id: str, by: str
+    conn: psycopg.Connection,
+    rule_id: int,
+    *,
+    keep: set[tuple[str, str, str]],
+    tenant_id: str,
+    by: str,
+    reason: str,
+    as_of: date | None = None,
+    run_id: str | None = None,
 ) -> list[tuple[int, str, str | None, str, str, str | None]]:
-    """Resolve the rule's live alerts on entities not in ``keep`` (platform, entity_level, entity_id)."""
+    """Resolve the rule's live alerts on entities not in ``keep`` (platform, entity_level, entity_id),
+    leaving those an evaluation for a later day than ``as_of`` raised (a backfill does not undo them)."""
     live = conn.execute(
-        f"""
+        """
         select alert_id, platform, account_id, entity_level, entity_id, entity_name from app.alerts
-        where tenant_id = %s and alert_type = %s and status in ({", ".join(["%s"] * len(LIVE_ALERT_STATUSES))})
+        where tenant_id = %s and detected_by = %s and status in ('open', 'acknowledged', 'suppressed')
+          and (%s::timestamptz is null or evaluated_as_of is null or evaluated_as_of <= %s::timestamptz)
         """,
-        (tenant_id, f"RULE_{rule_id}", *LIVE_ALERT_STATUSES),
+        (tenant_id, alert_producer(rule_id), *([_as_of_moment(as_of)] * 2 if as_of else [None, None])),
     ).fetchall()
     stale = [row for row in live if (row[1], row[3], row[4]) not in keep]
     if stale:
+        resolution = {"reason": reason, "as_of": as_of.isoformat() if as_of else None, "run_id": run_id}
         conn.execute(
-            "update app.alerts set status = 'resolved', resolved_by = %s, resolved_at = now()"
-            " where alert_id = any(%s)",
-            (by, [row[0] for row in stale]),
+            "update app.alerts set status = 'resolved', resolved_by = %s, resolved_at = now(), resolution = %s,"
+            " evaluated_as_of = coalesce(%s, evaluated_as_of) where alert_id = any(%s)",
+            (by, Jsonb(resolution), _as_of_moment(as_of) if as_of else None, [row[0] for row in stale]),
         )
     return stale
 
