@@ -146,6 +146,9 @@ def rule_ids(conn: psycopg.Connection) -> dict[str, int]:
 def test_import_is_idempotent_keeps_a_disabled_rule_disabled_and_replace_removes(
     rules_url: str, db: psycopg.Connection, tmp_path: Path
 ) -> None:
+    code, out = cli(rules_url, "rules", "validate", str(EXAMPLE))
+    assert code == 0 and "5 valid rule(s)" in out
+    assert db.execute("select count(*) from app.rules").fetchone() == (0,)
     code, out = cli(rules_url, "rules", "import", str(EXAMPLE))
     assert code == 0, out
     assert out.startswith("  created 5:")
@@ -268,6 +271,9 @@ def test_the_daily_asset_evaluates_rules_and_carries_out_their_actions(
     _, matched, matches, actions = runs["spend-surge"]
     assert [m["campaign_id"] for m in matches] == [overspend_campaign]
     assert {a["type"]: a["status"] for a in actions} == {"send_alert": "applied", "notify_webhook": "queued"}
+
+    code, out = cli(rules_url, "rules", "show", "zero-conversions-while-spending")
+    assert code == 0 and f"as of {AS_OF}: succeeded, 1 of" in out and "label 'no-conversions'" in out
 
     rules_state = db.execute("select name, execution_count, last_result from app.rules").fetchall()
     assert all(count == 1 and last["status"] == "succeeded" for _, count, last in rules_state)
