@@ -175,3 +175,21 @@ def test_allocation_rows_lines_proposals_and_idempotent_rerun(url: str, conn: ps
     assert conn.execute("select count(*) from app.actions_queue where source = 'allocation'").fetchone() == (
         len(queued),
     )
+
+
+def test_a_window_without_data_records_an_empty_allocation_with_the_reason(
+    url: str, conn: psycopg.Connection
+) -> None:
+    result = dg.materialize(
+        [budget_allocations],
+        partition_key="2025-06-01",  # long before the seeded marts
+        resources={"warehouse": WarehouseResource(url=url)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    row = conn.execute(
+        "select total_budget, allocations, unallocated, unallocated_reason from app.budget_allocations"
+        " where period_start = %s",
+        (date(2025, 6, 2),),
+    ).fetchone()
+    assert row is not None and float(row[0]) == 0 and row[1] == {} and float(row[2]) == 0

@@ -79,7 +79,7 @@ def budget_allocations(
             )
         statuses = dict(
             conn.execute(
-                "select status, count(*) from app.actions_queue where action_id = any(%s) group by status",
+                "select status, count(*) from app.actions_queue where action_id = any(%s::bigint[]) group by status",
                 (action_ids,),
             ).fetchall()
         )
