@@ -366,6 +366,7 @@ def demo(days: int | None) -> None:
     # The latest day every account (whatever its timezone) has finished: no partial days in the marts.
     last = last_complete_day(datetime.now(UTC))
     first = last - timedelta(days=days - 1)
+    _import_example_rules(url)
     server = None
     if not sandbox_is_up():
         from pipeline.sandbox.server import SandboxServer
@@ -382,12 +383,42 @@ def demo(days: int | None) -> None:
         started = time.monotonic()
         ok &= run_daily_pipeline(today - timedelta(days=2), today, job_name="intraday_pipeline")
         click.echo(f"Intraday run {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
+        if ok:
+            _approve_one_action(url)
     finally:
         if server:
             server.stop()
     print_summary(url)
     if not ok:
         raise SystemExit(1)
+
+
+def _import_example_rules(url: str) -> None:
+    """The README's example rules, so the demo's rule runs have something to evaluate (idempotent)."""
+    from pipeline.config import DEFAULT_TENANT
+    from pipeline.examples import EXAMPLE_RULES
+    from pipeline.warehouse.db import connect
+    from pipeline.warehouse.rules_store import import_rules_file
+
+    with connect(url) as conn:
+        import_rules_file(conn, EXAMPLE_RULES, tenant_id=DEFAULT_TENANT, actor="demo")
+    click.echo(f"Rules imported from {EXAMPLE_RULES.relative_to(PROJECT_ROOT)}")
+
+
+def _approve_one_action(url: str) -> None:
+    """Show the approval gate at work: approve the oldest proposal and apply it to the sandbox platform."""
+    from pipeline.execution import approve_and_execute_first
+    from pipeline.summary import describe_state
+
+    result = approve_and_execute_first(url, actor="demo", apply=True, sandbox_url=settings().sandbox_url)
+    if result is None:
+        click.echo("No action awaits approval.")
+        return
+    click.echo(
+        f"Approved and applied action #{result.action_id} in the sandbox: {result.outcome}"
+        f" ({describe_state(result.previous_state)} -> {describe_state(result.new_state)})"
+        + (f"; {result.error}" if result.error else "")
+    )
 
 
 @main.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.defs import actions, allocation, health_checks, notifications, recommendations, rules
-from pipeline.defs.alerts import alerts
+from pipeline.defs.alerts import alert_assets
 from pipeline.defs.automation import daily_pipeline, daily_restatement, intraday_pipeline, intraday_refresh
 from pipeline.defs.imports import csv_folder_sensor, csv_import_job, csv_imports, csv_rebuild_sensor
 from pipeline.defs.ingestion import raw_assets
@@ -20,7 +20,7 @@ from pipeline.defs.transform import build_dbt_assets, dbt_resource
 def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Definitions:
     """Empty URLs mean the configured defaults (DATABASE_URL / embedded, ADSIGNAL_SANDBOX_URL)."""
     core = dg.Definitions(
-        assets=[*raw_assets(), csv_imports, *build_dbt_assets(), alerts],
+        assets=[*raw_assets(), csv_imports, *build_dbt_assets(), *alert_assets],
         jobs=[daily_pipeline, intraday_pipeline, csv_import_job],
         schedules=[daily_restatement, intraday_refresh],
         sensors=[csv_folder_sensor, csv_rebuild_sensor],

@@ -67,6 +67,16 @@ def queued_actions(conn: psycopg.Connection, limit: int = 10) -> list[tuple]:
     ).fetchall()
 
 
+def executed_actions(conn: psycopg.Connection, limit: int = 5) -> list[tuple]:
+    return conn.execute(
+        """select l.action_id, l.executed_at, l.executed_by, l.platform, coalesce(q.campaign_name, l.campaign_id),
+                  l.action_type, l.dry_run, l.status, l.previous_state, l.new_state
+           from app.ai_actions_log l join app.actions_queue q using (action_id)
+           order by l.executed_at desc limit %s""",
+        (limit,),
+    ).fetchall()
+
+
 def rule_results(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute(
         """select r.name, coalesce(run.matched_count, 0), run.status, r.execution_count
@@ -144,6 +154,42 @@ def print_decisions(conn: psycopg.Connection, console: Console) -> None:
             table.add_row(str(action_id), status, action_type, source, platform, campaign, change, reason)
         console.print(table)
 
+    executed = executed_actions(conn)
+    if executed:
+        table = Table(title="Executed actions (app.ai_actions_log)", title_justify="left")
+        for column in (
+            "action",
+            "when",
+            "by",
+            "platform",
+            "campaign",
+            "type",
+            "mode",
+            "result",
+            "before → after",
+        ):
+            table.add_column(column, no_wrap=column not in ("campaign", "before → after"))
+        for action_id, at, by, platform, campaign, kind, dry_run, status, before, after in executed:
+            table.add_row(
+                str(action_id),
+                f"{at:%Y-%m-%d %H:%M}",
+                by or "-",
+                platform,
+                campaign,
+                kind,
+                "dry run" if dry_run else "applied",
+                status,
+                f"{describe_state(before)} → {describe_state(after)}",
+            )
+        console.print(table)
+
+
+def describe_state(state: dict | None) -> str:
+    """A campaign state (status, daily budget) in a few words."""
+    if not state:
+        return "-"
+    return ", ".join(f"{k}={state[k]}" for k in ("status", "daily_budget") if state.get(k) is not None) or "-"
+
 
 def print_summary(url: str, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 140))
@@ -183,5 +229,7 @@ def print_summary(url: str, console: Console | None = None) -> None:
         "\n[bold]Next[/bold]\n"
         "  make ui                                    Dagster UI on http://127.0.0.1:3000\n"
         '  psql "$(.venv/bin/adsignal db url)"        query raw.*, marts.*, app.*\n'
+        "  .venv/bin/adsignal actions list            approve / reject / execute proposed actions\n"
+        "  .venv/bin/adsignal alerts list             acknowledge / resolve alerts\n"
         "  .venv/bin/adsignal --help                  everything else"
     )
