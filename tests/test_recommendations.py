@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
+import httpx
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -25,6 +26,7 @@ from pipeline.analytics.actions import ActionProposal
 from pipeline.commands.recommendations import recommendations as recommendations_cli
 from pipeline.defs.recommendations import ai_recommendations
 from pipeline.defs.resources import WarehouseResource
+from pipeline.llm.claude import DEFAULT_MODEL, ClaudeSettings
 from pipeline.sandbox.anthropic_api import FAKE_API_KEY, FakeAnthropicServer
 from pipeline.warehouse import db as warehouse_db
 from pipeline.warehouse.actions_store import propose_actions
@@ -215,6 +217,74 @@ def _assert_no_secret(conn: psycopg.Connection, *texts: str) -> None:
         assert dump is not None and SECRET_KEY not in dump[0], table
     for text in texts:
         assert SECRET_KEY not in text
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+def test_claude_settings_from_the_environment() -> None:
+    assert (
+        ClaudeSettings.from_env({}) is None and ClaudeSettings.from_env({"ANTHROPIC_API_KEY": "  "}) is None
+    )
+    settings = ClaudeSettings.from_env({"ANTHROPIC_API_KEY": SECRET_KEY, "ADSIGNAL_CLAUDE_MAX_RETRIES": "0"})
+    assert settings is not None
+    assert (settings.model, settings.base_url, settings.max_retries) == (DEFAULT_MODEL, None, 0)
+    assert SECRET_KEY not in repr(settings)
+    assert settings.redact(f"bad key {SECRET_KEY}") == "bad key [redacted]"
+    with pytest.raises(ValueError, match="ADSIGNAL_CLAUDE_TIMEOUT_S must be a number, not 'soon'"):
+        ClaudeSettings.from_env({"ANTHROPIC_API_KEY": SECRET_KEY, "ADSIGNAL_CLAUDE_TIMEOUT_S": "soon"})
+
+
+# --- the fake speaks the wire format ----------------------------------------------------------------
+
+
+def test_the_fake_api_answers_and_fails_like_the_real_one(fake: FakeAnthropicServer) -> None:
+    body = {
+        "model": "claude-test-model",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hello"}],
+        "tools": [{"name": "submit_recommendations", "input_schema": {"type": "object"}}],
+        "tool_choice": {"type": "tool", "name": "submit_recommendations"},
+    }
+    headers = {"x-api-key": FAKE_API_KEY, "anthropic-version": "2023-06-01"}
+    ok = httpx.post(f"{fake.url}/v1/messages", json=body, headers=headers)
+    assert ok.status_code == 200 and ok.headers["request-id"].startswith("req_")
+    message = ok.json()
+    assert (
+        message["type"] == "message"
+        and message["role"] == "assistant"
+        and message["stop_reason"] == "tool_use"
+    )
+    (block,) = message["content"]
+    assert block["type"] == "tool_use" and block["name"] == "submit_recommendations"
+    assert block["input"] == {"recommendations": []}  # no context in the prompt: nothing to recommend on
+    assert message["usage"]["input_tokens"] > 0
+
+    def error(response: httpx.Response) -> tuple[int, str]:
+        payload = response.json()
+        assert payload["type"] == "error" and payload["request_id"].startswith("req_")
+        return response.status_code, payload["error"]["type"]
+
+    wrong_key = {**headers, "x-api-key": "sk-ant-wrong"}
+    assert error(httpx.post(f"{fake.url}/v1/messages", json=body, headers=wrong_key)) == (
+        401,
+        "authentication_error",
+    )
+    no_version = {"x-api-key": FAKE_API_KEY}
+    assert error(httpx.post(f"{fake.url}/v1/messages", json=body, headers=no_version)) == (
+        400,
+        "invalid_request_error",
+    )
+    bad_tool = {**body, "tool_choice": {"type": "tool", "name": "other"}}
+    assert error(httpx.post(f"{fake.url}/v1/messages", json=bad_tool, headers=headers)) == (
+        400,
+        "invalid_request_error",
+    )
+    fake.state.script("overloaded")
+    overloaded = httpx.post(f"{fake.url}/v1/messages", json=body, headers=headers)
+    assert error(overloaded) == (529, "overloaded_error")
+    with pytest.raises(ValueError, match="unknown mode"):
+        fake.state.script("helpful")
 
 
 # --- no key ----------------------------------------------------------------------------------------
