@@ -242,6 +242,26 @@ def test_context_holds_changes_on_unhealthy_data_and_unwritable_platforms() -> N
     assert rec.action == "INVESTIGATE" and "not healthy" in rec.rationale
 
 
+def test_budgets_change_only_where_a_campaign_has_a_daily_budget() -> None:
+    lifetime = DIMS.assign(daily_budget=[None, 60.0, 90.0])  # c1 runs on a lifetime budget
+    ctx = _context(campaigns=lifetime)
+    c1 = ctx.campaign("meta", "act_1", "c1")
+    assert c1 is not None and c1.current_daily_budget is None and c1.budget_min is None
+    assert c1.allowed_actions == ("PAUSE", "INVESTIGATE", "NO_ACTION")
+    assert all(r.action != "REALLOCATE" for r in recommend(ctx) if r.campaign_id == "c1")
+    old_health = pd.DataFrame(
+        [
+            {
+                "date_day": AS_OF - timedelta(days=5),
+                "platform": "meta",
+                "account_id": "act_1",
+                "status": "unhealthy",
+            }
+        ]
+    )
+    assert "PAUSE" in (_context(health=old_health).campaign("meta", "act_1", "c2") or c1).allowed_actions
+
+
 def test_context_tolerates_empty_inputs() -> None:
     empty = _daily(CAMPAIGNS).iloc[0:0]
     ctx = build_context(as_of=AS_OF, campaign_daily=empty)

@@ -39,6 +39,9 @@ class RecommenderConfig:
     # Cited numbers match the context within max(abs, rel * |value|).
     cite_abs_tolerance: float = 0.01
     cite_rel_tolerance: float = 0.005
+    # An account's worst signal health over its last days decides whether its campaigns may be changed
+    # (the action queue's guardrail looks at the same days).
+    health_days: int = 3
     # Days of data before and after an executed recommendation that its measured effect compares.
     measure_days: int = 7
 
@@ -54,8 +57,8 @@ class CampaignFacts:
     name: str | None
     currency: str | None
     status: str | None  # ACTIVE / PAUSED / ... from dim_campaigns; None if unknown
-    health_status: str | None  # worst signal health of its account over the last 7 days
-    current_daily_budget: float | None  # the campaign's daily budget, else its 7-day average spend
+    health_status: str | None  # worst signal health of its account over the last health_days days
+    current_daily_budget: float | None  # the campaign's daily budget (None: lifetime, shared or unknown)
     budget_min: float | None
     budget_max: float | None
     allowed_actions: tuple[str, ...]
@@ -292,10 +295,10 @@ def _budget_bounds(
     return round(low, 2), round(high, 2)
 
 
-def _health_by_account(health: pd.DataFrame | None, as_of: date) -> dict[tuple[str, str], str]:
+def _health_by_account(health: pd.DataFrame | None, as_of: date, days: int) -> dict[tuple[str, str], str]:
     if health is None or health.empty:
         return {}
-    recent = health[(health["date_day"] > as_of - timedelta(days=7)) & (health["date_day"] <= as_of)]
+    recent = health[(health["date_day"] > as_of - timedelta(days=days)) & (health["date_day"] <= as_of)]
     worst: dict[tuple[str, str], str] = {}
     for row in recent.itertuples(index=False):
         key = (str(row.platform), str(row.account_id))
@@ -340,7 +343,7 @@ def build_context(
     frame = campaign_daily[
         (campaign_daily["date_day"] > as_of - timedelta(days=28)) & (campaign_daily["date_day"] <= as_of)
     ]
-    health_by_account = _health_by_account(health, as_of)
+    health_by_account = _health_by_account(health, as_of, config.health_days)
 
     dims: dict[tuple[str, str, str], Mapping[str, Any]] = {}
     if campaigns is not None and not campaigns.empty:
@@ -388,12 +391,11 @@ def build_context(
         last7 = rows[rows["date_day"] > as_of - timedelta(days=7)]
         metrics = _window_metrics(last7, 7) | _window_metrics(rows, 28)
         dim = dims.get(key, {})
+        # Budgets change only where the campaign has a daily budget of its own (not lifetime or shared).
         daily_budget = _number(dim.get("daily_budget"), 2)
-        if daily_budget is not None and daily_budget > 0:
-            metrics["daily_budget"] = daily_budget
-            base: float | None = daily_budget
-        else:
-            base = metrics.get("avg_daily_spend_7d") or None
+        base = daily_budget if daily_budget is not None and daily_budget > 0 else None
+        if base is not None:
+            metrics["daily_budget"] = base
         line = lines.get(key)
         low, high = _budget_bounds(base, line, config)
         status = None if dim.get("status") is None else str(dim.get("status"))

@@ -57,7 +57,7 @@ def _money(value: float | None, currency: str | None) -> str:
 def _label(campaign: CampaignFacts | None, alert: AlertFacts | None = None) -> str:
     name = (campaign.name if campaign else None) or (alert.name if alert else None)
     entity = campaign.campaign_id if campaign else (alert.entity_id if alert else "?")
-    return f"'{name}' ({entity})" if name else entity
+    return f"'{name}' ({entity})" if name and name != entity else entity
 
 
 def _clamp(value: float, campaign: CampaignFacts) -> float:
