@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -403,6 +404,26 @@ def test_errors_and_bad_answers_fall_back_and_are_logged(
     assert {r["llm_call_id"] for r in pending} == {call["call_id"]}
     assert _metadata(result)["llm_status"] == status
     _assert_no_secret(db, json.dumps(_metadata(result), default=str), caplog.text)
+
+
+def test_an_unreachable_api_falls_back_and_is_logged(
+    db: psycopg.Connection, url: str, claude_env: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{closed_port}")
+
+    _materialize(url)
+
+    (call,) = _rows(db, "select * from app.llm_calls")
+    assert (
+        call["status"] == "error"
+        and call["http_status"] is None
+        and call["error"].startswith("APIConnectionError")
+    )
+    assert {r["produced_by"] for r in _pending(db)} == {"fallback"}
+    assert all("Claude API error: APIConnectionError" in r["fallback_reason"] for r in _pending(db))
 
 
 def test_an_injected_instruction_in_a_campaign_name_changes_nothing(
