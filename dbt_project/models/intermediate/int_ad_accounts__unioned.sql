@@ -6,6 +6,8 @@
     ('timezone', 'text'),
     ('status', 'text'),
     ('platform_status', 'text'),
+    ('attribution_setting', 'text'),
+    ('attribution_setting_source', 'text'),
 ] -%}
 
 {{ union_platform_models('ad_accounts', conformed_columns) }}

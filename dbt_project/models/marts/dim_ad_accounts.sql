@@ -42,6 +42,8 @@ select
     accounts.timezone,
     accounts.status,
     accounts.platform_status,
+    accounts.attribution_setting,
+    accounts.attribution_setting_source,
     coalesce(tenants.tenant_id, '{{ var("default_tenant_id") }}') as tenant_id
 from accounts
 left join tenants

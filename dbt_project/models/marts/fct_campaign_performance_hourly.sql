@@ -55,6 +55,10 @@ rolled_up as (
         sum(clicks) as clicks,
         sum(conversions) as conversions,
         sum(conversion_value) as conversion_value,
+        max(reporting_currency) as reporting_currency,
+        max(fx_rate) as fx_rate,
+        sum(spend_reporting) as spend_reporting,
+        sum(conversion_value_reporting) as conversion_value_reporting,
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
@@ -84,6 +88,10 @@ select
         conversions='rolled_up.conversions',
         conversion_value='rolled_up.conversion_value',
     ) }},
+    rolled_up.reporting_currency,
+    rolled_up.fx_rate,
+    rolled_up.spend_reporting,
+    rolled_up.conversion_value_reporting,
     rolled_up.reporting_ad_count,
     rolled_up._extracted_at
 from rolled_up

@@ -12,6 +12,9 @@ select
     -- A file says nothing about the account's state.
     'UNKNOWN'::text as status,
     null::text as platform_status,
+    -- A file does not say how its conversions were attributed.
+    null::text as attribution_setting,
+    null::text as attribution_setting_source,
     min(date_day) as first_reported_date,
     max(date_day) as last_reported_date,
     max(_extracted_at) as _extracted_at

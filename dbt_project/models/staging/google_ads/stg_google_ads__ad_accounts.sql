@@ -31,6 +31,10 @@ select
     platform_status,
     is_manager,
     is_test_account,
+    -- Not in the reports we read: each conversion action has its own window; Google's default for a
+    -- new conversion action is 30 days after a click (the conversions column excludes view-through).
+    '30d_click'::text as attribution_setting,
+    'platform_default'::text as attribution_setting_source,
     _sync_id,
     _extracted_at
 from renamed

@@ -37,6 +37,10 @@ select
     platform_status,
     pause_reason,
     customer_id,
+    -- Not in the reports we read: each conversion goal has its own window; Microsoft's default for
+    -- a new goal is 30 days after a click.
+    '30d_click'::text as attribution_setting,
+    'platform_default'::text as attribution_setting_source,
     _sync_id,
     _extracted_at
 from renamed

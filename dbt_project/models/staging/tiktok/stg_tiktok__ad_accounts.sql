@@ -41,6 +41,10 @@ select
         ) then 'DISABLED'
     end as status,
     created_at,
+    -- Not in the reports we read: TikTok's default attribution window for web conversions is
+    -- 7 days after a click, 1 day after a view.
+    '7d_click_1d_view'::text as attribution_setting,
+    'platform_default'::text as attribution_setting_source,
     _sync_id,
     _extracted_at
 from renamed

@@ -1,0 +1,11 @@
+{#- The conformed ad group contract (Meta ad sets, Snapchat ad squads): every platform's listing in one shape. -#}
+{%- set conformed_columns = [
+    ('account_id', 'text'),
+    ('ad_group_id', 'text'),
+    ('campaign_id', 'text'),
+    ('ad_group_name', 'text'),
+    ('status', 'text'),
+    ('platform_status', 'text'),
+] -%}
+
+{{ union_platform_models('ad_groups', conformed_columns, one_source_per=['platform', 'account_id', 'ad_group_id']) }}

@@ -1,0 +1,12 @@
+{#- The conformed ad contract: every platform's ad listing in one shape (imported files have none). -#}
+{%- set conformed_columns = [
+    ('account_id', 'text'),
+    ('ad_id', 'text'),
+    ('campaign_id', 'text'),
+    ('ad_group_id', 'text'),
+    ('ad_name', 'text'),
+    ('status', 'text'),
+    ('platform_status', 'text'),
+] -%}
+
+{{ union_platform_models('ads', conformed_columns, one_source_per=['platform', 'account_id', 'ad_id']) }}

@@ -1,0 +1,84 @@
+{#-
+    One row per ad (platform, account_id, ad_id): its name, ad group, campaign and unified status.
+    Ads come from each platform's ad listing (int_ads__unioned); ads that report performance but
+    are missing from the listing (deleted ads the listing omits, ads of imported files, which have
+    no listing) get an inferred row from their latest fact row, so every fact row has its ad.
+-#}
+with listed_ads as (
+    select * from {{ ref('int_ads__unioned') }}
+),
+
+ad_groups as (
+    select platform, account_id, ad_group_id, ad_group_name, status from {{ ref('int_ad_groups__unioned') }}
+),
+
+campaigns as (
+    select platform, account_id, campaign_id, campaign_name from {{ ref('dim_campaigns') }}
+),
+
+-- Ads with performance but no listing row: their latest reported ids and names.
+ads_seen_only_in_performance as (
+    select distinct on (fact.platform, fact.account_id, fact.ad_id)
+        fact.platform,
+        fact.source,
+        fact.account_id,
+        fact.ad_id,
+        fact.ad_name,
+        fact.ad_group_id,
+        fact.ad_group_name,
+        fact.campaign_id,
+        fact.campaign_name
+    from {{ ref('fct_ad_performance_daily') }} as fact
+    where not exists (
+        select 1
+        from listed_ads as listed
+        where listed.platform = fact.platform
+            and listed.account_id = fact.account_id
+            and listed.ad_id = fact.ad_id
+    )
+    order by fact.platform, fact.account_id, fact.ad_id, fact.date_day desc
+)
+
+select
+    listed.platform,
+    listed.source,
+    listed.account_id,
+    listed.ad_id,
+    listed.ad_name,
+    listed.ad_group_id,
+    ad_groups.ad_group_name,
+    listed.campaign_id,
+    campaigns.campaign_name,
+    listed.status,
+    listed.platform_status,
+    ad_groups.status as ad_group_status,
+    false as is_inferred
+from listed_ads as listed
+left join ad_groups
+    on listed.platform = ad_groups.platform
+    and listed.account_id = ad_groups.account_id
+    and listed.ad_group_id = ad_groups.ad_group_id
+left join campaigns
+    on listed.platform = campaigns.platform
+    and listed.account_id = campaigns.account_id
+    and listed.campaign_id = campaigns.campaign_id
+
+union all
+
+select
+    seen.platform,
+    seen.source,
+    seen.account_id,
+    seen.ad_id,
+    seen.ad_name,
+    seen.ad_group_id,
+    seen.ad_group_name,
+    seen.campaign_id,
+    seen.campaign_name,
+    -- A file says nothing about an ad's state (UNKNOWN); a connector's ad missing from its listing
+    -- has no status (null), as inferred campaigns in dim_campaigns.
+    case when seen.source <> seen.platform then 'UNKNOWN' end as status,
+    null::text as platform_status,
+    null::text as ad_group_status,
+    true as is_inferred
+from ads_seen_only_in_performance as seen
