@@ -423,6 +423,15 @@ def recommendation_id(source_ref: str | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
+# A recommendation only moves forward: an executed or rejected one is never reopened or expired.
+RECOMMENDATION_PREDECESSORS: dict[str, tuple[str, ...]] = {
+    "accepted": ("pending",),
+    "rejected": ("pending", "accepted"),
+    "executed": ("pending", "accepted"),
+    "expired": ("pending",),
+}
+
+
 def sync_recommendation(conn: psycopg.Connection, action: Mapping[str, Any], status: str, actor: str) -> None:
     """Mirror the action's fate on the recommendation it came from (accepted / rejected / executed)."""
     rec_id = recommendation_id(action.get("source_ref")) if action.get("source") == "recommendation" else None
@@ -430,8 +439,8 @@ def sync_recommendation(conn: psycopg.Connection, action: Mapping[str, Any], sta
         return
     updated = conn.execute(
         """update app.ai_recommendations set status = %s, status_changed_by = %s, status_changed_at = now()
-           where recommendation_id = %s and status <> %s""",
-        (status, actor, rec_id, status),
+           where recommendation_id = %s and status = any(%s)""",
+        (status, actor, rec_id, list(RECOMMENDATION_PREDECESSORS[status])),
     ).rowcount
     if updated:
         audit(
