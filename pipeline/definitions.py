@@ -10,7 +10,13 @@ import dagster as dg
 
 from pipeline.defs import actions, allocation, health_checks, notifications, recommendations, rules
 from pipeline.defs.alerts import alert_assets
-from pipeline.defs.automation import daily_pipeline, daily_restatement, intraday_pipeline, intraday_refresh
+from pipeline.defs.automation import (
+    daily_pipeline,
+    daily_restatement,
+    decisions_after_restatement,
+    intraday_pipeline,
+    intraday_refresh,
+)
 from pipeline.defs.imports import csv_folder_sensor, csv_import_job, csv_imports, csv_rebuild_sensor
 from pipeline.defs.ingestion import raw_assets
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
@@ -23,7 +29,7 @@ def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Defi
         assets=[*raw_assets(), csv_imports, *build_dbt_assets(), *alert_assets],
         jobs=[daily_pipeline, intraday_pipeline, csv_import_job],
         schedules=[daily_restatement, intraday_refresh],
-        sensors=[csv_folder_sensor, csv_rebuild_sensor],
+        sensors=[csv_folder_sensor, csv_rebuild_sensor, decisions_after_restatement],
         resources={
             "warehouse": WarehouseResource(url=warehouse_url),
             "platforms": PlatformsResource(sandbox_url=sandbox_url),

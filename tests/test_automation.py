@@ -10,7 +10,13 @@ import pytest
 from pipeline.config import last_complete_day
 from pipeline.connectors import CONNECTORS
 from pipeline.dbt_manifest import prepare_manifest
-from pipeline.defs.automation import daily_restatement, intraday_refresh, lookback_days
+from pipeline.defs.automation import (
+    RESTATEMENT_DAY_TAG,
+    daily_restatement,
+    decisions_after_restatement,
+    intraday_refresh,
+    lookback_days,
+)
 from pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 
@@ -37,7 +43,9 @@ def test_daily_restatement_runs_each_platform_over_its_own_lookback(
         assert (datetime(2026, 11, 20).date() - start).days == lookback_days(platform)
         keys = {k.to_user_string() for k in request.asset_selection}
         assert f"raw/{platform}_ads_insights_daily" in keys
-        assert {"marts/fct_ad_performance_daily", "app/alerts"} <= keys
+        assert "marts/fct_ad_performance_daily" in keys
+        assert not any(k.startswith("app/") for k in keys), "decisions run once a day, not per platform"
+        assert request.tags[RESTATEMENT_DAY_TAG] == "2026-11-20"
         others = [k for k in keys if k.startswith("raw/") and not k.startswith(f"raw/{platform}_")]
         assert not others, f"{platform}'s run re-syncs other platforms: {others}"
         assert not any("hourly" in k for k in keys)
@@ -69,3 +77,40 @@ def test_intraday_refresh_covers_recent_days(hour: int, minute: int, days: int) 
     assert request.tags[PARTITION_RANGE_END_TAG] == "2026-11-21"
     start = datetime.fromisoformat(request.tags[PARTITION_RANGE_START_TAG]).date()
     assert (datetime(2026, 11, 21).date() - start).days == days - 1
+
+
+def test_decisions_run_once_after_every_platform_finished(repository: dg.RepositoryDefinition) -> None:
+    from dagster._core.test_utils import create_run_for_test
+
+    day = last_complete_day(datetime.now(UTC)).isoformat()
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def evaluate() -> list:
+            context = dg.build_sensor_context(instance=instance, repository_def=repository)
+            return list(decisions_after_restatement(context))
+
+        platforms = sorted(CONNECTORS)
+        for platform in platforms[:-1]:
+            create_run_for_test(
+                instance,
+                job_name="daily_pipeline",
+                status=dg.DagsterRunStatus.SUCCESS,
+                tags={RESTATEMENT_DAY_TAG: day, "platform": platform},
+            )
+        last = create_run_for_test(
+            instance,
+            job_name="daily_pipeline",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={RESTATEMENT_DAY_TAG: day, "platform": platforms[-1]},
+        )
+        (skip,) = evaluate()
+        assert isinstance(skip, dg.SkipReason) and platforms[-1] in (skip.skip_message or "")
+
+        instance.report_run_failed(last)  # a failed platform still gets its decisions (as data alerts)
+        (request,) = evaluate()
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_key == f"decisions-{day}"
+        assert request.tags[PARTITION_RANGE_START_TAG] == request.tags[PARTITION_RANGE_END_TAG] == day
+        keys = {k.to_user_string() for k in request.asset_selection}
+        assert {"app/alerts", "app/rule_runs", "app/budget_allocations", "app/ai_recommendations"} <= keys
+        assert not any(k.startswith(("raw/", "marts/")) for k in keys)

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -14,6 +14,8 @@ from pipeline.defs.partitions import range_tags
 # yesterday. Override per platform with ADSIGNAL_LOOKBACK_DAYS_<PLATFORM>, e.g. ..._META=14.
 DEFAULT_LOOKBACK_DAYS = 7
 HOURLY_DAYS = 3  # hourly facts are kept for recent days; the nightly run settles the last three
+# Marks the per-platform runs of one restatement day, so the decisions run can wait for all of them.
+RESTATEMENT_DAY_TAG = "adsignal/restatement_day"
 
 
 def lookback_days(platform: str) -> int:
@@ -34,6 +36,11 @@ def hourly_selection() -> dg.AssetSelection:
 
 def daily_selection() -> dg.AssetSelection:
     return dg.AssetSelection.all() - hourly_selection()
+
+
+def decision_selection() -> dg.AssetSelection:
+    """Alerts, rules, notifications, allocation, recommendations and the views over them."""
+    return dg.AssetSelection.groups("decisions").downstream() & daily_selection()
 
 
 daily_pipeline = dg.define_asset_job(
@@ -59,15 +66,40 @@ def daily_restatement(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunR
     yesterday = last_complete_day(context.scheduled_execution_time)
     graph = context.repository_def.asset_graph
     for platform in CONNECTORS:
-        selection = (dg.AssetSelection.groups(f"raw_{platform}").downstream()) & daily_selection()
+        # Decisions look across platforms: they run once, after every platform (decisions_after_restatement).
+        selection = dg.AssetSelection.groups(f"raw_{platform}").downstream() & daily_selection()
         yield dg.RunRequest(
             run_key=f"daily-{platform}-{yesterday.isoformat()}",
             tags={
                 **range_tags(yesterday - timedelta(days=lookback_days(platform)), yesterday),
                 "platform": platform,
+                RESTATEMENT_DAY_TAG: yesterday.isoformat(),
             },
-            asset_selection=list(selection.resolve(graph)),
+            asset_selection=list((selection - decision_selection()).resolve(graph)),
         )
+
+
+@dg.sensor(job=daily_pipeline, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING)
+def decisions_after_restatement(
+    context: dg.SensorEvaluationContext,
+) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    """Once every platform's restatement run of the day has finished (succeeded or not), run the decisions
+    once for that day: one set of alerts, one allocation, one model call — not one per platform.
+
+    A platform whose run failed still gets decisions: its stale data shows up as data alerts.
+    """
+    day = last_complete_day(datetime.now(UTC))
+    runs = context.instance.get_runs(filters=dg.RunsFilter(tags={RESTATEMENT_DAY_TAG: day.isoformat()}))
+    finished = {run.tags.get("platform") for run in runs if run.is_finished}
+    waiting = sorted(set(CONNECTORS) - finished)
+    if waiting:
+        yield dg.SkipReason(f"decisions for {day} wait for the restatement runs of {', '.join(waiting)}")
+        return
+    yield dg.RunRequest(
+        run_key=f"decisions-{day}",
+        tags=range_tags(day, day),
+        asset_selection=list(decision_selection().resolve(context.repository_def.asset_graph)),
+    )
 
 
 @dg.schedule(job=intraday_pipeline, cron_schedule="*/15 * * * *", execution_timezone="UTC")
