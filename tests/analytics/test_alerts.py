@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import special, stats
 
 from pipeline.analytics.alerts import (
     REQUIRED_COLUMNS,
@@ -622,8 +623,17 @@ def test_roas_drop_evidence_is_exact() -> None:
     expected_conversions = 0.1 * weighted_spend
     noise = math.sqrt(1 / expected_conversions + 1 / 280)
     assert evidence["noise_relative_sd"] == pytest.approx(noise)
-    assert evidence["required_shortfall"] == pytest.approx(max(0.3, 3 * noise))
-    assert alert.threshold == pytest.approx(5.0 * (1 - max(0.3, 3 * noise)))
+    # The threshold: where the exact lower tail of the conversions (gamma-Poisson with that relative
+    # variance) reaches the one-sided 3-sigma probability.
+    required = evidence["required_shortfall"]
+    shape = 1 / (noise**2 - 1 / expected_conversions)
+    at_threshold = special.betainc(
+        shape, expected_conversions * (1 - required) + 1, shape / (shape + expected_conversions)
+    )
+    assert at_threshold == pytest.approx(stats.norm.sf(3.0), rel=1e-3)
+    assert evidence["tail_probability"] < stats.norm.sf(3.0)
+    assert 0.3 < required < 3 * noise  # the normal approximation would demand more
+    assert alert.threshold == pytest.approx(5.0 * (1 - required))
     assert evidence["baseline_days_used"] == 28
     assert evidence["baseline_outlier_days"] == []
     assert evidence["estimated_value_shortfall"] == pytest.approx(expected_value - 600)
@@ -690,7 +700,7 @@ def test_many_small_drops_add_up_to_an_account_alert() -> None:
             daily_spend=120,
             conversions_per_spend=0.05,
             seed=i,
-            incident=conversion_rate_drop(3, 0.55, seed=i),
+            incident=conversion_rate_drop(3, 0.6, seed=i),
         )
         for i in range(8)
     ]
