@@ -334,3 +334,47 @@ def test_every_column_of_every_mart_and_analyst_view_is_documented(
         for (schema, table), cols in built.items()
     }
     assert {k: v for k, v in undocumented.items() if v} == {}
+
+
+def test_signal_health_checks_show_the_missing_day_as_a_warning(
+    incremental_then_full_refresh: dict, warehouse_url: str, sandbox: SandboxServer
+) -> None:
+    """The Dagster checks over the real model: Meta's injected missing day is degraded, so the Meta
+    check fails as a warning naming the account and day; Snapchat passes."""
+    import dagster as dg
+
+    from pipeline.defs import health_checks
+    from pipeline.defs.partitions import daily_partitions, range_tags
+    from pipeline.defs.resources import WarehouseResource
+
+    world = sandbox.world
+    first, last = STAGE_1["daily"][0], STAGE_2["daily"][1]
+    missing = {
+        (account.id, day.isoformat())
+        for account in world.accounts("meta")
+        for day in (first + timedelta(n) for n in range((last - first).days + 1))
+        if world.is_missing_day(account, day)
+    }
+    assert missing
+    job = dg.define_asset_job(
+        "signal_health_only",
+        selection=dg.AssetSelection.checks(health_checks.signal_health_checks),
+        partitions_def=daily_partitions,
+    )
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(health_checks.SIGNAL_HEALTH_ASSET, partitions_def=daily_partitions)],
+        asset_checks=[health_checks.signal_health_checks],
+        jobs=[job],
+        resources={"warehouse": WarehouseResource(url=warehouse_url)},
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("signal_health_only").execute_in_process(
+            instance=instance, tags=range_tags(first, last)
+        )
+    found = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+    meta = found["signal_health_meta"]
+    assert not meta.passed and meta.severity == dg.AssetCheckSeverity.WARN
+    problems = {(p["account_id"], p["date_day"]) for p in meta.metadata["problems"].value}
+    assert problems == missing
+    assert all(p["status"] == "degraded" for p in meta.metadata["problems"].value)
+    assert found["signal_health_snapchat"].passed
