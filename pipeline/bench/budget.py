@@ -13,6 +13,9 @@ total spend, then value every strategy with the campaigns' TRUE curves (``Campai
 - ``diag_true_curvature`` (diagnostic, not a strategy): the fitted curves with each campaign's true
   curvature put in (the fitted level at the reference spend kept): separates what is lost to the
   curvature estimate from what is lost to the level estimate.
+- ``diag_pooled_curvature`` (diagnostic): the fitted levels with one curvature for all, the true
+  mean elasticity of the seed's campaigns: the best any fully pooled estimate could do. When spend
+  barely moves, per-campaign curvature is hardly measurable and the estimate sits near this.
 
 All under the same bounds (per-campaign [min, max] x current spend, same total). Score per seed:
 captured uplift = (R(strategy) - R(current)) / (R(oracle) - R(current)); reported as median and
@@ -50,7 +53,7 @@ from pipeline.analytics.budget import (
 from pipeline.sandbox.simulator import Scenario, World
 
 STRATEGIES = ("optimized", "proportional_roas", "roas_tilted")
-DIAGNOSTICS = ("diag_true_curvature",)
+DIAGNOSTICS = ("diag_true_curvature", "diag_pooled_curvature")
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,16 @@ def run_seed(seed: int, config: BenchConfig) -> dict[str, Any]:
         {k: _with_true_curvature(c, world.campaign(k[0], k[2]).half_sat) for k, c in curves.items()}, total,
         current_spend=current, bounds=bounds, period_days=1,
     ).daily  # fmt: skip
+    true_elasticity = [
+        world.campaign(k[0], k[2]).half_sat / (world.campaign(k[0], k[2]).half_sat + c.reference_spend)
+        for k, c in curves.items()
+        if c.trusted and c.reference_spend > 0
+    ]
+    mean_elasticity = float(np.mean(true_elasticity)) if true_elasticity else 0.5
+    pooled = allocate_budget(
+        {k: _with_elasticity(c, mean_elasticity) for k, c in curves.items()}, total, current_spend=current,
+        bounds=bounds, period_days=1,
+    ).daily  # fmt: skip
 
     def true_revenue(split: dict[Any, float]) -> float:
         return sum(world.campaign(k[0], k[2]).revenue(split.get(k, 0.0)) for k in curves)
@@ -172,6 +185,7 @@ def run_seed(seed: int, config: BenchConfig) -> dict[str, Any]:
             ("proportional_roas", proportional),
             ("roas_tilted", tilted),
             ("diag_true_curvature", diagnostic),
+            ("diag_pooled_curvature", pooled),
         )
     }
     statuses = [c.status for c in curves.values()]
@@ -204,6 +218,13 @@ def _with_true_curvature(curve: CurveFit, half_sat: float) -> CurveFit:
     level = float(curve.response(curve.reference_spend))
     vmax = level * (half_sat + curve.reference_spend) / curve.reference_spend
     return replace(curve, vmax=vmax, half_saturation=half_sat)
+
+
+def _with_elasticity(curve: CurveFit, elasticity: float) -> CurveFit:
+    """The fitted curve's level at its reference spend, with the given elasticity there (Hill k = 1)."""
+    if not curve.trusted or curve.reference_spend <= 0:
+        return curve
+    return _with_true_curvature(curve, curve.reference_spend * elasticity / (1.0 - elasticity))
 
 
 def _percentile(values: list[float], q: float) -> float | None:

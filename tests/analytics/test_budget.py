@@ -446,6 +446,7 @@ def test_benchmark_quick_smoke(tmp_path: Path) -> None:
     run = result["runs"][0]
     assert set(run["true_revenue"]) == {
         "current", "oracle", "optimized", "proportional_roas", "roas_tilted", "diag_true_curvature",
+        "diag_pooled_curvature",
     }  # fmt: skip
     # The oracle is optimal on the truth: nothing beats it.
     assert all(v <= run["true_revenue"]["oracle"] * (1 + 1e-9) for v in run["true_revenue"].values())

@@ -576,13 +576,22 @@ def _fit(
     return _Estimate(params=result.x, s_ref=scale.s_ref, use_dow=scale.use_dow, elasticity_se=se)
 
 
+_BOUND_MARGIN = 0.02  # estimates within 2 % of k from a bound count as pinned to it
+
+
 def _pooled_prior(estimates: Sequence[_Estimate], config: CurveConfig) -> tuple[float, float]:
     """DerSimonian-Laird random-effects pooling of per-campaign elasticities."""
     default = (config.prior_elasticity, config.prior_elasticity_sd)
+    k = config.hill_slope
+    # An estimate pinned at a bound of the elasticity (0, k) is no interior optimum: its standard
+    # error means nothing, and a few of them (spend that barely moved) would inflate the estimated
+    # spread between campaigns, so that the prior stopped pooling. They are left out of the pool.
     usable = [
         (float(e.params[1]), e.elasticity_se)
         for e in estimates
-        if e.elasticity_se is not None and 0 < e.elasticity_se < 10
+        if e.elasticity_se is not None
+        and 0 < e.elasticity_se < 10
+        and _BOUND_MARGIN * k < float(e.params[1]) < (1 - _BOUND_MARGIN) * k
     ]
     if not config.pool_prior or len(usable) < config.min_campaigns_to_pool:
         return default
@@ -595,7 +604,6 @@ def _pooled_prior(estimates: Sequence[_Estimate], config: CurveConfig) -> tuple[
     tau2 = max((q - (len(values) - 1)) / c, 0.0) if c > 0 else 0.0
     w_random = 1.0 / (variances + tau2)
     mean = float(np.sum(w_random * values) / np.sum(w_random))
-    k = config.hill_slope
     mean = min(max(mean, 0.05 * k), 0.95 * k)
     return (mean, max(math.sqrt(tau2), config.min_pooled_sd))
 
