@@ -35,8 +35,8 @@ ui: $(STAMP)
 
 bench: bench-warehouse bench-alerts bench-budget
 
-# Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times (tier S: ~4 min;
-# TIER=M: 3.65 M ad-days, long).
+# Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times, daily run over 365
+# vs 30 days of history (tier S: ~15 min; TIER=M: 3.65 M ad-days, ~30 min and ~10 GB of disk).
 bench-warehouse: $(STAMP)
 	$(BIN)/python -m pipeline.bench.warehouse --tier $(or $(TIER),S) --out .data/bench/warehouse.json
 

@@ -7,16 +7,20 @@ keeps it):
 - **raw load throughput**: :func:`pipeline.warehouse.loader.replace_window` of the tier's
   Meta-shaped ad-day insights vs a bare ``COPY raw.meta_ads_insights_daily (keys, payload, _sync_id)``
   of the same rows into the same, freshly truncated table. Both read the same page generator and
-  run in a child process each, so generation is paid equally (goal: loader >= 0.7x COPY rows/s);
+  run in a child process each, so generation is paid equally; they alternate, best of
+  ``--load-rounds`` each (goal: loader >= 0.7x COPY rows/s);
 - **peak memory of a sync**: the loader child's own peak RSS (``VmHWM``), the COPY child's as its
   baseline (goal <= 500 MB);
-- **backfill**: ``dbt build --full-refresh`` of ``+fct_ad_performance_daily
-  +fct_campaign_performance_daily`` (models and their tests) over the tier's history (goal for tier
-  M: <= 5 min);
+- **backfill**: ``dbt build --exclude '*hourly*' --full-refresh`` (what the Dagster daily job builds:
+  every non-hourly model and its tests) over the tier's history (goal for tier M: <= 5 min);
 - **daily run**: re-sync of the newest day plus restatement of the 27 days before it (one
   ``replace_window`` per account, new values), then ``dbt build`` of the same selection with vars
-  ``min_date``/``max_date`` = that window (goal for tier M: <= 60 s);
+  ``min_date``/``max_date`` = that window, as Dagster passes them (goal for tier M: <= 60 s); the
+  JSON splits dbt's node time into models and tests and names the slowest nodes;
 - **daily run vs history**: the daily run with 365 days of history against 30 days (goal <= 1.2x).
+  Each history has its own database (the main one when the tier has that many days); their daily
+  runs alternate, best of ``--history-rounds`` each, so load from other processes on a shared
+  machine does not fall on one side only.
 
 All data is Meta-shaped (the payload the Meta connector yields and ``stg_meta__ad_insights`` reads);
 a tier's "platforms" are Meta ad accounts, one per platform slot. The other platforms' raw tables
