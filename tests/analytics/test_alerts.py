@@ -504,7 +504,7 @@ def test_scored_period_is_excluded_from_the_baseline() -> None:
     [alert] = active_alerts(detect_alerts(frame, AS_OF, SIMPLE))
 
     evidence = alert.evidence
-    assert evidence["baseline_end"] == (AS_OF - timedelta(days=4)).isoformat()
+    assert evidence["baseline_end"] == (AS_OF - timedelta(days=5)).isoformat()  # before 4 scored days
     assert date.fromisoformat(evidence["baseline_end"]) < alert.window_start
     # The baseline is exactly the pre-incident rate: the three bad days did not train it.
     assert alert.baseline == pytest.approx(3.0)
@@ -580,8 +580,8 @@ def test_zero_conversion_evidence_is_exact() -> None:
     assert evidence["window_start"] == "2026-11-14"
     assert evidence["window_end"] == "2026-11-15"
     assert evidence["window_spend"] == 200.0
-    assert evidence["baseline_start"] == "2026-10-16"
-    assert evidence["baseline_end"] == "2026-11-12"
+    assert evidence["baseline_start"] == "2026-10-15"
+    assert evidence["baseline_end"] == "2026-11-11"
     assert evidence["baseline_conversions"] == 280.0  # 28 days x 10
     # 0.1 conversions per EUR on 100 x 0.8 + 100 x 0.9 of visible spend.
     assert evidence["expected_conversions"] == pytest.approx(17.0)
@@ -624,14 +624,14 @@ def test_roas_drop_evidence_is_exact() -> None:
     noise = math.sqrt(1 / expected_conversions + 1 / 280)
     assert evidence["noise_relative_sd"] == pytest.approx(noise)
     # The threshold: where the exact lower tail of the conversions (gamma-Poisson with that relative
-    # variance) reaches the one-sided 3-sigma probability.
+    # variance) reaches the one-sided normal tail of roas_z.
     required = evidence["required_shortfall"]
     shape = 1 / (noise**2 - 1 / expected_conversions)
     at_threshold = special.betainc(
         shape, expected_conversions * (1 - required) + 1, shape / (shape + expected_conversions)
     )
-    assert at_threshold == pytest.approx(stats.norm.sf(3.0), rel=1e-3)
-    assert evidence["tail_probability"] < stats.norm.sf(3.0)
+    assert at_threshold == pytest.approx(stats.norm.sf(AlertConfig().roas_z), rel=1e-3)
+    assert evidence["tail_probability"] < stats.norm.sf(AlertConfig().roas_z)
     assert 0.3 < required < 3 * noise  # the normal approximation would demand more
     assert alert.threshold == pytest.approx(5.0 * (1 - required))
     assert evidence["baseline_days_used"] == 28

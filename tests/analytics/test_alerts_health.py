@@ -144,7 +144,7 @@ def test_an_old_degraded_day_raises_a_data_alert_but_does_not_gate() -> None:
 
 
 def test_a_degraded_day_older_than_the_detection_history_is_not_reported() -> None:
-    too_old = AS_OF - timedelta(days=32)  # the detector reads 28 + 3 days
+    too_old = AS_OF - timedelta(days=33)  # the detector reads 28 + 4 days
     health = pd.DataFrame(health_rows("111", {too_old: ("degraded", [])}))
     alerts = detect_alerts(constant_campaign("A", {}, account_id="111"), AS_OF, health=health)
     assert not [a for a in alerts if a.alert_type.is_data_alert]

@@ -14,9 +14,9 @@ Alert types (daily ones at campaign, account and platform level unless noted):
 =================  ===================================================  ==========================
 type               fires when                                           default thresholds
 =================  ===================================================  ==========================
-ZERO_CONVERSIONS   the last 1-3 days spent without a single conversion  >= 8 expected, >= 50 spent
-ROAS_DROP          conversion value per spend below its expected level  -30 % and 3 sd
-CPA_SPIKE          spend per conversion above its expected level        +50 % and 3 sd
+ZERO_CONVERSIONS   the last 1-4 days spent without a single conversion  >= 8 expected, >= 50 spent
+ROAS_DROP          conversion value per spend below its expected level  -30 % and z 2.75
+CPA_SPIKE          spend per conversion above its expected level        +50 % and z 2.75
 CTR_DROP           clicks per impression below its expected level       -30 % and 3 sd
 CPC_SPIKE          spend per click above its expected level (daily),    +50 % and 3 sd;
                    or today so far vs the same hours (hourly)           hourly 1.5x and 3 sd
@@ -30,14 +30,14 @@ DATA_INCONSISTENT  (baseline and scored days): freshness / completeness
                    / accuracy (account level, the days in evidence)
 =================  ===================================================  ==========================
 
-Rate tests (ROAS, CPA, CTR, CPC) score windows of the last 1, 2 and 3 complete days and need
+Rate tests score windows of the last 1 to 4 (ROAS, CPA) or 1 to 3 (CTR, CPC) complete days and need
 money in the window (ROAS / CPA 100, CTR / CPC 50), volume in the baseline (20 conversions, 300
 clicks) and in the window (5 expected conversions, 50 clicks). Every threshold is a field of
 :class:`AlertConfig` named after its type (``roas_min_drop``, ``cpc_z``, ``pacing_over_ratio`` ...).
 
 How a rate alert is decided:
 
-1. Baseline: the 28 days before the scored period (the last 3 complete days), so no scored day
+1. Baseline: the 28 days before the scored period (the last 4 complete days), so no scored day
    trains its own baseline. Per weekday, the same weekday's ratio of sums, shrunk towards the
    all-days ratio only as far as the weekdays differ no more than noise would make them
    (empirical Bayes): a real weekend dip is expected on weekends and is not a drop. Baseline days
@@ -48,8 +48,11 @@ How a rate alert is decided:
 3. Noise: the entity's robust day-to-day scatter (1.4826 x MAD of the baseline days' relative
    residuals), scaled to the window and the baseline's own uncertainty, never below Poisson noise
    of the conversion / click counts.
-4. Fire when the shortfall is at least the type's minimum *and* ``z`` noise standard deviations,
-   with the money and volume floors met (tiny campaigns do not page anyone). Of the windows that
+4. Fire when the shortfall is at least the type's minimum *and* significant: the window's count
+   (conversions, clicks) is modelled as gamma-Poisson with the expected count as mean and that
+   noise as relative variance, and its exact lower tail must be at most the one-sided normal tail
+   of ``z`` (3: 0.13 %, 2.75: 0.3 %); the normal approximation would be far too strict for small
+   counts. Money and volume floors apply (tiny campaigns do not page anyone). Of the windows that
    fire, the most significant one is reported.
 5. Accounts and platforms pool their campaigns' observed and expected values (so pausing a good
    campaign is not an account drop, and many small drops add up). A platform whose accounts use

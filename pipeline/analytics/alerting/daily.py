@@ -61,7 +61,7 @@ def detect_alerts(
     with date_day, platform, account_id, campaign_id, campaign_name, spend, impressions, clicks,
     conversions, conversion_value; optional currency, account_name, and fx_rate (account currency
     → reporting currency, needed for platform-level money metrics across currencies). Pass at least
-    ``baseline_days + scored_days`` (31) days before ``as_of``; 35 is comfortable.
+    ``baseline_days + scored_days`` (32) days before ``as_of``; 35 is comfortable.
 
     ``as_of`` is the first incomplete day: days before it are complete, later rows are ignored.
 
@@ -1054,8 +1054,10 @@ def roll_up(alerts: list[Alert], config: AlertConfig) -> list[Alert]:
 
     An account alert with ``rollup_min_children`` or more campaign alerts of its family under it
     (ZERO_CONVERSIONS, ROAS_DROP and CPA_SPIKE are one family: one cause shows as any of them)
-    stays active and lists them, and they are held ("rolled up into ..."). With fewer, it adds
-    nothing to them and is held instead ("explained by ..."). Same between platform and account
+    stays active and lists them, and they are held ("rolled up into ..."). With fewer that account
+    for at least half of its shortfall, it adds nothing to them and is held instead ("explained
+    by ..."); when they account for less, the problem is broader than them and all stay active
+    (children without comparable figures are left out of that sum). Same between platform and account
     alerts. A broader alert with no narrower ones (a change spread thinly over many entities)
     stays active.
     """
@@ -1086,7 +1088,7 @@ def roll_up(alerts: list[Alert], config: AlertConfig) -> list[Alert]:
                         f"rolled up into the {parent_level.value} {parent.alert_type.value} alert for "
                         f"{parent.entity_name} ({parent.entity_id})",
                     )
-            else:
+            elif _explained_share(parent, children) >= 0.5:
                 listed = " and ".join(
                     f"{c.entity_name} ({c.entity_id}, {c.alert_type.value})" for c in children
                 )
@@ -1112,6 +1114,24 @@ def roll_up(alerts: list[Alert], config: AlertConfig) -> list[Alert]:
             alert = replace(alert, suppressed_reason=alert.suppressed_reason or reason)
         out.append(alert)
     return out
+
+
+def _explained_share(parent: Alert, children: list[Alert]) -> float:
+    """Share of the broader alert's shortfall its narrower alerts account for (1.0 when the
+    figures are not comparable): one small campaign's drop does not explain an account-wide one."""
+    for name in ("value", "conversions", "clicks"):
+        key_expected, key_observed = f"expected_{name}", f"observed_{name}"
+
+        def shortfall(alert: Alert, keys: tuple[str, str] = (key_expected, key_observed)) -> float | None:
+            if keys[0] in alert.evidence and keys[1] in alert.evidence:
+                return float(alert.evidence[keys[0]]) - float(alert.evidence[keys[1]])
+            return None
+
+        total = shortfall(parent)
+        explained = [s for c in children if (s := shortfall(c)) is not None]
+        if total is not None and explained:
+            return sum(max(s, 0.0) for s in explained) / total if total > 0 else 1.0
+    return 1.0
 
 
 def _gate_check(check: Check, context: _Context, period: tuple[date, date]) -> str | None:

@@ -171,7 +171,8 @@ class AlertConfig:
     # last `scored_days` complete days (the longest window any daily test looks at), so no scored
     # day ever trains its own baseline.
     baseline_days: int = 28
-    scored_days: int = 3
+    # 4: an incident has had four complete days by the time a three-day detection delay runs out.
+    scored_days: int = 4
     min_baseline_days: int = 14
     # Expected values per weekday: the same weekday's rate in the baseline, shrunk towards the
     # all-days rate as far as the weekdays differ no more than noise would make them (empirical
@@ -193,18 +194,22 @@ class AlertConfig:
     # (they are held as rolled up); with fewer it is their echo and is held instead.
     rollup_min_children: int = 3
 
-    # --- ROAS_DROP: conversion value per spend, windows of 1, 2 and 3 days -------------------------
-    roas_windows: tuple[int, ...] = (1, 2, 3)
+    # --- ROAS_DROP: conversion value per spend, windows of 1 to 4 days -----------------------------
+    # Conversion tests are tested on their counts' exact tail; z 2.75 is a one-sided tail of 0.3 %
+    # per test: with one effective test per campaign-day (the windows and ROAS / CPA overlap) about
+    # 0.1 false alerts per campaign-month when the noise model holds, fewer as days merge into one
+    # live alert. Small campaigns' real drops are otherwise out of reach within 3 days.
+    roas_windows: tuple[int, ...] = (1, 2, 3, 4)
     roas_min_drop: float = 0.3
-    roas_z: float = 3.0
+    roas_z: float = 2.75
     roas_min_window_spend: float = 100.0
     roas_min_baseline_conversions: float = 20.0
     roas_min_expected_conversions: float = 5.0
 
     # --- CPA_SPIKE: spend per conversion ------------------------------------------------------------
-    cpa_windows: tuple[int, ...] = (1, 2, 3)
+    cpa_windows: tuple[int, ...] = (1, 2, 3, 4)
     cpa_min_increase: float = 0.5
-    cpa_z: float = 3.0
+    cpa_z: float = 2.75
     cpa_min_window_spend: float = 100.0
     cpa_min_baseline_conversions: float = 20.0
     cpa_min_expected_conversions: float = 5.0
