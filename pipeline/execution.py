@@ -36,6 +36,7 @@ from pipeline.analytics.guardrails import BUDGET_ACTIONS, CampaignState, Guardra
 from pipeline.connections import open_connector, resolve_connections
 from pipeline.connectors.http import redact_text
 from pipeline.warehouse import actions_store as store
+from pipeline.warehouse.audit import audit
 
 APPLY_ENV = "ADSIGNAL_ACTIONS_APPLY"
 TARGET_STATUS = {"PAUSE": "PAUSED", "RESUME": "ACTIVE"}
@@ -340,7 +341,7 @@ def _run(
                     guardrails=guardrails,
                     response={"dry_run": True, "detail": "not sent: dry run"},
                 )
-                store.audit(
+                audit(
                     conn,
                     tenant_id=action["tenant_id"],
                     actor=actor,

@@ -28,6 +28,7 @@ from pipeline.execution import approve_and_execute_first, execute_action
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import Campaign, World, default_scenario
 from pipeline.warehouse import actions_store as store
+from pipeline.warehouse.audit import audit_trail
 
 TODAY = date(2026, 11, 15)
 PLATFORMS = ("meta", "google_ads", "tiktok", "snapchat", "microsoft_ads")
@@ -191,7 +192,7 @@ def test_proposal_is_queued_with_its_guardrails_and_a_large_change_is_clamped(
         "requested_daily_budget": round(large.daily_budget * 2, 2),
     }
     assert check(doubled, "max_change_per_action")["outcome"] == "clamped"
-    events = [row["event"] for row in store.audit_trail(conn, "action", doubled["action_id"])]
+    events = [row["event"] for row in audit_trail(conn, "action", doubled["action_id"])]
     assert events == ["action.proposed"]
 
 
@@ -336,7 +337,7 @@ def test_apply_changes_the_campaign_on_the_platform_and_logs_both_states(
         log["previous_state"]["daily_budget"] == before["daily_budget"]
         and log["new_state"]["daily_budget"] == target
     )
-    events = [row["event"] for row in store.audit_trail(conn, "action", action["action_id"])]
+    events = [row["event"] for row in audit_trail(conn, "action", action["action_id"])]
     assert events == ["action.proposed", "action.approved", "action.executing", "action.executed"]
 
     # Never twice: executing again is refused and writes nothing.

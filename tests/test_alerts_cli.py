@@ -121,6 +121,13 @@ def test_ack_then_resolve_records_who_and_when(ids: dict[str, int], cli_url: str
     status, *_, resolved_by, resolved_at, resolution = status_of(cli_url, alert_id)
     assert (status, resolved_by, resolved_at) == ("resolved", "bo", True)
     assert resolution["note"] == "landing page fixed" and resolution["previous_status"] == "acknowledged"
+    with psycopg.connect(cli_url) as conn:
+        trail = conn.execute(
+            "select actor, event from app.audit_logs where object_type = 'alert' and object_id = %s"
+            " order by audit_id",
+            (str(alert_id),),
+        ).fetchall()
+    assert trail == [("ana", "alert.acknowledged"), ("bo", "alert.resolved")]
 
 
 def test_by_defaults_to_the_os_user(

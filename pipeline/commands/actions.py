@@ -104,7 +104,8 @@ def list_command(status: str | None, limit: int) -> None:
 @click.argument("action_id", type=int)
 def show_command(action_id: int) -> None:
     """One action: what, why, guardrail outcomes, execution attempts and audit trail."""
-    from pipeline.warehouse.actions_store import action_log, audit_trail, get_action
+    from pipeline.warehouse.actions_store import action_log, get_action
+    from pipeline.warehouse.audit import audit_trail
     from pipeline.warehouse.db import connect
 
     with connect(_url()) as conn:

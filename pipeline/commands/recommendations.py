@@ -7,23 +7,13 @@ recommendation follows its action's status.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
 from pipeline.config import DEFAULT_TENANT
+from pipeline.jsonable import jsonable
 
 STATUSES = ("pending", "accepted", "rejected", "executed", "expired")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 @click.group("recommendations")
@@ -50,7 +40,7 @@ def list_command(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
         rows = list_recommendations(conn, tenant_id=DEFAULT_TENANT, statuses=statuses or None, limit=limit)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(_jsonable(row)))
+            click.echo(json.dumps(jsonable(row)))
         return
     from rich.console import Console
     from rich.markup import escape
@@ -91,7 +81,7 @@ def show_command(recommendation_id: int, as_json: bool) -> None:
     if row is None:
         raise click.ClickException(f"no recommendation {recommendation_id}")
     if as_json:
-        click.echo(json.dumps(_jsonable(row), indent=2))
+        click.echo(json.dumps(jsonable(row), indent=2))
         return
     lines = [
         f"recommendation {row['recommendation_id']}  [{row['status']}]  as of {row['as_of']}",

@@ -13,7 +13,6 @@ proposed again and passes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +33,8 @@ from pipeline.analytics.guardrails import (
     Stage,
     evaluate,
 )
+from pipeline.jsonable import jsonable
+from pipeline.warehouse.audit import audit
 
 LIVE_STATUSES = ("proposed", "blocked", "approved", "executing", "failed")
 # An ``executing`` marker older than this is taken to be a crashed execution: it may be retried (the
@@ -182,28 +183,6 @@ def health_summary(context: GuardrailContext) -> dict[str, Any]:
 # --- audit ---------------------------------------------------------------------------------------------
 
 
-def audit(
-    conn: psycopg.Connection,
-    *,
-    tenant_id: str,
-    actor: str,
-    event: str,
-    object_type: str,
-    object_id: str | int,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    """One row of ``app.audit_logs``; ``details`` hold ids, statuses and amounts, never credentials."""
-    conn.execute(
-        "insert into app.audit_logs (tenant_id, actor, event, object_type, object_id, details)"
-        " values (%s, %s, %s, %s, %s, %s)",
-        (tenant_id, actor, event, object_type, str(object_id), Jsonb(_jsonable(details or {}))),
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 # --- proposing -----------------------------------------------------------------------------------------
 
 
@@ -292,7 +271,7 @@ def propose_actions(
                     "type": p.action_type,
                     "params": Jsonb(_params(p, verdict)),
                     "reason": p.reason,
-                    "evidence": Jsonb(_jsonable(dict(p.evidence))),
+                    "evidence": Jsonb(jsonable(dict(p.evidence))),
                     "health": Jsonb(health_summary(context)),
                     "guardrails": Jsonb(verdict.as_json()),
                     "status": status,
@@ -401,14 +380,6 @@ def action_log(conn: psycopg.Connection, action_id: int) -> list[dict[str, Any]]
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "select * from app.ai_actions_log where action_id = %s order by log_id", (action_id,)
-        ).fetchall()
-
-
-def audit_trail(conn: psycopg.Connection, object_type: str, object_id: str | int) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "select * from app.audit_logs where object_type = %s and object_id = %s order by audit_id",
-            (object_type, str(object_id)),
         ).fetchall()
 
 
@@ -582,11 +553,11 @@ def record_attempt(
             action["action_type"],
             dry_run,
             status,
-            None if previous_state is None else Jsonb(_jsonable(previous_state)),
-            None if new_state is None else Jsonb(_jsonable(new_state)),
-            None if request is None else Jsonb(_jsonable(request)),
-            None if response is None else Jsonb(_jsonable(response)),
-            None if guardrails is None else Jsonb(_jsonable(guardrails)),
+            None if previous_state is None else Jsonb(jsonable(previous_state)),
+            None if new_state is None else Jsonb(jsonable(new_state)),
+            None if request is None else Jsonb(jsonable(request)),
+            None if response is None else Jsonb(jsonable(response)),
+            None if guardrails is None else Jsonb(jsonable(guardrails)),
             error,
             actor,
         ),
@@ -622,9 +593,9 @@ def finish_execution(
         (
             status,
             error,
-            None if previous_state is None else Jsonb(_jsonable(previous_state)),
-            None if new_state is None else Jsonb(_jsonable(new_state)),
-            None if guardrails is None else Jsonb(_jsonable(guardrails)),
+            None if previous_state is None else Jsonb(jsonable(previous_state)),
+            None if new_state is None else Jsonb(jsonable(new_state)),
+            None if guardrails is None else Jsonb(jsonable(guardrails)),
             status,
             status,
             status,

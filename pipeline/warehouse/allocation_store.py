@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from pipeline.analytics.budget.curves import CampaignKey
 from pipeline.analytics.budget.plan import AllocationLine, AllocationPlan
-from pipeline.warehouse.app_store import _jsonable
+from pipeline.jsonable import jsonable
 
 ALLOCATION_DAILY_COLUMNS = (
     "date_day",
@@ -80,9 +80,9 @@ def save_allocation(
         "proportional": plan.strategy_value("proportional_roas"),
         "unallocated": round(unallocated, 2),
         "unallocated_reason": unallocated_reason,
-        "binding": Jsonb(_jsonable(plan.binding_constraints())),
-        "fit_summary": Jsonb(_jsonable(plan.fit_summary())),
-        "health": Jsonb(_jsonable(plan.signal_health())),
+        "binding": Jsonb(jsonable(plan.binding_constraints())),
+        "fit_summary": Jsonb(jsonable(plan.fit_summary())),
+        "health": Jsonb(jsonable(plan.signal_health())),
         "run": run_id,
         "as_of": plan.as_of,
         "window_start": window[0],
@@ -90,8 +90,8 @@ def save_allocation(
         "training_start": plan.training_since,
         "training_end": plan.training_until,
         "period_days": plan.settings.period_days,
-        "platforms": Jsonb(_jsonable(plan.fit_summary()["platforms"])),
-        "comparison": Jsonb(None if plan.comparison is None else _jsonable(plan.comparison.to_dict())),
+        "platforms": Jsonb(jsonable(plan.fit_summary()["platforms"])),
+        "comparison": Jsonb(None if plan.comparison is None else jsonable(plan.comparison.to_dict())),
     }
     with conn.transaction():
         row = conn.execute(
@@ -156,7 +156,7 @@ def _line_row(allocation_id: int, tenant_id: str, line: AllocationLine) -> tuple
         _money(line.min_daily_budget), _money(line.max_daily_budget), line.expected_value, line.current_value,
         line.fit_quality, line.treatment, line.binding, line.fx_rate, line.current_daily_budget,
         round(line.current_daily_spend_reporting, 2), round(line.recommended_daily_spend_reporting, 2),
-        line.change, line.reason, Jsonb(_jsonable(dict(line.fit))), line.propose, line.not_proposed_reason,
+        line.change, line.reason, Jsonb(jsonable(dict(line.fit))), line.propose, line.not_proposed_reason,
     )  # fmt: skip
 
 

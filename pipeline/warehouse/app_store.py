@@ -11,6 +11,9 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pipeline.jsonable import jsonable
+from pipeline.warehouse.audit import audit
+
 CAMPAIGN_DAILY_COLUMNS = (
     "date_day",
     "platform",
@@ -157,18 +160,6 @@ def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
     return frame
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
 # --- the alert lifecycle -------------------------------------------------------------------------
 
 DAILY_DETECTOR = "detector:daily"
@@ -181,7 +172,7 @@ ALERT_STATUSES = ("open", "acknowledged", "suppressed", "resolved")
 def _alert_params(
     alert: AlertLike, tenant_id: str, run_id: str | None, detector: str, as_of: datetime
 ) -> dict:
-    evidence = _jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
+    evidence = jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
     return {
         "tenant": tenant_id,
         "type": str(alert.alert_type),
@@ -315,7 +306,7 @@ def sync_alerts(
                     "levels": [str(c.entity_level) for c in checks],
                     "entities": [c.entity_id for c in checks],
                     "covers": [c.covers_since for c in checks],
-                    "evidence": [Jsonb(_jsonable(c.evidence)) for c in checks],
+                    "evidence": [Jsonb(jsonable(c.evidence)) for c in checks],
                     "resolver": AUTO_RESOLVER,
                     "as_of": moment,
                     "as_of_text": moment.isoformat(),
@@ -440,6 +431,8 @@ def acknowledge_alert(
             " acknowledged_note = %s where alert_id = %s returning status, acknowledged_at",
             (by, note, alert_id),
         ).fetchone()
+        audit(conn, tenant_id=tenant_id, actor=by, event="alert.acknowledged", object_type="alert",
+              object_id=alert_id, details={"note": note, "previous_status": status})  # fmt: skip
     return {"alert_id": alert_id, "title": title, "status": row[0], "by": by, "at": row[1]}
 
 
@@ -462,4 +455,6 @@ def resolve_alert(
             " 'previous_status', %s::text) where alert_id = %s returning resolved_at",
             (by, note, status, alert_id),
         ).fetchone()
+        audit(conn, tenant_id=tenant_id, actor=by, event="alert.resolved", object_type="alert",
+              object_id=alert_id, details={"note": note, "previous_status": status})  # fmt: skip
     return {"alert_id": alert_id, "title": title, "status": "resolved", "by": by, "at": row[0]}

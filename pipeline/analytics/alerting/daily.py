@@ -37,6 +37,7 @@ from pipeline.analytics.alerting.model import (
     severity_for,
     sort_key,
 )
+from pipeline.jsonable import jsonable
 
 GROUP_COLUMNS = {
     EntityLevel.CAMPAIGN: ["platform", "account_id", "campaign_id"],
@@ -538,7 +539,7 @@ def _rate_check(
         entity_id=identity["entity_id"],
         window_start=window[0],
         window_end=window[1],
-        evidence=_jsonable(
+        evidence=jsonable(
             {
                 "metric": spec.metric,
                 "value": value,
@@ -645,7 +646,7 @@ def _rate_alert(
             f"{context.baseline_window[1]}: {change_text} on {spend:,.2f}{_suffix(currency)} spend "
             f"(alert at {fmt(threshold)})."
         ),
-        evidence=_jsonable(evidence),
+        evidence=jsonable(evidence),
     )
 
 
@@ -729,7 +730,7 @@ def _zero_check(context: _Context, level: EntityLevel, key: tuple[str, ...], las
         entity_id=identity["entity_id"],
         window_start=day,
         window_end=day,
-        evidence=_jsonable(
+        evidence=jsonable(
             {
                 "metric": "conversions",
                 "value": last["conversions"],
@@ -831,7 +832,7 @@ def _zero_alert(
             f"{expected:.1f} would have been reported by now. Check conversion tracking before "
             f"changing budgets."
         ),
-        evidence=_jsonable(evidence),
+        evidence=jsonable(evidence),
     )
 
 
@@ -905,7 +906,7 @@ def _pacing_check(context: _Context, position: int, length: int, spent: float, t
         entity_id=key[2],
         window_start=window[0],
         window_end=window[1],
-        evidence=_jsonable(
+        evidence=jsonable(
             {
                 "metric": "spend_to_budget",
                 "value": spent / target,
@@ -1006,7 +1007,7 @@ def _pacing_alert(
             f"{'>=' if direction == 'over' else '<='} {threshold:.0%}"
             + (f"; it usually spends {usual:.0%}." if usual is not None else ".")
         ),
-        evidence=_jsonable(evidence),
+        evidence=jsonable(evidence),
     )
 
 
@@ -1188,20 +1189,3 @@ def _round(value: float) -> float:
 
 def _suffix(currency: str | None) -> str:
     return f" {currency}" if currency else ""
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain floats (no numpy, no nan / inf: null instead), lists, ISO dates."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analytics.alerting.baseline import MAD_TO_SD
-from pipeline.analytics.alerting.daily import GROUP_COLUMNS, _jsonable, _suffix, roll_up
+from pipeline.analytics.alerting.daily import GROUP_COLUMNS, _suffix, roll_up
 from pipeline.analytics.alerting.frames import to_dates, to_float
 from pipeline.analytics.alerting.model import (
     HOURLY_ALERT_TYPES,
@@ -29,6 +29,7 @@ from pipeline.analytics.alerting.model import (
     severity_for,
     sort_key,
 )
+from pipeline.jsonable import jsonable
 
 HOURLY_REQUIRED_COLUMNS = [
     "hour_start_local", "date_day", "hour_of_day", "platform", "account_id", "campaign_id", "campaign_name",
@@ -133,7 +134,7 @@ def _check(
         entity_id=key[2] if level == EntityLevel.CAMPAIGN else key[1],
         window_start=today,
         window_end=today,
-        evidence=_jsonable({**figures, "date": today, "hours": f"00:00-{int(entity['last_hour']):02d}:59"}),
+        evidence=jsonable({**figures, "date": today, "hours": f"00:00-{int(entity['last_hour']):02d}:59"}),
     )
 
 
@@ -325,7 +326,7 @@ def _alert(
         window_end=today,
         title=f"{name}: {title}",
         message=f"{who} {text}",
-        evidence=_jsonable(
+        evidence=jsonable(
             {
                 "metric": metric,
                 "value": value,
