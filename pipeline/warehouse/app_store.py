@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -319,23 +319,6 @@ def sync_alerts(
             counts["resolved"] = len(resolved)
     return counts
 
-
-def upsert_alerts(
-    conn: psycopg.Connection, alerts: Iterable[AlertLike], *, tenant_id: str, run_id: str | None
-) -> dict[str, int]:
-    """Open or refresh alerts without resolving anything (the first version's entry point)."""
-
-    @dataclass(frozen=True)
-    class _Only:
-        alerts: Sequence[AlertLike]
-        cleared: Sequence[CheckLike] = ()
-        alert_types: Sequence[str] = ()
-
-    counts = sync_alerts(
-        conn, _Only(list(alerts)), tenant_id=tenant_id, run_id=run_id, detector=DAILY_DETECTOR,
-        as_of=datetime.now(UTC),
-    )  # fmt: skip
-    return {"opened": counts["opened"], "updated": counts["updated"]}
 
 
 # --- people acting on alerts (the CLI) ------------------------------------------------------------
