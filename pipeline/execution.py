@@ -129,6 +129,60 @@ def _open(platform: str, url: str, tenant_id: str, sandbox_url: str | None) -> A
     return open_connector(connections[0], url=url)
 
 
+def _read_state(connector: Any, action: Mapping[str, Any]) -> dict[str, Any]:
+    return _state(connector.campaign_state(action["campaign_id"], account_id=action["account_id"]))
+
+
+def _log_attempt(
+    conn: psycopg.Connection,
+    action: Mapping[str, Any],
+    *,
+    attempt: int | None,
+    dry_run: bool,
+    status: str,
+    actor: str,
+    ends_as: str | None = None,
+    previous_state: Any = None,
+    new_state: Any = None,
+    request: Any = None,
+    response: Any = None,
+    guardrails: Any = None,
+    error: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    audit_log_id: bool = False,
+) -> int:
+    """One ``app.ai_actions_log`` row and, with ``ends_as``, the end of the execution (its status and audit
+    row, ``details`` plus the log row's id if ``audit_log_id``), in one transaction; returns the log_id."""
+    with conn.transaction():
+        log_id = store.record_attempt(
+            conn,
+            action,
+            attempt=attempt,
+            dry_run=dry_run,
+            status=status,
+            actor=actor,
+            previous_state=previous_state,
+            new_state=new_state,
+            request=request,
+            response=response,
+            guardrails=guardrails,
+            error=error,
+        )
+        if ends_as is not None:
+            store.finish_execution(
+                conn,
+                action,
+                status=ends_as,
+                actor=actor,
+                previous_state=previous_state,
+                new_state=new_state,
+                guardrails=guardrails,
+                error=error,
+                details={**(details or {}), "log_id": log_id} if audit_log_id else details,
+            )
+    return log_id
+
+
 def execute_action(
     url: str,
     action_id: int,
@@ -159,17 +213,16 @@ def execute_action(
         except BaseException as exc:
             # Whatever broke (even an interrupt), an applied execution must not stay marked ``executing``.
             if apply:
-                with conn.transaction():
-                    store.record_attempt(
-                        conn,
-                        action,
-                        attempt=attempt,
-                        dry_run=False,
-                        status="failed",
-                        actor=actor,
-                        error=_error_text(exc),
-                    )
-                    store.finish_execution(conn, action, status="failed", actor=actor, error=_error_text(exc))
+                _log_attempt(
+                    conn,
+                    action,
+                    attempt=attempt,
+                    dry_run=False,
+                    status="failed",
+                    actor=actor,
+                    ends_as="failed",
+                    error=_error_text(exc),
+                )
             raise
 
 
@@ -191,29 +244,20 @@ def _run(
     approved_budget = params.get("new_daily_budget") if action["action_type"] in BUDGET_ACTIONS else None
 
     def fail(error: str, previous: Any = None, request: Any = None, response: Any = None) -> ExecutionResult:
-        with conn.transaction():
-            log_id = store.record_attempt(
-                conn,
-                action,
-                attempt=attempt,
-                dry_run=dry_run,
-                status="failed",
-                actor=actor,
-                previous_state=previous,
-                request=request,
-                response=response,
-                error=error,
-            )
-            if apply:
-                store.finish_execution(
-                    conn,
-                    action,
-                    status="failed",
-                    actor=actor,
-                    previous_state=previous,
-                    error=error,
-                    details={"attempt": attempt},
-                )
+        log_id = _log_attempt(
+            conn,
+            action,
+            attempt=attempt,
+            dry_run=dry_run,
+            status="failed",
+            actor=actor,
+            ends_as="failed" if apply else None,
+            previous_state=previous,
+            request=request,
+            response=response,
+            error=error,
+            details={"attempt": attempt},
+        )
         status = "failed" if apply else action["status"]
         return ExecutionResult(
             action_id, "failed", dry_run, status, previous, None, request, error, [], log_id
@@ -223,7 +267,7 @@ def _run(
     try:
         try:
             connector = _open(action["platform"], url, action["tenant_id"], sandbox_url)
-            current = _state(connector.campaign_state(action["campaign_id"], account_id=action["account_id"]))
+            current = _read_state(connector, action)
         except Exception as exc:  # the platform could not be read: nothing was written
             return fail(f"reading the campaign's current state failed: {_error_text(exc)}")
 
@@ -238,30 +282,19 @@ def _run(
                 None,
             )
             previous = first["previous_state"] if first else None
-            with conn.transaction():
-                log_id = store.record_attempt(
-                    conn,
-                    action,
-                    attempt=attempt,
-                    dry_run=False,
-                    status="succeeded",
-                    actor=actor,
-                    previous_state=previous,
-                    new_state=current,
-                    response={
-                        "already_applied": True,
-                        "detail": "the platform already shows the target state",
-                    },
-                )
-                store.finish_execution(
-                    conn,
-                    action,
-                    status="executed",
-                    actor=actor,
-                    previous_state=previous,
-                    new_state=current,
-                    details={"attempt": attempt, "already_applied": True},
-                )
+            log_id = _log_attempt(
+                conn,
+                action,
+                attempt=attempt,
+                dry_run=False,
+                status="succeeded",
+                actor=actor,
+                ends_as="executed",
+                previous_state=previous,
+                new_state=current,
+                response={"already_applied": True, "detail": "the platform already shows the target state"},
+                details={"attempt": attempt, "already_applied": True},
+            )
             return ExecutionResult(
                 action_id, "already_applied", False, "executed", previous, current, log_id=log_id
             )
@@ -288,29 +321,19 @@ def _run(
         guardrails = verdict.as_json()
         if verdict.blocked:
             error = "blocked by guardrails at execution: " + "; ".join(verdict.reasons)
-            with conn.transaction():
-                log_id = store.record_attempt(
-                    conn,
-                    action,
-                    attempt=attempt,
-                    dry_run=dry_run,
-                    status="blocked",
-                    actor=actor,
-                    previous_state=current,
-                    guardrails=guardrails,
-                    error=error,
-                )
-                if apply:
-                    store.finish_execution(
-                        conn,
-                        action,
-                        status="blocked",
-                        actor=actor,
-                        previous_state=current,
-                        guardrails=guardrails,
-                        error=error,
-                        details={"reasons": verdict.reasons},
-                    )
+            log_id = _log_attempt(
+                conn,
+                action,
+                attempt=attempt,
+                dry_run=dry_run,
+                status="blocked",
+                actor=actor,
+                ends_as="blocked" if apply else None,
+                previous_state=current,
+                guardrails=guardrails,
+                error=error,
+                details={"reasons": verdict.reasons},
+            )
             status = "blocked" if apply else action["status"]
             return ExecutionResult(
                 action_id, "blocked", dry_run, status, current, None, None, error, verdict.reasons, log_id
@@ -327,8 +350,8 @@ def _run(
             request["clamped_from"] = approved_budget
 
         if dry_run:
-            with conn.transaction():
-                log_id = store.record_attempt(
+            with conn.transaction():  # the log row and its audit row together
+                log_id = _log_attempt(
                     conn,
                     action,
                     attempt=None,
@@ -359,7 +382,7 @@ def _run(
         except Exception as exc:
             return fail(f"the platform write failed: {_error_text(exc)}", previous=current, request=request)
         try:
-            after = _state(connector.campaign_state(action["campaign_id"], account_id=action["account_id"]))
+            after = _read_state(connector, action)
         except Exception as exc:
             return fail(
                 f"written, but reading the campaign back failed: {_error_text(exc)}",
@@ -374,30 +397,22 @@ def _run(
                 request=request,
                 response=_summary(answer),
             )
-        with conn.transaction():
-            log_id = store.record_attempt(
-                conn,
-                action,
-                attempt=attempt,
-                dry_run=False,
-                status="succeeded",
-                actor=actor,
-                previous_state=current,
-                new_state=after,
-                request=request,
-                response=_summary(answer),
-                guardrails=guardrails,
-            )
-            store.finish_execution(
-                conn,
-                action,
-                status="executed",
-                actor=actor,
-                previous_state=current,
-                new_state=after,
-                guardrails=guardrails,
-                details={"attempt": attempt, "log_id": log_id},
-            )
+        log_id = _log_attempt(
+            conn,
+            action,
+            attempt=attempt,
+            dry_run=False,
+            status="succeeded",
+            actor=actor,
+            ends_as="executed",
+            previous_state=current,
+            new_state=after,
+            request=request,
+            response=_summary(answer),
+            guardrails=guardrails,
+            details={"attempt": attempt},
+            audit_log_id=True,
+        )
         return ExecutionResult(
             action_id, "executed", False, "executed", current, after, request, log_id=log_id
         )
