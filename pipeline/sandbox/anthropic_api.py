@@ -28,19 +28,18 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from pipeline.sandbox.server import BackgroundServer
 
 FAKE_API_KEY = "sk-ant-fake-sandbox-key"
 MODES = frozenset(
@@ -396,73 +395,21 @@ def create_app(state: FakeAnthropic) -> Starlette:
     return app
 
 
-class FakeAnthropicServer:
+class FakeAnthropicServer(BackgroundServer):
     """The fake on a loopback port in a background thread; ``url`` is the SDK's ``base_url``.
 
     >>> with FakeAnthropicServer() as fake:                         # doctest: +SKIP
     ...     anthropic.Anthropic(api_key=FAKE_API_KEY, base_url=fake.url).messages.create(...)
     """
 
+    label = "fake Anthropic API"
+    thread_name = "fake-anthropic"
+
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, api_keys: Iterable[str] | None = None
     ) -> None:
-        self.host = host
-        self.port = port
         self.state = FakeAnthropic(api_keys=set(api_keys) if api_keys is not None else {FAKE_API_KEY})
-        self.app = create_app(self.state)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> FakeAnthropicServer:
-        if self._thread is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(f"fake Anthropic API cannot listen on {self.host}:{self.port}: {exc}") from exc
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name=f"fake-anthropic:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"fake Anthropic API did not start on {self.host}:{self.port}")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        if self._thread.is_alive():
-            self._server.force_exit = True
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeAnthropicServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().__init__(create_app(self.state), host, port)
 
 
 __all__ = ["FAKE_API_KEY", "MODES", "FakeAnthropic", "FakeAnthropicServer", "RecordedRequest", "create_app"]

@@ -9,7 +9,7 @@ is one line there) plus control endpoints under ``/_sandbox``:
 - ``GET|POST /_sandbox/clock``  read or pin the clock: ``{"now": "2026-11-20T12:00:00Z"}``
   (``null`` = real time) or ``{"advance_days": 1, "advance_hours": 0}``.
 
-``SandboxServer`` runs the app with uvicorn in a daemon thread on a free loopback port, for tests and
+``SandboxServer`` (a ``BackgroundServer``) runs the app with uvicorn in a daemon thread on a free loopback port, for tests and
 the demo; ``serve`` runs it in the foreground for ``adsignal sandbox serve``.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -226,32 +226,19 @@ def default_tokens() -> dict[str, set[str]]:
     return {platform: {token} for platform, token in SANDBOX_TOKENS.items()}
 
 
-class SandboxServer:
-    """The sandbox on a loopback port in a background thread.
+class BackgroundServer:
+    """An ASGI app served by uvicorn in a daemon thread (``port=0``: a free port), for tests and the demo.
 
-    >>> with SandboxServer() as server:                      # doctest: +SKIP
-    ...     httpx.get(f"{server.base_url('meta')}/v21.0/me/adaccounts",
-    ...               params={"access_token": SANDBOX_TOKENS["meta"]})
+    ``label`` names it in errors, ``thread_name`` its thread; use it as a context manager or start/stop it.
     """
 
-    def __init__(
-        self,
-        world: World | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        tokens: Mapping[str, Iterable[str]] | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.world = world if world is not None else World(default_scenario())
+    label = "server"
+    thread_name = "server"
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
         self.host = host
         self.port = port
-        self.faults = FaultInjector()
-        # valid tokens per platform; mutate (e.g. ``tokens["meta"].clear()``) to revoke
-        self.tokens: dict[str, set[str]] = (
-            {p: set(t) for p, t in tokens.items()} if tokens is not None else default_tokens()
-        )
-        self.app = create_app(self.world, self.faults, self.tokens, settings)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -260,11 +247,7 @@ class SandboxServer:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.port}"
 
-    def base_url(self, platform: str) -> str:
-        """Where a connector for ``platform`` points, e.g. ``http://127.0.0.1:PORT/meta``."""
-        return f"{self.url}/{platform}"
-
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         if self._thread is not None:
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -273,21 +256,24 @@ class SandboxServer:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
-            raise OSError(f"sandbox cannot listen on {self.host}:{self.port}: {exc}") from exc
+            raise OSError(f"{self.label} cannot listen on {self.host}:{self.port}: {exc}") from exc
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"sandbox:{self.port}", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"{self.thread_name}:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"sandbox server did not start on {self.host}:{self.port}")
+                raise RuntimeError(f"{self.label} did not start on {self.host}:{self.port}")
             time.sleep(0.01)
         return self
 
@@ -302,11 +288,44 @@ class SandboxServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class SandboxServer(BackgroundServer):
+    """The sandbox on a loopback port in a background thread.
+
+    >>> with SandboxServer() as server:                      # doctest: +SKIP
+    ...     httpx.get(f"{server.base_url('meta')}/v21.0/me/adaccounts",
+    ...               params={"access_token": SANDBOX_TOKENS["meta"]})
+    """
+
+    label = "sandbox server"
+    thread_name = "sandbox"
+
+    def __init__(
+        self,
+        world: World | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tokens: Mapping[str, Iterable[str]] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.world = world if world is not None else World(default_scenario())
+        self.faults = FaultInjector()
+        # valid tokens per platform; mutate (e.g. ``tokens["meta"].clear()``) to revoke
+        self.tokens: dict[str, set[str]] = (
+            {p: set(t) for p, t in tokens.items()} if tokens is not None else default_tokens()
+        )
+        super().__init__(create_app(self.world, self.faults, self.tokens, settings), host, port)
+
+    def base_url(self, platform: str) -> str:
+        """Where a connector for ``platform`` points, e.g. ``http://127.0.0.1:PORT/meta``."""
+        return f"{self.url}/{platform}"
 
 
 def serve(port: int = 8765, host: str = "127.0.0.1", world: World | None = None) -> None:
@@ -320,6 +339,7 @@ __all__ = [
     "FAULT_KINDS",
     "ROUTERS",
     "SANDBOX_TOKENS",
+    "BackgroundServer",
     "Fault",
     "FaultInjector",
     "RouterFactory",
