@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from pipeline.analytics.budget.curves import CampaignKey
 from pipeline.analytics.budget.plan import AllocationLine, AllocationPlan
 from pipeline.jsonable import jsonable
+from pipeline.warehouse.app_store import mart_frame
 
 ALLOCATION_DAILY_COLUMNS = (
     "date_day",
@@ -31,16 +32,15 @@ ALLOCATION_DAILY_COLUMNS = (
 
 def allocation_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
     """Campaign-day spend and outcomes (account and reporting currency) for fitting response curves."""
-    cur = conn.execute(
-        f"select {', '.join(ALLOCATION_DAILY_COLUMNS)} from marts.fct_campaign_performance_daily"
-        " where date_day between %s and %s order by date_day, platform, account_id, campaign_id",
-        (since, until),
+    return mart_frame(
+        conn,
+        "marts.fct_campaign_performance_daily",
+        ALLOCATION_DAILY_COLUMNS,
+        since,
+        until,
+        order_by="date_day, platform, account_id, campaign_id",
+        numeric=("fx_rate", "spend", "spend_reporting", "conversions", "conversion_value_reporting"),
     )
-    frame = pd.DataFrame(cur.fetchall(), columns=list(ALLOCATION_DAILY_COLUMNS))
-    numeric = ["fx_rate", "spend", "spend_reporting", "conversions", "conversion_value_reporting"]
-    frame[numeric] = frame[numeric].astype(float)
-    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
-    return frame
 
 
 def reporting_currency(conn: psycopg.Connection, since: date, until: date, default: str) -> str:

@@ -70,18 +70,42 @@ class AlertLike(Protocol):
     suppressed_reason: str | None
 
 
+def mart_frame(
+    conn: psycopg.Connection,
+    relation: str,
+    columns: Sequence[str],
+    since: date,
+    until: date,
+    *,
+    order_by: str | None = None,
+    numeric: Sequence[str] = (),
+    parse_days: bool = True,
+) -> pd.DataFrame:
+    """``columns`` of a mart's rows with ``date_day`` between since and until: ``numeric`` columns as floats
+    (numeric columns come back as Decimal), ``date_day`` as dates unless ``parse_days`` is off."""
+    order = f" order by {order_by}" if order_by else ""
+    cur = conn.execute(
+        f"select {', '.join(columns)} from {relation} where date_day between %s and %s{order}", (since, until)
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(columns))
+    if numeric:
+        frame[list(numeric)] = frame[list(numeric)].astype(float)
+    if parse_days:
+        frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
+    return frame
+
+
 def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
     """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector."""
-    cur = conn.execute(
-        f"select {', '.join(CAMPAIGN_DAILY_COLUMNS)} from marts.fct_campaign_performance_daily"
-        " where date_day between %s and %s order by date_day, platform, account_id, campaign_id",
-        (since, until),
+    return mart_frame(
+        conn,
+        "marts.fct_campaign_performance_daily",
+        CAMPAIGN_DAILY_COLUMNS,
+        since,
+        until,
+        order_by="date_day, platform, account_id, campaign_id",
+        numeric=("fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"),
     )
-    frame = pd.DataFrame(cur.fetchall(), columns=list(CAMPAIGN_DAILY_COLUMNS))
-    numeric = ["fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"]
-    frame[numeric] = frame[numeric].astype(float)
-    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
-    return frame
 
 
 HEALTH_COLUMNS = (
@@ -99,13 +123,7 @@ HEALTH_COLUMNS = (
 
 def signal_health_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
     """Account-day signal health from ``marts.fct_signal_health_daily`` (gates business alerts)."""
-    cur = conn.execute(
-        f"select {', '.join(HEALTH_COLUMNS)} from marts.fct_signal_health_daily where date_day between %s and %s",
-        (since, until),
-    )
-    frame = pd.DataFrame(cur.fetchall(), columns=list(HEALTH_COLUMNS))
-    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
-    return frame
+    return mart_frame(conn, "marts.fct_signal_health_daily", HEALTH_COLUMNS, since, until)
 
 
 BUDGET_COLUMNS = (
@@ -140,15 +158,16 @@ HOURLY_COLUMNS = (
 
 def campaign_hourly_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
     """Campaign-hours from ``marts.fct_campaign_performance_hourly`` (local days since..until)."""
-    cur = conn.execute(
-        f"select {', '.join(HOURLY_COLUMNS)} from marts.fct_campaign_performance_hourly"
-        " where date_day between %s and %s order by platform, account_id, campaign_id, hour_start_utc",
-        (since, until),
+    return mart_frame(
+        conn,
+        "marts.fct_campaign_performance_hourly",
+        HOURLY_COLUMNS,
+        since,
+        until,
+        order_by="platform, account_id, campaign_id, hour_start_utc",
+        numeric=("spend", "impressions", "clicks", "conversions", "conversion_value"),
+        parse_days=False,
     )
-    frame = pd.DataFrame(cur.fetchall(), columns=list(HOURLY_COLUMNS))
-    numeric = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
-    frame[numeric] = frame[numeric].astype(float)
-    return frame
 
 
 def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
@@ -199,7 +218,28 @@ def _alert_params(
     }
 
 
-_UPSERT = """
+# Shared by every producer of ``app.alerts`` (the detectors here, the rules in rules_store): an insert
+# ``select ... where`` guard and the ``do update`` tail of its upsert into one live alert per scope.
+# Parameters: tenant, detector (its detected_by), type, platform, level, entity, as_of.
+NOT_JUDGED_LATER = """-- a run for an older as-of than this producer already judged the scope on changes nothing
+    where not exists (
+        select 1 from app.alerts newer
+        where newer.tenant_id = %(tenant)s and newer.detected_by = %(detector)s
+          and newer.alert_type = %(type)s and newer.platform = %(platform)s
+          and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
+          and newer.evaluated_as_of > %(as_of)s)
+    on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
+        where status in ('open', 'acknowledged', 'suppressed')"""
+REDETECTION = """-- a re-run for the same as-of is not a new detection
+        last_detected_at = case when app.alerts.evaluated_as_of is null
+                                  or excluded.evaluated_as_of > app.alerts.evaluated_as_of
+                                then now() else app.alerts.last_detected_at end,
+        detection_count = app.alerts.detection_count
+            + (app.alerts.evaluated_as_of is null or excluded.evaluated_as_of > app.alerts.evaluated_as_of)::int,
+        detected_by = excluded.detected_by,
+        evaluated_as_of = greatest(app.alerts.evaluated_as_of, excluded.evaluated_as_of)"""
+
+_UPSERT = f"""
     insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
         entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
         window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason,
@@ -209,15 +249,7 @@ _UPSERT = """
         %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
         case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s,
         %(detector)s, %(as_of)s
-    -- a run for an older as-of than this detector already judged the scope on changes nothing
-    where not exists (
-        select 1 from app.alerts newer
-        where newer.tenant_id = %(tenant)s and newer.detected_by = %(detector)s
-          and newer.alert_type = %(type)s and newer.platform = %(platform)s
-          and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
-          and newer.evaluated_as_of > %(as_of)s)
-    on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
-        where status in ('open', 'acknowledged', 'suppressed')
+    {NOT_JUDGED_LATER}
     do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
         entity_name = excluded.entity_name, account_id = excluded.account_id,
         metric = excluded.metric, current_value = excluded.current_value,
@@ -229,14 +261,7 @@ _UPSERT = """
         status = case when excluded.suppressed_reason is not null then 'suppressed'
                       when app.alerts.acknowledged_at is not null then 'acknowledged'
                       else 'open' end,
-        -- a re-run for the same as-of is not a new detection
-        last_detected_at = case when app.alerts.evaluated_as_of is null
-                                  or excluded.evaluated_as_of > app.alerts.evaluated_as_of
-                                then now() else app.alerts.last_detected_at end,
-        detection_count = app.alerts.detection_count
-            + (app.alerts.evaluated_as_of is null or excluded.evaluated_as_of > app.alerts.evaluated_as_of)::int,
-        detected_by = excluded.detected_by,
-        evaluated_as_of = greatest(app.alerts.evaluated_as_of, excluded.evaluated_as_of)
+        {REDETECTION}
     returning (xmax = 0) as inserted
 """
 
@@ -318,7 +343,6 @@ def sync_alerts(
             counts["resolved_ids"] = sorted(r[0] for r in resolved)
             counts["resolved"] = len(resolved)
     return counts
-
 
 
 # --- people acting on alerts (the CLI) ------------------------------------------------------------

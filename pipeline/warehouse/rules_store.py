@@ -26,6 +26,7 @@ from pipeline.analytics.rules import Rule, RuleFileError, load_rules_file, rule_
 from pipeline.analytics.rules.evaluate import PlannedAction, RuleAlert, RuleEvaluation, evaluate_rule
 from pipeline.analytics.rules.models import ApplyLabel
 from pipeline.warehouse.actions_store import propose_actions
+from pipeline.warehouse.app_store import NOT_JUDGED_LATER, REDETECTION
 
 log = logging.getLogger(__name__)
 
@@ -563,21 +564,14 @@ def _upsert_alert(
     """One live alert per (rule, entity): re-matching refreshes it (an acknowledgement survives).
     Returns (alert_id, opened), or None when an evaluation for a later day already judged it (a backfill)."""
     row = conn.execute(
-        """
+        f"""
         insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level, entity_id,
             entity_name, title, message, metric, current_value, threshold, window_start, window_end, evidence,
             signal_health, run_id, status, detected_by, evaluated_as_of)
         select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s, %(name)s,
             %(title)s, %(message)s, %(metric)s, %(value)s, %(threshold)s, %(ws)s, %(we)s, %(evidence)s,
-            %(health)s, %(run)s, 'open', %(producer)s, %(as_of)s
-        where not exists (
-            select 1 from app.alerts newer
-            where newer.tenant_id = %(tenant)s and newer.detected_by = %(producer)s
-              and newer.alert_type = %(type)s and newer.platform = %(platform)s
-              and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
-              and newer.evaluated_as_of > %(as_of)s)
-        on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
-            where status in ('open', 'acknowledged', 'suppressed')
+            %(health)s, %(run)s, 'open', %(detector)s, %(as_of)s
+        {NOT_JUDGED_LATER}
         do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
             entity_name = excluded.entity_name, account_id = excluded.account_id, metric = excluded.metric,
             current_value = excluded.current_value, threshold = excluded.threshold,
@@ -585,14 +579,7 @@ def _upsert_alert(
             evidence = excluded.evidence, signal_health = excluded.signal_health, run_id = excluded.run_id,
             status = case when app.alerts.acknowledged_at is not null then 'acknowledged' else 'open' end,
             suppressed_reason = null,
-            -- a re-run for the same day is not a new detection
-            last_detected_at = case when app.alerts.evaluated_as_of is null
-                                      or excluded.evaluated_as_of > app.alerts.evaluated_as_of
-                                    then now() else app.alerts.last_detected_at end,
-            detection_count = app.alerts.detection_count
-                + (app.alerts.evaluated_as_of is null or excluded.evaluated_as_of > app.alerts.evaluated_as_of)::int,
-            detected_by = excluded.detected_by,
-            evaluated_as_of = greatest(app.alerts.evaluated_as_of, excluded.evaluated_as_of)
+            {REDETECTION}
         returning alert_id, (xmax = 0) as inserted
         """,
         {
@@ -619,7 +606,7 @@ def _upsert_alert(
                 }
             ),
             "run": run_id,
-            "producer": alert_producer(rule_id),
+            "detector": alert_producer(rule_id),
             "as_of": _as_of_moment(as_of),
         },
     ).fetchone()
