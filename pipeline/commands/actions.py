@@ -6,31 +6,20 @@ Approving never writes to a platform by itself: ``execute`` does (dry run unless
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
+
+from pipeline.commands._common import command_url, make_actor_option, wide_console
 
 STATUSES = ("proposed", "blocked", "approved", "rejected", "executing", "executed", "failed", "superseded")
 
 
-def _url() -> str:
-    # Read at call time (not the cached settings), so DATABASE_URL set for this command is honoured.
-    from pipeline.warehouse.db import database_url
-
-    return os.environ.get("DATABASE_URL") or database_url()
-
-
 def _sandbox_url() -> str | None:
     return os.environ.get("ADSIGNAL_SANDBOX_URL") or None
-
-
-def _console() -> Console:
-    return Console(width=max(Console().width, 140))
 
 
 def _change(action: dict[str, Any]) -> str:
@@ -52,14 +41,7 @@ def _blocked_reasons(action: dict[str, Any]) -> str:
     )
 
 
-actor_option = click.option(
-    "--by",
-    "--actor",
-    "actor",
-    default=getpass.getuser,
-    show_default="the OS user",
-    help="Who decides (recorded in the audit log).",
-)
+actor_option = make_actor_option("Who decides (recorded in the audit log).")
 
 
 @click.group("actions")
@@ -75,7 +57,7 @@ def list_command(status: str | None, limit: int) -> None:
     from pipeline.warehouse.actions_store import list_actions
     from pipeline.warehouse.db import connect
 
-    with connect(_url()) as conn:
+    with connect(command_url()) as conn:
         rows = list_actions(conn, status=status, limit=limit)
     if not rows:
         click.echo("no actions" + (f" with status {status}" if status else ""))
@@ -97,7 +79,7 @@ def list_command(status: str | None, limit: int) -> None:
             _change(row),
             why,
         )
-    _console().print(table)
+    wide_console().print(table)
 
 
 @actions.command("show")
@@ -108,13 +90,13 @@ def show_command(action_id: int) -> None:
     from pipeline.warehouse.audit import audit_trail
     from pipeline.warehouse.db import connect
 
-    with connect(_url()) as conn:
+    with connect(command_url()) as conn:
         action = get_action(conn, action_id)
         if action is None:
             raise click.ClickException(f"action {action_id} does not exist")
         attempts = action_log(conn, action_id)
         trail = audit_trail(conn, "action", action_id)
-    console = _console()
+    console = wide_console()
     console.print(
         f"[bold]action {action_id}[/bold]  {action['action_type']} {action['platform']} campaign "
         f"{action['campaign_name'] or ''} ({action['campaign_id']}, account {action['account_id']})\n"
@@ -165,7 +147,7 @@ def _decide(action_id: int, decision: str, actor: str, note: str | None) -> None
     from pipeline.warehouse.actions_store import ActionStateError, decide
     from pipeline.warehouse.db import connect
 
-    with connect(_url()) as conn:
+    with connect(command_url()) as conn:
         try:
             action = decide(conn, action_id, decision, actor=actor, note=note)
         except ActionStateError as exc:
@@ -178,7 +160,9 @@ def _execute(action_id: int, apply: bool, actor: str) -> None:
     from pipeline.warehouse.actions_store import ActionStateError
 
     try:
-        result = execute_action(_url(), action_id, apply=apply, actor=actor, sandbox_url=_sandbox_url())
+        result = execute_action(
+            command_url(), action_id, apply=apply, actor=actor, sandbox_url=_sandbox_url()
+        )
     except ActionStateError as exc:
         raise click.ClickException(str(exc)) from None
     previous = json.dumps(result.previous_state)

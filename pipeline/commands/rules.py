@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import uuid
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from pipeline.commands._common import command_url, make_actor_option, wide_console
 from pipeline.config import DEFAULT_TENANT
-
-
-def _url(migrate: bool = False) -> str:
-    # Read at call time (not the cached settings), so DATABASE_URL set for this command is honoured.
-    from pipeline.warehouse.db import database_url
-
-    url = os.environ.get("DATABASE_URL") or database_url()
-    if migrate:
-        from pipeline.warehouse import migrate as migrations
-
-        migrations.upgrade(url)
-    return url
-
-
-def _console() -> Console:
-    return Console(width=max(Console().width, 140))
 
 
 def _load(path: Path) -> list:
@@ -42,14 +24,7 @@ def _load(path: Path) -> list:
         raise SystemExit(1) from exc
 
 
-actor_option = click.option(
-    "--by",
-    "--actor",
-    "actor",
-    default=getpass.getuser,
-    show_default="the OS user",
-    help="Who did it (recorded as resolved_by on the alerts a disabled rule leaves).",
-)
+actor_option = make_actor_option("Who did it (recorded as resolved_by on the alerts a disabled rule leaves).")
 
 
 @click.group("rules")
@@ -75,7 +50,7 @@ def import_command(file: Path, replace: bool, actor: str) -> None:
     from pipeline.warehouse.rules_store import import_rules
 
     loaded = _load(file)
-    with connect(_url(migrate=True)) as conn:
+    with connect(command_url(migrate=True)) as conn:
         summary = import_rules(
             conn, loaded, tenant_id=DEFAULT_TENANT, source=str(file), replace=replace, actor=actor
         )
@@ -95,7 +70,7 @@ def list_command() -> None:
     from pipeline.warehouse.db import connect
     from pipeline.warehouse.rules_store import list_rules
 
-    with connect(_url()) as conn:
+    with connect(command_url()) as conn:
         stored = list_rules(conn, tenant_id=DEFAULT_TENANT)
     if not stored:
         click.echo("No rules. Import some: adsignal rules import pipeline/examples/rules.yml")
@@ -117,7 +92,7 @@ def list_command() -> None:
             str(result.get("matched", "-")),
             result.get("status", "-") + (f": {result['error']}" if result.get("error") else ""),
         )
-    _console().print(table)
+    wide_console().print(table)
 
 
 @rules.command("show")
@@ -130,7 +105,7 @@ def show_command(name: str, runs: int) -> None:
     from pipeline.warehouse.db import connect
     from pipeline.warehouse.rules_store import get_rule
 
-    with connect(_url()) as conn:
+    with connect(command_url()) as conn:
         stored = get_rule(conn, name, tenant_id=DEFAULT_TENANT)
         if stored is None:
             _unknown(conn, name)
@@ -171,7 +146,7 @@ def _set_enabled(name: str, enabled: bool, actor: str) -> None:
     from pipeline.warehouse.db import connect
     from pipeline.warehouse.rules_store import set_enabled
 
-    with connect(_url()) as conn:
+    with connect(command_url()) as conn:
         if not set_enabled(conn, name, enabled, tenant_id=DEFAULT_TENANT, actor=actor):
             _unknown(conn, name)
     click.echo(f"rule {name!r} {'enabled' if enabled else 'disabled'}")
@@ -214,7 +189,7 @@ def run_command(as_of) -> None:
 
     day = as_of.date() if as_of else last_complete_day(datetime.now(UTC))
     run_id = f"cli-{uuid.uuid4()}"
-    with connect(_url(migrate=True)) as conn:
+    with connect(command_url(migrate=True)) as conn:
         try:
             summary = evaluate_rules(
                 conn,
