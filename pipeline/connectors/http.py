@@ -41,6 +41,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from pipeline.connectors.base import Credentials, TokenGrant, TokenRefreshCallback
+from pipeline.retry import ExponentialBackoff
 
 logger = logging.getLogger(__name__)
 
@@ -221,34 +222,15 @@ def without_query_params(url: str, names: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter for retryable errors.
+class RetryPolicy(ExponentialBackoff):
+    """Exponential backoff with jitter for retryable errors (see ``ExponentialBackoff``).
 
-    Attempt ``n`` (1-based) that failed waits ``min(max_delay, base_delay * 2**(n-1))``, of which a
-    random fraction up to ``jitter`` is taken off so parallel workers do not retry in lockstep.
     A server-suggested wait (``RateLimitedError.retry_after``) is honoured when longer, up to
     ``max_wait``; a platform asking for more than that fails the call with a clear message rather
     than parking a worker for hours.
     """
 
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    jitter: float = 0.5
     max_wait: float = 900.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError("jitter is a fraction between 0 and 1")
-
-    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Delay after failed attempt number ``attempt`` (1-based)."""
-        delay = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        if self.jitter:
-            delay *= 1.0 - self.jitter * (rng or random).random()
-        return delay
 
 
 @dataclass(frozen=True)

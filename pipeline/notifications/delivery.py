@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -37,6 +36,7 @@ from typing import Any, Literal
 import httpx
 
 from pipeline.notifications.config import Destination
+from pipeline.retry import ExponentialBackoff
 
 Sleep = Callable[[float], None]
 
@@ -51,25 +51,15 @@ ERROR_BODY_CHARS = 200  # enough for Slack's error codes, not enough to echo a w
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(ExponentialBackoff):
     """Attempt ``n`` that failed waits ``min(max_delay, base_delay * 2**(n-1))`` less up to ``jitter``
-    of it (so parallel senders do not retry in lockstep), or the server's ``Retry-After``."""
+    of it (so parallel senders do not retry in lockstep), or the server's ``Retry-After`` up to
+    ``max_retry_after``."""
 
     max_attempts: int = 4
-    base_delay: float = 1.0
     max_delay: float = 30.0
-    max_retry_after: float = 120.0
     jitter: float = 0.25
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError("jitter is a fraction between 0 and 1")
-
-    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
-        delay = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        return delay * (1.0 - self.jitter * (rng or random).random())
+    max_retry_after: float = 120.0
 
 
 @dataclass(frozen=True)
