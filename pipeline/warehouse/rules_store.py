@@ -26,7 +26,7 @@ from pipeline.analytics.rules import Rule, RuleFileError, load_rules_file, rule_
 from pipeline.analytics.rules.evaluate import PlannedAction, RuleAlert, RuleEvaluation, evaluate_rule
 from pipeline.analytics.rules.models import ApplyLabel
 from pipeline.warehouse.actions_store import propose_actions
-from pipeline.warehouse.app_store import NOT_JUDGED_LATER, REDETECTION
+from pipeline.warehouse.app_store import NOT_JUDGED_LATER, REDETECTION, mart_frame
 
 log = logging.getLogger(__name__)
 
@@ -246,34 +246,31 @@ def evaluation_inputs(
             raise MartsMissingError(
                 f"{table} does not exist yet: run the daily pipeline (adsignal demo) first"
             )
-    cur = conn.execute(
-        f"select {', '.join(FRAME_COLUMNS)} from marts.fct_campaign_performance_daily"
-        " where date_day between %s and %s",
-        (since, until),
+    frame = mart_frame(
+        conn,
+        "marts.fct_campaign_performance_daily",
+        FRAME_COLUMNS,
+        since,
+        until,
+        numeric=(
+            "spend",
+            "impressions",
+            "clicks",
+            "conversions",
+            "conversion_value",
+            "spend_reporting",
+            "conversion_value_reporting",
+        ),
     )
-    frame = pd.DataFrame(cur.fetchall(), columns=list(FRAME_COLUMNS))
-    numeric = [
-        "spend",
-        "impressions",
-        "clicks",
-        "conversions",
-        "conversion_value",
-        "spend_reporting",
-        "conversion_value_reporting",
-    ]
-    frame[numeric] = frame[numeric].astype(float)
-    frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
     cur = conn.execute(f"select {', '.join(CAMPAIGN_COLUMNS)} from marts.dim_campaigns")
     campaigns = pd.DataFrame(cur.fetchall(), columns=list(CAMPAIGN_COLUMNS))
     campaigns["daily_budget"] = campaigns["daily_budget"].astype(float)
-    health = pd.DataFrame(columns=["date_day", "platform", "account_id", "status"])
+    health_columns = ("date_day", "platform", "account_id", "status")
+    health = pd.DataFrame(columns=list(health_columns))
     if conn.execute("select to_regclass('marts.fct_signal_health_daily')").fetchone() != (None,):
-        cur = conn.execute(
-            "select date_day, platform, account_id, status from marts.fct_signal_health_daily"
-            " where date_day between %s and %s",
-            (since, until),
+        health = mart_frame(
+            conn, "marts.fct_signal_health_daily", health_columns, since, until, parse_days=False
         )
-        health = pd.DataFrame(cur.fetchall(), columns=list(health.columns))
     return frame, campaigns, health
 
 
