@@ -1,4 +1,5 @@
-"""End to end: sandbox Meta API → connector → raw → dbt → alerts, as real Dagster runs.
+"""End to end: sandbox APIs → connectors → raw → dbt → alerts, rules, allocation, recommendations and the
+action queue, as real Dagster runs.
 
 One sandbox world with a pinned clock; every test runs the `daily_pipeline` job the way the demo
 and the schedule do (one run over a window of daily partitions) against real PostgreSQL.
@@ -15,10 +16,13 @@ import psycopg
 import pytest
 
 from pipeline import config
+from pipeline.config import DEFAULT_TENANT
+from pipeline.connections import open_connector, sandbox_connection
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.defs.partitions import range_tags
 from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
+from pipeline.warehouse.rules_store import import_rules_file
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +48,15 @@ def warehouse_url(database_factory: Callable[[str], str]) -> str:
 def warehouse(warehouse_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_decisions() -> Iterator[None]:
+    """The deterministic recommender and no notifications, whatever the developer's shell exports."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("ANTHROPIC_API_KEY", "ADSIGNAL_SLACK_WEBHOOK_URL", "ADSIGNAL_WEBHOOK_URL"):
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -88,12 +101,20 @@ def snapshot(conn: psycopg.Connection) -> dict[str, tuple]:
         "dim_campaigns": "select count(*) from marts.dim_campaigns",
         "alerts": "select count(*), string_agg(alert_type || ':' || entity_id, ',' order by alert_type, entity_id)"
         " from app.alerts",
+        "decisions": "select (select count(*) from app.budget_allocations),"
+        " (select count(*) from app.budget_allocation_lines),"
+        " (select count(*) from app.ai_recommendations where status = 'pending'),"
+        " (select count(*) from app.actions_queue where status in ('proposed', 'blocked'))",
     }
     return {name: conn.execute(sql).fetchone() for name, sql in queries.items()}
 
 
 @pytest.fixture(scope="module")
 def first_run(pipeline: dg.Definitions, instance: dg.DagsterInstance, warehouse_url: str) -> dict[str, tuple]:
+    from pipeline.examples import EXAMPLE_RULES
+
+    with psycopg.connect(warehouse_url) as conn:
+        import_rules_file(conn, EXAMPLE_RULES, tenant_id=DEFAULT_TENANT)
     result = run(pipeline, instance, TODAY - timedelta(HISTORY_DAYS), TODAY - timedelta(1))
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     with psycopg.connect(warehouse_url) as conn:
@@ -135,7 +156,7 @@ def test_incidents_raise_alerts_and_healthy_campaigns_stay_quiet(
     incident_accounts = {i.account_id for i in incidents}
     rows = warehouse.execute(
         "select entity_level, entity_id, alert_type, status from app.alerts where platform = 'meta'"
-        " and alert_type not like 'DATA_%'"
+        " and alert_type not like 'DATA_%' and alert_type not like 'RULE_%'"  # rules' alerts: own test
     ).fetchall()
     campaign_alerts = {entity: kind for level, entity, kind, _ in rows if level == "campaign"}
     by_kind = {kind: campaign for campaign, kind in incident_campaigns.items()}
@@ -182,6 +203,85 @@ def test_signal_health_flags_the_missing_day_and_nothing_else(
         if key not in missing and status != "healthy"
     }
     assert unhealthy_elsewhere == {}
+
+
+def test_the_missing_day_raises_a_data_alert_not_a_business_alert(
+    first_run: dict, sandbox: SandboxServer, warehouse: psycopg.Connection
+) -> None:
+    world = sandbox.world
+    days = [TODAY - timedelta(d) for d in range(1, HISTORY_DAYS + 1)]
+    missing = {
+        (account.id, day)
+        for account in world.accounts("meta")
+        for day in days
+        if world.is_missing_day(account, day)
+    }
+    ((account_id, day),) = missing
+    data_alerts = warehouse.execute(
+        "select alert_type, evidence::text from app.alerts where platform = 'meta' and account_id = %s"
+        " and alert_type like 'DATA_%%' and status in ('open', 'acknowledged')",
+        (account_id,),
+    ).fetchall()
+    assert [kind for kind, _ in data_alerts] == ["DATA_INCOMPLETE"]
+    assert day.isoformat() in data_alerts[0][1], "the alert does not name the missing day"
+    incidents = {i.campaign_id for i in world.incidents if i.campaign_id}
+    business = warehouse.execute(
+        "select count(*) from app.alerts a where platform = 'meta' and account_id = %s and status = 'open'"
+        " and alert_type not like 'DATA_%%' and alert_type not like 'RULE_%%'"
+        " and not (entity_level = 'campaign' and entity_id = any(%s))",
+        (account_id, list(incidents)),
+    ).fetchone()[0]
+    assert business == 0, "the missing day raised a business alert"
+
+
+def test_example_rules_find_the_incidents_they_were_written_for(
+    first_run: dict, sandbox: SandboxServer, warehouse: psycopg.Connection
+) -> None:
+    by_kind = {
+        i.kind: i.campaign_id for i in sandbox.world.incidents if i.platform == "meta" and i.campaign_id
+    }
+    matched = dict(
+        warehouse.execute(
+            """select r.name, array_agg(distinct m->>'campaign_id') from app.rules r
+               join app.rule_runs rr using (rule_id), jsonb_array_elements(rr.matches) m
+               where rr.status = 'succeeded' group by r.name"""
+        ).fetchall()
+    )
+    assert by_kind["tracking_break"] in matched["zero-conversions-while-spending"]
+    assert by_kind["cvr_drop"] in matched["roas-collapse"]
+    assert by_kind["cpc_spike"] in matched["cpc-spike-cut-budget"]
+    failed = warehouse.execute("select count(*) from app.rule_runs where status <> 'succeeded'").fetchone()[0]
+    assert failed == 0
+
+
+def test_decisions_end_with_an_allocation_recommendations_and_proposed_actions(
+    first_run: dict, warehouse: psycopg.Connection
+) -> None:
+    total, per_platform, lines = warehouse.execute(
+        """select a.total_budget, a.allocations, (select count(*) from app.budget_allocation_lines l
+                                                  where l.allocation_id = a.allocation_id)
+           from app.budget_allocations a order by allocation_id desc limit 1"""
+    ).fetchone()
+    assert total > 0 and lines > 0
+    assert set(per_platform) <= set(ROUTERS) | {"csv"}
+    assert abs(sum(float(v) for v in per_platform.values()) - float(total)) <= max(1.0, 0.01 * float(total))
+    produced_by = warehouse.execute(
+        "select distinct produced_by, fallback_reason is not null from app.ai_recommendations"
+    ).fetchall()
+    assert produced_by == [("fallback", True)], (
+        "without a key the deterministic recommender answers, saying so"
+    )
+    proposed = warehouse.execute(
+        "select source, count(*) from app.actions_queue where status = 'proposed' group by source"
+    ).fetchall()
+    assert proposed, "nothing awaits approval"
+    unhealthy_targets = warehouse.execute(
+        """select count(*) from app.actions_queue q
+           join marts.fct_signal_health_daily h using (platform, account_id)
+           where q.status = 'proposed' and h.status <> 'healthy' and h.date_day >= %s""",
+        (TODAY - timedelta(3),),
+    ).fetchone()[0]
+    assert unhealthy_targets == 0, "an action was proposed on data that is not healthy"
 
 
 def test_running_again_changes_nothing(
@@ -295,3 +395,31 @@ def test_faults_during_a_run_leave_the_same_data_as_a_clean_run(
         "select coalesce(sum(throttled), 0) from app.api_rate_limits where platform = 'meta'"
     ).fetchone()[0]
     assert throttled_after > throttled_before, "throttled responses were not booked in app.api_rate_limits"
+
+
+def test_approving_an_action_changes_the_campaign_on_the_platform(
+    first_run: dict, sandbox: SandboxServer, warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    from pipeline.execution import approve_and_execute_first
+
+    result = approve_and_execute_first(warehouse_url, actor="e2e", apply=True, sandbox_url=sandbox.url)
+    assert result is not None and result.outcome == "executed", result
+    platform, account_id, campaign_id, dry_run, status, new_state = warehouse.execute(
+        "select platform, account_id, campaign_id, dry_run, status, new_state from app.ai_actions_log"
+        " where action_id = %s order by log_id desc limit 1",
+        (result.action_id,),
+    ).fetchone()
+    assert (dry_run, status) == (False, "succeeded")
+    connector = open_connector(sandbox_connection(platform, sandbox.url))
+    try:
+        live = connector.campaign_state(campaign_id, account_id=account_id)
+    finally:
+        connector.close()
+    assert live["status"] == new_state["status"]
+    assert live["daily_budget"] == pytest.approx(new_state["daily_budget"])
+    assert result.previous_state != result.new_state
+    audit = warehouse.execute(
+        "select array_agg(event order by audit_id) from app.audit_logs where object_id = %s",
+        (str(result.action_id),),
+    ).fetchone()[0]
+    assert audit and any("approve" in event for event in audit) and any("execut" in event for event in audit)
