@@ -18,6 +18,9 @@ connector_account_days as (
     select distinct platform, account_id, date_day
     from every_row
     where source = platform
+    {% if var('min_date', none) and var('max_date', none) and not flags.FULL_REFRESH %}
+        and date_day between '{{ var("min_date") }}'::date and '{{ var("max_date") }}'::date  -- the run's window
+    {% endif %}
 )
 
 select

@@ -5,7 +5,7 @@
 #}
 {% test relationships_on_columns(model, to, columns) %}
     select distinct {% for column in columns %}child.{{ column }}{{ ", " if not loop.last }}{% endfor %}
-    from {{ model }} as child
+    from (select * from {{ model }}) as child
     where not exists (
         select 1
         from {{ to }} as parent
