@@ -62,7 +62,9 @@ def queued_actions(conn: psycopg.Connection, limit: int = 10) -> list[tuple]:
         """select action_id, status, action_type, source, platform, coalesce(campaign_name, campaign_id), params,
                   reason
            from app.actions_queue where status in ('proposed', 'blocked', 'approved')
-           order by status = 'blocked', action_id limit %s""",
+           order by status = 'blocked', array_position(array['rule', 'recommendation', 'allocation'], source),
+                    action_id
+           limit %s""",
         (limit,),
     ).fetchall()
 
@@ -144,14 +146,32 @@ def print_decisions(conn: psycopg.Connection, console: Console) -> None:
 
     actions = queued_actions(conn)
     if actions:
+        waiting = conn.execute(
+            "select count(*) from app.actions_queue where status in ('proposed', 'blocked', 'approved')"
+        ).fetchone()[0]
+        more = f", {waiting - len(actions)} more in `adsignal actions list`" if waiting > len(actions) else ""
         table = Table(
-            title="Action queue (app.actions_queue): nothing runs before approval", title_justify="left"
+            title=f"Action queue (app.actions_queue): nothing runs before approval{more}",
+            title_justify="left",
         )
         for column in ("id", "status", "action", "source", "platform", "campaign", "change", "why"):
-            table.add_column(column, no_wrap=column not in ("why", "campaign"))
+            table.add_column(
+                column, no_wrap=column not in ("why", "campaign"), ratio=2 if column == "why" else None
+            )
         for action_id, status, action_type, source, platform, campaign, params, reason in actions:
-            change = ", ".join(f"{k}={v}" for k, v in params.items()) or "-"
-            table.add_row(str(action_id), status, action_type, source, platform, campaign, change, reason)
+            # "Budget allocation 1 for <period>: raise ... ; expected ..." → "raise ..." (the source column
+            # already says where it came from; `adsignal actions show ID` has the whole reason).
+            first_clause = reason.split(";")[0].split(": ", 1)[-1]
+            table.add_row(
+                str(action_id),
+                status,
+                action_type,
+                source,
+                platform,
+                campaign,
+                describe_change(params),
+                first_clause,
+            )
         console.print(table)
 
     executed = executed_actions(conn)
@@ -182,6 +202,14 @@ def print_decisions(conn: psycopg.Connection, console: Console) -> None:
                 f"{describe_state(before)} → {describe_state(after)}",
             )
         console.print(table)
+
+
+def describe_change(params: dict) -> str:
+    """An action's parameters in a few words: the daily budget it sets, and what was asked if clamped."""
+    budget, asked = params.get("new_daily_budget"), params.get("requested_daily_budget")
+    if budget is None:
+        return "-"
+    return f"budget → {budget:,.2f}" + (f" (asked {asked:,.2f})" if asked not in (None, budget) else "")
 
 
 def describe_state(state: dict | None) -> str:
