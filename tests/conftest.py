@@ -17,6 +17,14 @@ import pytest
 from pipeline.warehouse import db, migrate
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The code location reads the dbt manifest at import (as in production, where it is prepared before
+    Dagster loads); test modules import defs at collection, so a fresh clone parses the project first."""
+    from pipeline.dbt_manifest import prepare_manifest
+
+    prepare_manifest()
+
+
 def _admin_url() -> str:
     return os.environ.get("DATABASE_URL") or db._start_embedded(db.settings().data_dir / "pg")
 
