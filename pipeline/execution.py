@@ -24,6 +24,7 @@ Every attempt is one ``app.ai_actions_log`` row; every status change one ``app.a
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -113,11 +114,22 @@ def _write_call(
 
 
 def _summary(answer: Any) -> Any:
-    """A bounded, JSON-able summary of a platform's answer (it carries no credentials, but may be long)."""
-    text = redact_text(repr(answer))
+    """A bounded, JSON-able, redacted summary of a platform's answer (what is stored is what was redacted)."""
+    text = redact_text(json.dumps(answer, default=str))
     if isinstance(answer, dict) and len(text) <= 4000:
-        return answer
+        return json.loads(text)
     return {"answer": text[:4000]}
+
+
+def _changed_since_a_write(log: list[dict[str, Any]], current: Mapping[str, Any]) -> bool:
+    """An earlier attempt sent a write and the platform no longer shows the state it read before it: that
+    write (possibly of a budget clamped at execution) landed, so writing again could apply the change twice."""
+    keys = ("status", "daily_budget")
+    return any(
+        {k: row["previous_state"].get(k) for k in keys} != {k: current.get(k) for k in keys}
+        for row in log
+        if not row["dry_run"] and row["request"] and row["previous_state"]
+    )
 
 
 def _error_text(exc: BaseException) -> str:
@@ -271,16 +283,12 @@ def _run(
         except Exception as exc:  # the platform could not be read: nothing was written
             return fail(f"reading the campaign's current state failed: {_error_text(exc)}")
 
-        if apply and prior_attempts > 0 and _reached(action, current, approved_budget):
+        earlier = store.action_log(conn, action_id) if apply and prior_attempts > 0 else []
+        if earlier and (
+            _reached(action, current, approved_budget) or _changed_since_a_write(earlier, current)
+        ):
             # An earlier attempt's write landed although its answer was lost: done, without writing again.
-            first = next(
-                (
-                    row
-                    for row in store.action_log(conn, action_id)
-                    if not row["dry_run"] and row["previous_state"]
-                ),
-                None,
-            )
+            first = next((row for row in earlier if not row["dry_run"] and row["previous_state"]), None)
             previous = first["previous_state"] if first else None
             log_id = _log_attempt(
                 conn,

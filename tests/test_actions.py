@@ -669,3 +669,32 @@ def test_demo_helper_approves_and_applies_the_oldest_proposal(
         assert result is not None and (result.action_id, result.outcome) == (action_id, "executed")
         assert platform_state(sandbox, campaign)["status"] == "PAUSED"
         assert store.proposed_actions(conn) == []
+
+
+def test_a_retry_after_a_landed_write_of_another_amount_does_not_write_again(
+    url: str, conn: psycopg.Connection, sandbox: SandboxServer
+) -> None:
+    campaign = fresh_campaign(sandbox.world, "google_ads")
+    seed(conn, sandbox.world, campaign)
+    before = platform_state(sandbox, campaign)
+    target = round(before["daily_budget"] * 1.25, 2)
+    action = propose_one(conn, proposal(campaign, budget=target))
+    store.decide(conn, action["action_id"], "approve", actor="alice")
+    budgets = "campaignBudgets:mutate"
+    sandbox.faults.add("google_ads", "server_error", path=budgets, times=-1)
+    first = execute_action(url, action["action_id"], apply=True, actor="alice", sandbox_url=sandbox.url)
+    assert first.outcome == "failed"
+    sandbox.faults.clear()
+    # The platform moved after that attempt read it (say its write landed with an amount the guardrails
+    # clamped at execution, its answer lost): a retry must not stack a second change on top.
+    landed = round(before["daily_budget"] * 1.1, 2)
+    connector = open_connector(sandbox_connection("google_ads", sandbox.url))
+    try:
+        connector.update_campaign(campaign.id, daily_budget=landed, account_id=campaign.account_id)
+    finally:
+        connector.close()
+    guard = sandbox.faults.add("google_ads", "server_error", path=budgets, times=-1)
+    retried = execute_action(url, action["action_id"], apply=True, actor="alice", sandbox_url=sandbox.url)
+    assert retried.outcome == "already_applied"
+    assert guard.hits == 0
+    assert platform_state(sandbox, campaign)["daily_budget"] == landed

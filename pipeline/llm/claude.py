@@ -144,6 +144,14 @@ def call_tool(
             request_id=None,
             latency_ms=elapsed(),
         ) from None
+    except anthropic.APIError as exc:  # any other SDK failure (e.g. an unreadable response): fall back too
+        raise ClaudeCallError(
+            settings.redact(f"{type(exc).__name__}: {exc}"),
+            status_code=None,
+            error_type="api_error",
+            request_id=None,
+            latency_ms=elapsed(),
+        ) from None
     finally:
         client.close()
 
