@@ -536,3 +536,19 @@ def test_no_data_matches_nothing() -> None:
     for r in load_rules_file(EXAMPLE):
         result = evaluate_rule(r, empty, AS_OF)
         assert (result.entities_evaluated, result.matches, result.actions) == (0, (), ())
+
+
+def test_a_notification_target_must_be_a_name_not_a_url() -> None:
+    secret_url = "https://hooks.slack.com/services/T000/B000/not-a-real-secret"
+    text = f"""
+version: 1
+rules:
+  - name: leaky
+    conditions: {{all: [{{metric: spend, window_days: 3, operator: ">", value: 1}}]}}
+    actions: [{{type: notify_webhook, target: "{secret_url}"}}]
+"""
+    with pytest.raises(RuleFileError) as error:
+        parse_rules(text)
+    message = str(error.value)
+    assert "rules[0].actions[0].target" in message and "not a URL" in message
+    assert "not-a-real-secret" not in message

@@ -241,11 +241,25 @@ class AdjustBudget(_Strict):
         return f"daily budget {change}" + (f" ({', '.join(bounds)})" if bounds else "")
 
 
+# A destination *name* (e.g. "#paid-media", "ops"): webhook URLs carry secrets and live in the environment,
+# never in rules, which are stored and echoed in run records and digests.
+def _destination_name(value: str) -> str:
+    if any(c in value for c in ":/") or any(c.isspace() for c in value):
+        raise ValueError(
+            "a destination name, not a URL: webhook URLs are secrets and belong in ADSIGNAL_SLACK_WEBHOOK_URL"
+            " / ADSIGNAL_WEBHOOK_URL"
+        )
+    return value
+
+
+DestinationName = Annotated[str, Field(max_length=200), AfterValidator(_destination_name)]
+
+
 class NotifySlack(_Strict):
     """Queue a Slack message (the notification digest of the run delivers it)."""
 
     type: Literal["notify_slack"]
-    target: str | None = Field(default=None, max_length=200)  # a destination name, never a URL or secret
+    target: DestinationName | None = None
     message: str | None = Field(default=None, max_length=500)
 
 
@@ -253,7 +267,7 @@ class NotifyWebhook(_Strict):
     """Queue a webhook notification (the notification digest of the run delivers it)."""
 
     type: Literal["notify_webhook"]
-    target: str | None = Field(default=None, max_length=200)
+    target: DestinationName | None = None
     message: str | None = Field(default=None, max_length=500)
 
 
