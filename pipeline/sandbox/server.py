@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import ModuleType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -43,17 +43,6 @@ SANDBOX_TOKENS: dict[str, str] = {
     "snapchat": "sandbox-snapchat-token",
     "microsoft_ads": "sandbox-microsoft-ads-token",
 }
-
-
-class RouterFactory(Protocol):
-    def __call__(
-        self,
-        world: World,
-        faults: FaultInjector,
-        tokens: Mapping[str, Iterable[str]],
-        settings: Any = None,
-        /,
-    ) -> Any: ...
 
 
 # platform -> router module (with ``router_factory`` and ``FAULT_KINDS``); a new platform's fake API
@@ -342,7 +331,6 @@ __all__ = [
     "BackgroundServer",
     "Fault",
     "FaultInjector",
-    "RouterFactory",
     "SandboxServer",
     "create_app",
     "default_tokens",

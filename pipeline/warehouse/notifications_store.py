@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pipeline.notifications.config import CHANNELS, Channel
+from pipeline.notifications.config import Channel
 from pipeline.notifications.digest import AlertCandidate, AlertChange, RuleNotice
 
 # rule action type -> channel
@@ -204,21 +204,3 @@ def mark_alerts_notified(
                 """,
                 (notification_id, channel, resolved),
             )
-
-
-def recent_notifications(
-    conn: psycopg.Connection, tenant_id: str, limit: int = 20, channel: Channel | None = None
-) -> list[dict[str, Any]]:
-    """The latest deliveries (for a CLI or a status page), newest first."""
-    channels = [channel] if channel else list(CHANNELS)
-    cur = conn.execute(
-        """
-        select notification_id, channel, target, run_id, status, item_count, attempts, last_status_code, error,
-            created_at, sent_at
-        from app.notifications where tenant_id = %s and channel = any(%s)
-        order by notification_id desc limit %s
-        """,
-        (tenant_id, channels, limit),
-    )
-    columns = [c.name for c in cur.description or ()]
-    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]

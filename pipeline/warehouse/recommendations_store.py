@@ -492,24 +492,6 @@ def save_result_metrics(conn: psycopg.Connection, recommendation_id: int, metric
 
 # --- reading back ---------------------------------------------------------------------------------
 
-LIST_COLUMNS = (
-    "recommendation_id",
-    "as_of",
-    "status",
-    "produced_by",
-    "action",
-    "platform",
-    "account_id",
-    "entity_level",
-    "entity_id",
-    "entity_name",
-    "title",
-    "confidence",
-    "action_id",
-    "action_status",
-    "created_at",
-)
-
 
 def list_recommendations(
     conn: psycopg.Connection,

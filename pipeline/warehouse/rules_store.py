@@ -30,7 +30,6 @@ from pipeline.warehouse.app_store import NOT_JUDGED_LATER, REDETECTION, mart_fra
 
 log = logging.getLogger(__name__)
 
-LIVE_ALERT_STATUSES = ("open", "acknowledged", "suppressed")
 MARTS_NEEDED = ("marts.fct_campaign_performance_daily", "marts.dim_campaigns")
 
 

@@ -11,7 +11,6 @@ ACTIONS: tuple[str, ...] = ("PAUSE", "RESUME", "BUDGET_CHANGE", "REALLOCATE", "I
 CAMPAIGN_CHANGING_ACTIONS: frozenset[str] = frozenset({"PAUSE", "RESUME", "BUDGET_CHANGE", "REALLOCATE"})
 BUDGET_ACTIONS: frozenset[str] = frozenset({"BUDGET_CHANGE", "REALLOCATE"})
 
-CitationSource = Literal["alert", "metric", "allocation", "rule"]
 CITATION_SOURCES: tuple[str, ...] = ("alert", "metric", "allocation", "rule")
 ENTITY_LEVELS: tuple[str, ...] = ("campaign", "account", "platform")
 
