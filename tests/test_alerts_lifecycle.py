@@ -224,6 +224,27 @@ def test_other_producers_alerts_are_never_touched(db: psycopg.Connection) -> Non
     assert [r["status"] for r in rows(db, "CPC_SPIKE")] == ["open"]
 
 
+def test_the_daily_and_the_hourly_detector_each_keep_their_own_live_alert(db: psycopg.Connection) -> None:
+    for detector in (HOURLY_DETECTOR, DAILY_DETECTOR):
+        db.execute(
+            "insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,"
+            " entity_id, title, message, detected_by) values (%s, 'CPC_SPIKE', 'MEDIUM', 'meta', '111',"
+            " 'campaign', 'C9', 'cpc', 'cpc up', %s)",
+            (TENANT, detector),
+        )
+    live = db.execute(
+        "select detected_by from app.alerts where entity_id = 'C9' and status = 'open' order by detected_by"
+    ).fetchall()
+    assert live == [(DAILY_DETECTOR,), (HOURLY_DETECTOR,)]
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute(
+            "insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,"
+            " entity_id, title, message, detected_by) values (%s, 'CPC_SPIKE', 'HIGH', 'meta', '111',"
+            " 'campaign', 'C9', 'cpc', 'cpc up again', %s)",
+            (TENANT, DAILY_DETECTOR),
+        )
+
+
 def test_an_older_run_does_not_undo_a_newer_one(db: psycopg.Connection) -> None:
     sync(db, detect(date(2026, 11, 13), FRAME), date(2026, 11, 13))
     sync(db, detect(date(2026, 11, 14), FRAME), date(2026, 11, 14))  # resolved

@@ -228,7 +228,7 @@ NOT_JUDGED_LATER = """-- a run for an older as-of than this producer already jud
           and newer.alert_type = %(type)s and newer.platform = %(platform)s
           and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
           and newer.evaluated_as_of > %(as_of)s)
-    on conflict (tenant_id, alert_type, platform, entity_level, entity_id)
+    on conflict (tenant_id, detected_by, alert_type, platform, entity_level, entity_id)
         where status in ('open', 'acknowledged', 'suppressed')"""
 REDETECTION = """-- a re-run for the same as-of is not a new detection
         last_detected_at = case when app.alerts.evaluated_as_of is null

@@ -52,6 +52,13 @@ def upgrade() -> None:
         "update app.alerts set detected_by = 'detector:daily' where detected_by is null"
         f" and alert_type in ({', '.join(repr(t) for t in DETECTOR_TYPES)})"
     )
+    # One live alert per (producer, entity, type): the daily and the hourly detector both raise CPC_SPIKE,
+    # and each keeps (and resolves) its own instead of taking over the other's.
+    op.execute("drop index app.alerts_one_live_per_entity")
+    op.execute("""
+        create unique index alerts_one_live_per_entity
+            on app.alerts (tenant_id, detected_by, alert_type, platform, entity_level, entity_id)
+            where status in ('open', 'acknowledged', 'suppressed')""")
     # The lifecycle looks alerts up by producer and scope, live or not (stale-run guard).
     op.execute("""
         create index alerts_by_producer_scope
@@ -60,6 +67,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("drop index if exists app.alerts_by_producer_scope")
+    op.execute("drop index app.alerts_one_live_per_entity")
+    op.execute("""
+        create unique index alerts_one_live_per_entity
+            on app.alerts (tenant_id, alert_type, platform, entity_level, entity_id)
+            where status in ('open', 'acknowledged', 'suppressed')""")
     op.execute("""
         alter table app.alerts
             drop column if exists resolution,
