@@ -578,7 +578,7 @@ def finish_execution(
     """Close an execution: executed, failed (retryable) or blocked; audit it and sync the recommendation."""
     if status not in ("executed", "failed", "blocked"):
         raise ValueError(f"an execution ends executed, failed or blocked, not {status!r}")
-    conn.execute(
+    ended = conn.execute(
         """update app.actions_queue set status = %s, executing_since = null, last_error = %s,
                previous_state = coalesce(%s, previous_state), new_state = coalesce(%s, new_state),
                guardrails = coalesce(%s, guardrails),
@@ -599,7 +599,11 @@ def finish_execution(
             actor,
             action["action_id"],
         ),
-    )
+    ).rowcount
+    if (
+        not ended
+    ):  # not (or no longer) executing, e.g. taken over as stale: nothing changed, nothing to record
+        return
     audit(
         conn,
         tenant_id=action["tenant_id"],
