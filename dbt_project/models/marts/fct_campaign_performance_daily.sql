@@ -6,10 +6,6 @@
     campaign_name is the campaign's current name (dim_campaigns) on every day: the post-hook renames
     the days outside the window, so the table equals a full refresh.
 -#}
-{%- set lookback_days = var('lookback_days') | int -%}
-{%- set min_date = var('min_date', none) -%}
-{%- set max_date = var('max_date', none) -%}
-
 {{
     config(
         materialized='incremental',
@@ -52,14 +48,7 @@
 
 with ad_performance as (
     select * from {{ ref('fct_ad_performance_daily') }}
-    {% if is_incremental() and min_date and max_date %}
-    where date_day between '{{ min_date }}'::date and '{{ max_date }}'::date
-    {% elif is_incremental() %}
-    where date_day >= coalesce(
-        (select max(date_day) from {{ this }}) - {{ lookback_days }},
-        '0001-01-01'::date
-    )
-    {% endif %}
+    {{ daily_rollup_window() }}
 ),
 
 campaigns as (
@@ -75,16 +64,7 @@ rolled_up as (
         source,
         account_id,
         campaign_id,
-        max(currency) as currency,
-        sum(spend) as spend,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks,
-        sum(conversions) as conversions,
-        sum(conversion_value) as conversion_value,
-        max(reporting_currency) as reporting_currency,
-        max(fx_rate) as fx_rate,
-        sum(spend_reporting) as spend_reporting,
-        sum(conversion_value_reporting) as conversion_value_reporting,
+        {{ summed_ad_metrics() }},
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
