@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from pipeline.analytics.alerts import AlertType, Detection, evaluate_alerts
+from pipeline.analytics.alerting import AlertType, Detection, evaluate_alerts
 from pipeline.warehouse.app_store import (
     AUTO_RESOLVER,
     DAILY_DETECTOR,

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.analytics.alerts import AlertConfig, active_alerts, detect_alerts
+from pipeline.analytics.alerting import AlertConfig, active_alerts, detect_alerts
 from pipeline.sandbox.simulator import PLATFORMS, Incident, Scenario, World
 
 # Alert types that legitimately follow from each incident kind (the z-score's CONVERSIONS_DROP is

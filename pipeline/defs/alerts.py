@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from pipeline.analytics.alerts import AlertConfig, Detection, evaluate_alerts, evaluate_hourly_alerts
+from pipeline.analytics.alerting import AlertConfig, Detection, evaluate_alerts, evaluate_hourly_alerts
 from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import (
     daily_partitions,

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from pipeline.analytics.alerts import (
+from pipeline.analytics.alerting import (
     REQUIRED_COLUMNS,
     Alert,
     AlertConfig,

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.analytics.alerts import AlertType, EntityLevel, Severity, active_alerts, detect_alerts
+from pipeline.analytics.alerting import AlertType, EntityLevel, Severity, active_alerts, detect_alerts
 from tests.analytics.test_alerts import AS_OF, constant_campaign
 
 YESTERDAY = AS_OF - timedelta(days=1)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.analytics.alerts import (
+from pipeline.analytics.alerting import (
     AlertConfig,
     AlertType,
     EntityLevel,

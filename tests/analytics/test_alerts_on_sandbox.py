@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.analytics.alerts import (
+from pipeline.analytics.alerting import (
     AlertType,
     EntityLevel,
     active_alerts,

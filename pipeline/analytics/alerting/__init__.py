@@ -2,7 +2,7 @@
 
 Pure logic (pandas and numpy; no Dagster, no database), usable from a notebook::
 
-    from pipeline.analytics.alerts import detect_alerts, detect_hourly_alerts, active_alerts
+    from pipeline.analytics.alerting import detect_alerts, detect_hourly_alerts, active_alerts
 
     alerts = detect_alerts(campaign_daily, as_of=date(2026, 11, 15), budgets=dim_campaigns,
                            health=fct_signal_health_daily)
