@@ -53,6 +53,11 @@ def settings() -> Settings:
 WESTERNMOST_UTC_OFFSET = timedelta(hours=12)
 
 
+def utc_now() -> datetime:
+    """The wall clock, as one seam: code that decides by "now" calls this, so tests can pin it."""
+    return datetime.now(UTC)
+
+
 def last_complete_day(now: datetime) -> date:
     """The latest date that has ended in every account timezone (UTC-12 and east) at ``now``."""
     return (now.astimezone(UTC) - WESTERNMOST_UTC_OFFSET).date() - timedelta(days=1)

@@ -10,6 +10,7 @@ import pytest
 from pipeline.config import last_complete_day
 from pipeline.connectors import CONNECTORS
 from pipeline.dbt_manifest import prepare_manifest
+from pipeline.defs import automation
 from pipeline.defs.automation import (
     RESTATEMENT_DAY_TAG,
     daily_restatement,
@@ -79,10 +80,16 @@ def test_intraday_refresh_covers_recent_days(hour: int, minute: int, days: int) 
     assert (datetime(2026, 11, 21).date() - start).days == days - 1
 
 
-def test_decisions_run_once_after_every_platform_finished(repository: dg.RepositoryDefinition) -> None:
+def test_decisions_run_once_after_every_platform_finished(
+    repository: dg.RepositoryDefinition, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dagster._core.test_utils import create_run_for_test
 
-    day = last_complete_day(datetime.now(UTC)).isoformat()
+    # A pinned clock just after midnight UTC: the day the sensor waits for is two days back there.
+    now = datetime(2026, 11, 21, 0, 5, tzinfo=UTC)
+    monkeypatch.setattr(automation, "utc_now", lambda: now)
+    day = last_complete_day(now).isoformat()
+    assert day == "2026-11-19"
     with dg.DagsterInstance.ephemeral() as instance:
 
         def evaluate() -> list:

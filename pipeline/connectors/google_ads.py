@@ -36,7 +36,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, To
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
+    Clock,
     CredentialsError,
     HttpApiClient,
     RateLimitedError,
@@ -337,6 +338,7 @@ class GoogleAdsConnector(HttpApiClient):
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         if not credentials.developer_token:
             raise CredentialsError(
@@ -366,6 +368,7 @@ class GoogleAdsConnector(HttpApiClient):
             sleep=sleep,
             transport=transport,
             timeout=timeout,
+            clock=clock,
         )
         self.account_ids = [normalize_customer_id(a) for a in account_ids] if account_ids else None
         self.api_version = api_version
@@ -405,7 +408,7 @@ class GoogleAdsConnector(HttpApiClient):
             yield from self._query(customer_id, gaql(resource, fields), key=spec.key_values)
             return
         hourly = stream == "ads_insights_hourly"
-        today = datetime.now(UTC).date()
+        today = self.today()
         if until is None:
             until = today if hourly else today - timedelta(days=1)
         if since is None:

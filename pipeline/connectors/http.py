@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus
 
@@ -46,6 +46,12 @@ from pipeline.retry import ExponentialBackoff
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 # Timeouts: connecting should be quick; reading a big report page may legitimately take a while.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -323,8 +329,12 @@ class HttpApiClient:
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        # "Now" decides default report windows (which days are complete, the current hour) and token
+        # expiry; injectable so tests against a sandbox on a pinned clock never read the real date.
+        self.clock: Clock = clock or utc_now
         self.credentials = credentials
         self.on_token_refresh = on_token_refresh
         self.redact = Redactor([*secrets, *(credentials.secrets() if credentials else [])])
@@ -385,7 +395,7 @@ class HttpApiClient:
             return False
         if not creds.access_token:
             return True
-        return creds.expires_at is not None and creds.expires_at - TOKEN_EXPIRY_MARGIN <= datetime.now(UTC)
+        return creds.expires_at is not None and creds.expires_at - TOKEN_EXPIRY_MARGIN <= self.clock()
 
     def refresh_access_token(self) -> TokenGrant:
         """Trade the refresh token for a new access token; ``invalid_grant`` means reconnect."""
@@ -421,7 +431,7 @@ class HttpApiClient:
         expires_in = body.get("expires_in")
         grant = TokenGrant(
             access_token=str(body["access_token"]),
-            expires_at=datetime.now(UTC) + timedelta(seconds=float(expires_in)) if expires_in else None,
+            expires_at=self.clock() + timedelta(seconds=float(expires_in)) if expires_in else None,
             refresh_token=body.get("refresh_token") or None,
         )
         self.credentials = replace(
@@ -591,6 +601,10 @@ class HttpApiClient:
             stats["throttle_sleep_s"] += pause
             logger.info("%s usage is high; pausing %.1fs before %s", self.display_name, pause, endpoint)
             self._sleep(pause)
+
+    def today(self, zone: tzinfo = UTC) -> date:
+        """The current day on the client's clock in ``zone`` (an account's timezone; UTC by default)."""
+        return self.clock().astimezone(zone).date()
 
     def sleep(self, seconds: float) -> None:
         """Sleep through the injected ``sleep`` (subclasses use it for polling)."""

@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +43,7 @@ from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, To
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
+    Clock,
     CredentialsError,
     HttpApiClient,
     RateLimitedError,
@@ -349,6 +350,7 @@ class MetaConnector(HttpApiClient):
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         access_token = credentials.access_token
         if not access_token:
@@ -367,6 +369,7 @@ class MetaConnector(HttpApiClient):
             sleep=sleep,
             transport=transport,
             timeout=timeout,
+            clock=clock,
         )
         self.account_ids = [normalize_account_id(a) for a in account_ids] if account_ids else None
         self.api_version = api_version
@@ -424,7 +427,7 @@ class MetaConnector(HttpApiClient):
                 raise ValueError(f"since ({since}) is after until ({until})")
             yield from self._read_insights(account, since, until, breakdowns=(HOURLY_BREAKDOWN,))
         else:
-            until = until or datetime.now(UTC).date()
+            until = until or self.today()
             since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
             if since > until:
                 raise ValueError(f"since ({since}) is after until ({until})")
@@ -440,7 +443,7 @@ class MetaConnector(HttpApiClient):
             raise ApiError(
                 self.display_name, f"act_{account_id} has no usable timezone_name: {name!r}"
             ) from None
-        return datetime.now(zone).date()
+        return self.today(zone)
 
     # -- write-back -------------------------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -62,6 +62,7 @@ from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, To
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
+    Clock,
     CredentialsError,
     HttpApiClient,
     RateLimitedError,
@@ -332,6 +333,7 @@ class MicrosoftAdsConnector(HttpApiClient):
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         if not credentials.access_token and not credentials.can_refresh:
             raise CredentialsError(
@@ -353,6 +355,7 @@ class MicrosoftAdsConnector(HttpApiClient):
             sleep=sleep,
             transport=transport,
             timeout=timeout,
+            clock=clock,
         )
         self.account_ids = [normalize_account_id(a) for a in account_ids] if account_ids else None
         self.poll_interval = poll_interval
@@ -435,7 +438,7 @@ class MicrosoftAdsConnector(HttpApiClient):
             aggregation = _REPORT_STREAMS[stream]
             if since is not None and until is not None and since > until:
                 raise ValueError(f"since ({since}) is after until ({until})")
-            today = datetime.now(UTC).date()
+            today = self.today()
             if aggregation == "Daily":
                 until = until or today - timedelta(days=1)
                 since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)

@@ -56,7 +56,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,6 +67,7 @@ from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, To
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
+    Clock,
     CredentialsError,
     HttpApiClient,
     RateLimitedError,
@@ -238,7 +239,7 @@ class SnapchatConnector(HttpApiClient):
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND,
     ) -> None:
         if not credentials.access_token and not credentials.can_refresh:
@@ -256,6 +257,7 @@ class SnapchatConnector(HttpApiClient):
             sleep=sleep,
             transport=transport,
             timeout=timeout,
+            clock=clock,
         )
         self.account_ids = [str(a).strip() for a in account_ids] if account_ids else None
         self.page_limit = page_limit
@@ -264,9 +266,6 @@ class SnapchatConnector(HttpApiClient):
             "view_attribution_window": view_attribution_window,
             "action_report_time": action_report_time,
         }
-        # "now" decides which days are complete and which hour is current; injectable for tests
-        # against a sandbox whose clock is pinned.
-        self.clock = clock or (lambda: datetime.now(UTC))
         self._timezones: dict[str, ZoneInfo] = {}
         self.requests_per_second = requests_per_second
         self._recent_requests: deque[float] = deque()

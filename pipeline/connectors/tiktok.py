@@ -37,7 +37,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,7 @@ from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, To
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
+    Clock,
     CredentialsError,
     HttpApiClient,
     RateLimitedError,
@@ -232,6 +233,7 @@ class TikTokConnector(HttpApiClient):
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         if not credentials.access_token:
             raise CredentialsError(
@@ -251,6 +253,7 @@ class TikTokConnector(HttpApiClient):
             sleep=sleep,
             transport=transport,
             timeout=timeout,
+            clock=clock,
         )
         self.account_ids = [normalize_account_id(a) for a in account_ids] if account_ids else None
         # The app the token was issued to (needed only to list advertisers): options win, else the
@@ -308,7 +311,7 @@ class TikTokConnector(HttpApiClient):
             for day, _ in report_windows(since, until, max_days=1):  # one day per hourly request
                 yield from self._report(advertiser, "stat_time_hour", HOURLY_METRICS, day, day)
         else:
-            until = until or datetime.now(UTC).date()
+            until = until or self.today()
             since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
             _check_window(since, until)
             for start, stop in report_windows(since, until):
@@ -579,7 +582,7 @@ class TikTokConnector(HttpApiClient):
         zone = self._timezones.get(advertiser)
         if zone is None:
             raise ApiError(self.display_name, f"advertiser {advertiser} has no usable display_timezone")
-        return datetime.now(zone).date()
+        return self.today(zone)
 
     # -- reports --------------------------------------------------------------------------------------
 

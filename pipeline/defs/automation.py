@@ -2,11 +2,11 @@
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
-from pipeline.config import last_complete_day
+from pipeline.config import last_complete_day, utc_now
 from pipeline.connectors import CONNECTORS
 from pipeline.defs.partitions import range_tags
 
@@ -88,7 +88,7 @@ def decisions_after_restatement(
 
     A platform whose run failed still gets decisions: its stale data shows up as data alerts.
     """
-    day = last_complete_day(datetime.now(UTC))
+    day = last_complete_day(utc_now())
     runs = context.instance.get_runs(filters=dg.RunsFilter(tags={RESTATEMENT_DAY_TAG: day.isoformat()}))
     finished = {run.tags.get("platform") for run in runs if run.is_finished}
     waiting = sorted(set(CONNECTORS) - finished)

@@ -124,6 +124,7 @@ def make(sandbox: SandboxServer) -> Iterator[MakeHarness]:
         options: dict[str, Any] = {
             "retry": RETRY,
             "sleep": sleeps.append,
+            "clock": target.world.clock,  # the sandbox's pinned "now", never the real date
             "transport": transport,
             "timeout": 5.0,
             "on_token_refresh": grants.append,
@@ -468,8 +469,7 @@ def test_hourly_rows_are_local_and_add_up_to_the_day(
     # Defaults: today and the two days before, one query per day; today's hours so far only.
     recent = make()
     records = _records(list(recent.connector.read("ads_insights_hourly", london)))
-    real_today = datetime.now(UTC).date()  # defaults follow the real clock, not the sandbox's
-    expected_days = [real_today - timedelta(days=n) for n in (2, 1, 0)]
+    expected_days = [TODAY - timedelta(days=n) for n in (2, 1, 0)]  # on the connector's (pinned) clock
     queries = recent.transport.queries()
     assert all(f"BETWEEN '{d}' AND '{d}'" in q for q, d in zip(queries, expected_days, strict=True))
     assert all(r["segments"]["date"] <= TODAY.isoformat() for r in records)  # nothing from the future

@@ -101,6 +101,7 @@ def make(sandbox: SandboxServer) -> Iterator[MakeHarness]:
             "page_limit": 5,
             "retry": RETRY,
             "sleep": sleeps.append,
+            "clock": (server or sandbox).world.clock,  # the sandbox's pinned "now", never the real date
             "transport": transport,
             "timeout": 5.0,
             **overrides,
@@ -550,15 +551,14 @@ def test_hourly_default_window_ends_on_the_accounts_own_today(
 ) -> None:
     account_id = accounts[1]
     zone = ZoneInfo(sandbox.world.account("meta", account_id).timezone)
-    before = datetime.now(zone).date()
+    local_today = NOW.astimezone(zone).date()
     harness = make()
     list(harness.connector.read("ads_insights_hourly", account_id))
-    after = datetime.now(zone).date()
     lookups = harness.transport.matching("GET", f"/act_{account_id}")
     assert [r.url.params["fields"] for r in lookups] == ["timezone_name"]
     days = sorted(json.loads(p["time_range"])["since"] for p in harness.transport.posted())
     assert len(days) == DEFAULT_HOURLY_DAYS
-    assert days[-1] in (before.isoformat(), after.isoformat())
+    assert days[-1] == local_today.isoformat()
     assert date.fromisoformat(days[0]) == date.fromisoformat(days[-1]) - timedelta(
         days=DEFAULT_HOURLY_DAYS - 1
     )

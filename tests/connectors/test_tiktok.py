@@ -104,6 +104,7 @@ def make(sandbox: SandboxServer) -> Iterator[MakeHarness]:
             "page_size": 50,
             "retry": RETRY,
             "sleep": sleeps.append,
+            "clock": (server or sandbox).world.clock,  # the sandbox's pinned "now", never the real date
             "transport": transport,
             "timeout": 5.0,
             **overrides,
@@ -525,12 +526,12 @@ def test_default_windows(make: MakeHarness, accounts: list[str]) -> None:
     harness = make()
     list(harness.connector.read("ads_insights_daily", accounts[0]))
     (params,) = {(p["start_date"], p["end_date"]) for p in harness.reports()}
-    today_utc = datetime.now(UTC).date()
+    today_utc = NOW.date()
     assert params == ((today_utc - timedelta(days=6)).isoformat(), today_utc.isoformat())
 
     harness = make()
     list(harness.connector.read("ads_insights_hourly", accounts[1]))
-    berlin_today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    berlin_today = NOW.astimezone(ZoneInfo("Europe/Berlin")).date()
     assert [p["end_date"] for p in harness.reports()][-1] == berlin_today.isoformat()
     assert len({p["start_date"] for p in harness.reports()}) == 7
 
