@@ -28,6 +28,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -60,6 +61,7 @@ from pipeline.warehouse.loader import (
 PAGE_SIZE = 1_000
 SPOOL_PREFIX = "import-"
 MAX_OPEN_SPOOL_FILES = 64  # a file of many accounts must not run out of file descriptors
+CLAIM_SECONDS = 60  # a spool's lock file under its temporary name is only that young while claimed
 KEPT_PREVIOUS_DATA = "every row of this account was rejected: nothing replaced, its previous data is kept"
 
 
@@ -238,7 +240,8 @@ class ImportSpool:
 def remove_stale_spools(root: Path) -> list[str]:
     """Delete the spools under ``root`` whose process is gone (their lock is free); their names."""
     removed = []
-    for lock_path in sorted(root.glob(f"{SPOOL_PREFIX}*.lock")):
+    claims = [p for p in root.glob(f".{SPOOL_PREFIX}*.claim") if time.time() - _mtime(p) > CLAIM_SECONDS]
+    for lock_path in sorted([*root.glob(f"{SPOOL_PREFIX}*.lock"), *claims]):
         try:
             fd = os.open(lock_path, os.O_RDWR)
         except FileNotFoundError:  # removed meanwhile by another import
@@ -249,12 +252,20 @@ def remove_stale_spools(root: Path) -> list[str]:
             os.close(fd)
             continue
         try:
-            shutil.rmtree(root / lock_path.stem, ignore_errors=True)
+            name = lock_path.name.removeprefix(".").removesuffix(".lock").removesuffix(".claim")
+            shutil.rmtree(root / name, ignore_errors=True)
             lock_path.unlink(missing_ok=True)
-            removed.append(lock_path.stem)
+            removed.append(name)
         finally:
             os.close(fd)
     return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
 
 
 class _AccountSpools:

@@ -16,7 +16,15 @@ import psycopg
 import pytest
 
 from pipeline.connectors.csv_import import CsvFormatError
-from pipeline.imports import KEPT_PREVIOUS_DATA, ImportFailed, import_file, import_folder, record_rebuild
+from pipeline.imports import (
+    KEPT_PREVIOUS_DATA,
+    ImportFailed,
+    ImportSpool,
+    import_file,
+    import_folder,
+    record_rebuild,
+    remove_stale_spools,
+)
 from pipeline.sandbox.sample_import import HEADER, write_sample_csv
 
 TODAY = date(2026, 6, 1)
@@ -369,3 +377,20 @@ def test_a_killed_import_leaves_a_spool_the_next_import_removes(
 
     import_file(warehouse_url, write(tmp_path / "next.csv", days(1)), today=TODAY, spool_dir=spool)
     assert list(spool.iterdir()) == []
+
+
+def test_only_spools_of_gone_processes_are_removed(tmp_path: Path) -> None:
+    with ImportSpool(tmp_path) as running:
+        (running.path / "account-0.jsonl").write_text("{}\n")
+        old_claim = tmp_path / ".import-1-dead.claim"  # a process killed while claiming its spool
+        old_claim.touch()
+        os.utime(old_claim, (time.time() - 3600, time.time() - 3600))
+        young_claim = tmp_path / ".import-2-busy.claim"  # another import claiming right now
+        young_claim.touch()
+        (tmp_path / "import-3-dead").mkdir()
+        (tmp_path / "import-3-dead.lock").touch()  # nobody holds its lock
+
+        assert sorted(remove_stale_spools(tmp_path)) == ["import-1-dead", "import-3-dead"]
+        assert running.path.exists() and running.lock_path.exists() and young_claim.exists()
+        assert not old_claim.exists() and not (tmp_path / "import-3-dead").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".import-2-busy.claim"]
