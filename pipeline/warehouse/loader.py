@@ -268,6 +268,8 @@ def replace_window(
     """
     if stream.window_column and (since is None or until is None):
         raise ValueError(f"{stream.table} is windowed: since and until are required")
+    if since and until and since > until:  # would delete nothing and quarantine every record
+        raise ValueError(f"{stream.table}: the window is reversed: {since} is after {until}")
     unknown = set(scope or {}) - set(stream.key_names)
     if unknown:
         raise ValueError(f"{stream.table}: scope names non-key columns {sorted(unknown)}")
