@@ -19,6 +19,7 @@ from pipeline.connectors.csv_import import (
     CsvFormatError,
     CsvRows,
     GoodRow,
+    SeenKeys,
     open_csv,
     summarize,
 )
@@ -233,8 +234,12 @@ def test_duplicates_keep_the_first_row_and_say_which() -> None:
     assert duplicates[0].problems[0].column == "platform, account_id, ad_id, date"
 
 
-def test_duplicates_far_apart_are_found_with_the_line_kept() -> None:
+@pytest.mark.parametrize("chunked", [True, False], ids=["sqlite-returning", "sqlite-before-3.35"])
+def test_duplicates_far_apart_are_found_with_the_line_kept(
+    monkeypatch: pytest.MonkeyPatch, chunked: bool
+) -> None:
     # Keys are checked in batches against an on-disk index: a repeat thousands of rows later is found.
+    monkeypatch.setattr(SeenKeys, "CHUNKED", chunked)
     lines = [with_cell("ad_id", f"a{i}") for i in range(2500)]
     rows = parse(*lines, with_cell("spend", "1.00", lines[3]), with_cell("ad_id", "a2499"))
     assert all(isinstance(r, GoodRow) for r in rows[:2500])
