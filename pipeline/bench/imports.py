@@ -165,10 +165,11 @@ def run(sizes: Sequence[int], *, keep_files: bool = False) -> dict[str, Any]:
 
 
 def _print(result: dict[str, Any]) -> None:
-    print(f"{'rows':>12} {'peak RSS':>10} {'rows/s':>10} {'seconds':>8}")
+    print(f"{'rows':>12} {'file':>9} {'peak RSS':>10} {'rows/s':>8} {'seconds':>8} {'CPU s':>7}")
     for r in result["runs"]:
         print(
-            f"{r['rows']:>12,} {r['peak_rss_mb']:>7.1f} MB {r['rows_per_second']:>10,} {r['seconds']:>8.1f}"
+            f"{r['rows']:>12,} {r['file_mb']:>6.0f} MB {r['peak_rss_mb']:>7.1f} MB {r['rows_per_second']:>8,}"
+            f" {r['seconds']:>8.1f} {r['cpu_seconds']:>7.1f}"
         )
     if "peak_rss_ratio_largest_vs_smallest" in result:
         print(f"peak RSS ratio, largest vs smallest file: {result['peak_rss_ratio_largest_vs_smallest']:.2f}")
