@@ -16,15 +16,8 @@ import psycopg
 import pytest
 
 from pipeline.connectors.csv_import import CsvFormatError
-from pipeline.imports import (
-    KEPT_PREVIOUS_DATA,
-    ImportFailed,
-    ImportSpool,
-    import_file,
-    import_folder,
-    record_rebuild,
-    remove_stale_spools,
-)
+from pipeline.import_spool import ImportSpool, remove_stale_spools
+from pipeline.imports import KEPT_PREVIOUS_DATA, ImportFailed, import_file, import_folder, record_rebuild
 from pipeline.sandbox.sample_import import HEADER, write_sample_csv
 
 TODAY = date(2026, 6, 1)
