@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
 
-.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-budget lint fmt docs clean
+.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-budget bench-imports lint fmt docs clean
 
 help:
 	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
 	@echo "make test   run the test suite against real PostgreSQL"
 	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-budget)"
+	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-budget, bench-imports)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
@@ -33,7 +33,7 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/adsignal ui
 
-bench: bench-warehouse bench-alerts bench-budget
+bench: bench-warehouse bench-alerts bench-budget bench-imports
 
 # Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times, daily run over 365
 # vs 30 days of history (tier S: ~15 min; TIER=M: 3.65 M ad-days, ~30 min and ~10 GB of disk).
@@ -47,6 +47,12 @@ bench-alerts: $(STAMP)
 # Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves.
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
+
+# CSV import: peak RSS and rows/s of one import per file size (IMPORT_ROWS=...); flat memory = ratio ~1
+# (~40 min on 2 busy cores, ~5 GB of disk at 5 M rows).
+IMPORT_ROWS ?= 200000,1000000,5000000
+bench-imports: $(STAMP)
+	$(BIN)/python -m pipeline.bench.imports --rows $(IMPORT_ROWS) --out .data/bench/imports.json
 
 # dbt docs (models, columns, lineage, exposures) in dbt_project/target/index.html; run make demo first.
 docs: $(STAMP)

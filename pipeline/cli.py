@@ -7,11 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from pipeline.commands._common import InputError
+
+if TYPE_CHECKING:
+    from pipeline.sandbox.server import BackgroundServer
 from pipeline.config import PROJECT_ROOT, executable, settings
 from pipeline.dbt_manifest import MANIFEST_PATH, prepare_manifest
 
@@ -138,6 +144,57 @@ def _sandbox_port() -> int:
     return urlparse(settings().sandbox_url).port or 80
 
 
+def sandbox_for_demo(url: str) -> tuple[BackgroundServer | None, str, str]:
+    """The sandbox the demo runs against: (the server it started, if any; its URL; what it did, to say).
+
+    An adsignal sandbox already answering at ``url`` (its /_sandbox/health says so) on the real
+    clock and without pending faults is used; otherwise the demo starts its own, on ``url``'s port
+    if that is free, else on a free port, so it never silently talks to another program.
+    """
+    from urllib.parse import urlparse
+
+    from pipeline.sandbox.server import SandboxServer
+
+    health, problem = _sandbox_health(url)
+    if health is not None:
+        if not health.get("clock_pinned") and not health.get("pending_faults"):
+            return None, url, f"Using the adsignal sandbox already running at {url}."
+        problem = (
+            f"an adsignal sandbox with its clock pinned to {health.get('now')}"
+            if health.get("clock_pinned")
+            else f"an adsignal sandbox with {health.get('pending_faults')} fault(s) pending"
+        )
+    parsed = urlparse(url)
+    host = parsed.hostname or "127.0.0.1"
+    if problem is None:  # nothing answers there: serve on that very address
+        try:
+            server = SandboxServer(host=host, port=parsed.port or 80).start()
+            return server, server.url, f"Started the sandbox at {server.url}."
+        except OSError as exc:
+            problem = f"its port cannot be used ({exc})"
+    server = SandboxServer(host=host, port=0).start()
+    return server, server.url, f"{url} is {problem}, not used: started the sandbox at {server.url} instead."
+
+
+def _sandbox_health(url: str) -> tuple[dict | None, str | None]:
+    """(health of the adsignal sandbox at ``url``, None), or (None, what answers instead; None if nothing)."""
+    import httpx
+
+    from pipeline.sandbox.server import SANDBOX_SERVICE
+
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/_sandbox/health", timeout=2.0)
+    except httpx.HTTPError:
+        return None, None
+    try:
+        health = response.json()
+    except ValueError:
+        health = None
+    if response.is_success and isinstance(health, dict) and health.get("service") == SANDBOX_SERVICE:
+        return health, None
+    return None, f"answered by another program (HTTP {response.status_code}, not an adsignal sandbox)"
+
+
 def sandbox_is_up() -> bool:
     import httpx
 
@@ -153,7 +210,19 @@ def sandbox_is_up() -> bool:
 SECRET_FIELDS = frozenset({"access_token", "refresh_token", "client_secret", "developer_token"})
 
 
-@main.group()
+class _ConnectionsGroup(click.Group):
+    """A missing, malformed or wrong ``ADSIGNAL_SECRET_KEY`` is one line of error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from pipeline.secret_box import SecretKeyError
+
+        try:
+            return super().invoke(ctx)
+        except SecretKeyError as exc:
+            raise InputError(str(exc)) from None
+
+
+@main.group(cls=_ConnectionsGroup)
 def connections() -> None:
     """Platform connections: credentials stored encrypted in app.platform_connections."""
 
@@ -168,8 +237,6 @@ def connections_add(
     platform: str, name: str, account_ids: str, base_url: str | None, from_stdin: bool
 ) -> None:
     """Store a connection; secrets are prompted for (hidden) or read from stdin, never from arguments."""
-    import json
-
     from pipeline.connections import add_connection, credentials_from_dict
     from pipeline.connectors import CONNECTORS
     from pipeline.warehouse.db import database_url
@@ -177,7 +244,7 @@ def connections_add(
     if platform not in CONNECTORS:
         raise click.BadParameter(f"unknown platform; known: {', '.join(CONNECTORS)}", param_hint="PLATFORM")
     if from_stdin:
-        values = json.loads(sys.stdin.read() or "{}")
+        values = _credentials_from_stdin(sys.stdin.read())
     else:
         fields = getattr(CONNECTORS[platform], "credential_fields", ("access_token",))
         values = {
@@ -186,12 +253,37 @@ def connections_add(
             )
             for f in fields
         }
-    credentials = credentials_from_dict(values)
+    try:
+        credentials = credentials_from_dict(values)
+    except ValueError as exc:  # e.g. expires_at is no ISO date-time; the message holds no secret
+        raise InputError(f"credentials: {exc}") from None
     accounts = [a.strip() for a in account_ids.split(",") if a.strip()] or None
     connection_id = add_connection(
         database_url(), platform, name, credentials, account_ids=accounts, base_url=base_url
     )
     click.echo(f"connection {connection_id} ({platform}/{name}) stored, credentials encrypted")
+
+
+def _credentials_from_stdin(text: str) -> dict[str, object]:
+    """The JSON object of ``connections add --stdin``; InputError (never echoing the text) otherwise."""
+    import json
+    from dataclasses import fields
+
+    from pipeline.connectors.base import Credentials
+
+    try:
+        values = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:  # msg and position only: the text may hold secrets
+        raise InputError(
+            f"stdin is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(values, dict):
+        raise InputError(f"stdin must be a JSON object of credentials, not a JSON {type(values).__name__}")
+    known = [f.name for f in fields(Credentials)]
+    unknown = sorted(str(k) for k in values if k not in known)
+    if unknown:
+        raise InputError(f"unknown credential field(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return values
 
 
 @connections.command("list")
@@ -275,9 +367,16 @@ def prepare_everything() -> str:
     return url
 
 
-def run_daily_pipeline(
+@dataclass(frozen=True)
+class RunOutcome:
+    success: bool
+    run_id: str
+    error: str | None  # what failed (steps and their errors, failed checks, skipped steps)
+
+
+def run_pipeline(
     first: date, last: date, asset_selection: list | None = None, job_name: str = "daily_pipeline"
-) -> bool:
+) -> RunOutcome:
     """Materialize a job (or ``asset_selection`` of it) for the days first..last as one recorded run."""
     import dagster as dg
 
@@ -285,6 +384,7 @@ def run_daily_pipeline(
 
     dagster_home()
     from pipeline.definitions import defs
+    from pipeline.defs.imports import describe_run_failure
 
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
@@ -296,7 +396,15 @@ def run_daily_pipeline(
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )
-    return result.success
+    error = None if result.success else describe_run_failure(result.all_events)
+    return RunOutcome(result.success, result.run_id, error)
+
+
+def run_daily_pipeline(
+    first: date, last: date, asset_selection: list | None = None, job_name: str = "daily_pipeline"
+) -> bool:
+    """``run_pipeline``, true if the run succeeded."""
+    return run_pipeline(first, last, asset_selection, job_name).success
 
 
 @main.command("import")
@@ -307,12 +415,17 @@ def run_daily_pipeline(
     "--rebuild/--no-rebuild", default=True, show_default=True, help="Rebuild the marts for the days replaced."
 )
 def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
-    """Import CSV files of the generic format; bad rows are quarantined with file, line and reason."""
+    """Import CSV files of the generic format; bad rows are quarantined with file, line and reason.
+
+    Each file's raw.file_imports row says ``loaded``, then ``rebuilt`` or ``rebuild_failed`` once the
+    marts were rebuilt for the days the files replaced; any failure exits with status 1.
+    """
     from pipeline.connectors.csv_import import CsvFormatError
-    from pipeline.imports import ImportFailed, import_file
+    from pipeline.imports import ImportFailed, import_file, record_rebuild
 
     url = prepare_everything()
     windows: list[date] = []
+    import_ids: list[int] = []
     failed = False
     for path in files:
         try:
@@ -334,7 +447,9 @@ def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
             if account.note:
                 click.echo(f"  {account.label}: {account.note}")
         windows += [d for d in (report.window_start, report.window_end) if d]
-    if rebuild and windows:
+        import_ids += [report.import_id] if report.import_id is not None else []
+    days = _rebuild_days(min(windows), max(windows)) if rebuild and windows else None
+    if days:
         import dagster as dg
 
         from pipeline.definitions import defs
@@ -342,14 +457,48 @@ def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
         graph = defs.resolve_asset_graph()
         downstream = dg.AssetSelection.groups("raw_csv").downstream() - dg.AssetSelection.groups("raw_csv")
         keys = [k for k in downstream.resolve(graph) if "hourly" not in k.to_user_string()]
-        click.echo(f"Rebuilding the daily marts for {min(windows)}..{max(windows)}")
-        failed |= not run_daily_pipeline(min(windows), max(windows), asset_selection=keys)
+        first, last = days
+        click.echo(f"Rebuilding the daily marts for {first}..{last}")
+        outcome = run_pipeline(first, last, asset_selection=keys)
+        record_rebuild(url, import_ids=import_ids, error=outcome.error, rebuild_run_id=outcome.run_id)
+        if outcome.success:
+            click.echo(f"Marts rebuilt for {first}..{last} (run {outcome.run_id})")
+        else:
+            failed = True
+            click.echo(
+                f"Rebuild of the marts for {first}..{last} FAILED (run {outcome.run_id}): {outcome.error}\n"
+                "The rows are loaded (raw.file_imports: rebuild_failed); once the cause is fixed, run"
+                f" `adsignal import` again or `adsignal materialize --from {first} --to {last}`.",
+                err=True,
+            )
+    elif import_ids and not rebuild:
+        click.echo("Marts not rebuilt (--no-rebuild): the imports stay 'loaded' in raw.file_imports.")
     if failed:
         raise SystemExit(1)
 
 
+def _rebuild_days(first: date, last: date) -> tuple[date, date] | None:
+    """The days of first..last that have daily partitions, saying which are left out; None if none."""
+    from pipeline.defs.partitions import partition_days
+
+    earliest, latest = partition_days()
+    if first < earliest:
+        click.echo(
+            f"Days before {earliest} (ADSIGNAL_PARTITIONS_START) are loaded, but outside the partitions."
+        )
+    if last > latest:
+        click.echo(f"Days after {latest} are loaded; the daily run builds them once they are over.")
+    first, last = max(first, earliest), min(last, latest)
+    return (first, last) if first <= last else None
+
+
 @main.command()
-@click.option("--days", type=int, default=None, help="Days of history (default ADSIGNAL_HISTORY_DAYS or 30).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days of history (default ADSIGNAL_HISTORY_DAYS or 30).",
+)
 def demo(days: int | None) -> None:
     """Run the whole pipeline on the sandbox and print what it produced."""
     from pipeline.sandbox.sample_import import write_sample_csv
@@ -367,12 +516,10 @@ def demo(days: int | None) -> None:
     last = last_complete_day(datetime.now(UTC))
     first = last - timedelta(days=days - 1)
     _import_example_rules(url)
-    server = None
-    if not sandbox_is_up():
-        from pipeline.sandbox.server import SandboxServer
-
-        server = SandboxServer(port=_sandbox_port())
-        server.start()
+    server, sandbox_url, note = sandbox_for_demo(settings().sandbox_url)
+    click.echo(note)
+    os.environ["ADSIGNAL_SANDBOX_URL"] = sandbox_url  # the runs below (and their connectors) use it
+    settings.cache_clear()
     try:
         click.echo(f"Materializing every asset for {first}..{last} (one Dagster run)...")
         started = time.monotonic()
@@ -426,6 +573,12 @@ def _approve_one_action(url: str) -> None:
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
 def materialize(first, last) -> None:
     """Run the daily pipeline over a range of days (needs the sandbox or real credentials)."""
+    from pipeline.defs.partitions import check_day_range
+
+    try:
+        check_day_range(first.date(), last.date())
+    except ValueError as exc:
+        raise InputError(f"--from {first.date()} --to {last.date()}: {exc}") from None
     prepare_everything()
     if not run_daily_pipeline(first.date(), last.date()):
         raise SystemExit(1)

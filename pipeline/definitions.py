@@ -17,7 +17,14 @@ from pipeline.defs.automation import (
     intraday_pipeline,
     intraday_refresh,
 )
-from pipeline.defs.imports import csv_folder_sensor, csv_import_job, csv_imports, csv_rebuild_sensor
+from pipeline.defs.imports import (
+    csv_folder_sensor,
+    csv_import_job,
+    csv_imports,
+    csv_rebuild_failed,
+    csv_rebuild_sensor,
+    csv_rebuild_succeeded,
+)
 from pipeline.defs.ingestion import raw_assets
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
 from pipeline.defs.transform import build_dbt_assets, dbt_resource
@@ -29,7 +36,13 @@ def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Defi
         assets=[*raw_assets(), csv_imports, *build_dbt_assets(), *alert_assets],
         jobs=[daily_pipeline, intraday_pipeline, csv_import_job],
         schedules=[daily_restatement, intraday_refresh],
-        sensors=[csv_folder_sensor, csv_rebuild_sensor, decisions_after_restatement],
+        sensors=[
+            csv_folder_sensor,
+            csv_rebuild_sensor,
+            csv_rebuild_succeeded,
+            csv_rebuild_failed,
+            decisions_after_restatement,
+        ],
         resources={
             "warehouse": WarehouseResource(url=warehouse_url),
             "platforms": PlatformsResource(sandbox_url=sandbox_url),

@@ -7,30 +7,43 @@ version loaded. Days of the window the file has no rows for end up empty (the fi
 had no delivery then). Rows that break the format go to ``raw.quarantine`` with the file, line
 and reason; an account whose rows are *all* bad is not touched at all (its previous data stays)
 and the report says so. ``raw.file_imports`` records every import with the file's sha256, which
-is how ``import_folder`` skips files it has seen.
+is how ``import_folder`` skips files it has seen, and its status: ``loaded`` (rows in raw),
+``failed`` (some accounts not loaded), ``rejected`` (the file refused), then, once the marts were
+rebuilt for the replaced days, ``rebuilt`` or ``rebuild_failed`` (with the error): an import whose
+rebuild failed is never reported as a success.
 
-Two passes: the whole file is validated first, good rows spooled per account to a temporary
-directory (memory stays flat), and only then are windows replaced, so a file rejected as a whole
-(not UTF-8, wrong header, mostly invalid) changes nothing. No Dagster here: the asset and the
-``adsignal import`` command call these functions.
+Two passes: the whole file is validated first, good rows spooled per account to files in a spool
+directory, and only then are windows replaced, so a file rejected as a whole (not UTF-8, wrong
+header, mostly invalid) changes nothing. Memory stays flat whatever the file's size: rows, bad
+rows and the keys seen (for duplicate reports) are on disk, never in lists or sets. Spools live
+under ``<data dir>/spool``, each locked by its process; one whose process died (``kill -9``) is
+removed by the next import. No Dagster here: the asset and the ``adsignal import`` command call
+these functions.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 import psycopg
 
 from pipeline.connectors.base import RawStream
-from pipeline.connectors.csv_import import SOURCE, BadRow, CsvFormatError, GoodRow, open_csv
+from pipeline.connectors.csv_import import (
+    SOURCE,
+    CsvFormatError,
+    GoodRow,
+    SeenKeys,
+    iana_timezones,
+    open_csv,
+)
+from pipeline.import_spool import AccountSpools, BadRowSpool, ImportSpool, spool_root
 from pipeline.warehouse.loader import (
     MAX_QUARANTINE_ROWS_PER_SYNC,
     LoadResult,
@@ -39,7 +52,6 @@ from pipeline.warehouse.loader import (
     write_quarantine,
 )
 
-PAGE_SIZE = 1_000
 KEPT_PREVIOUS_DATA = "every row of this account was rejected: nothing replaced, its previous data is kept"
 
 
@@ -74,7 +86,8 @@ class ImportReport:
     path: str
     sha256: str
     stream: str | None = None  # the raw table, e.g. raw.csv_ad_performance_daily
-    status: str = "succeeded"  # succeeded | failed (some accounts) | rejected (the whole file)
+    # loaded | failed (some accounts) | rejected (the whole file); then rebuilt | rebuild_failed
+    status: str = "loaded"
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0  # duplicates included
@@ -85,6 +98,7 @@ class ImportReport:
     accounts: list[AccountImport] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)  # "platform:account_id" -> error
     error: str | None = None
+    import_id: int | None = None  # its raw.file_imports row
 
     @property
     def windows(self) -> list[tuple[str, str, date, date]]:
@@ -177,123 +191,120 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-class _AccountSpool:
-    """Good rows of one account, written to a temporary file while the rest of the file is read."""
-
-    def __init__(self, directory: Path, index: int) -> None:
-        self.path = directory / f"account-{index}.jsonl"
-        self._handle: BinaryIO | None = self.path.open("wb")
-
-    def add(self, record: dict[str, Any]) -> None:
-        assert self._handle is not None
-        self._handle.write(orjson.dumps(record) + b"\n")
-
-    def close(self) -> None:
-        if self._handle:
-            self._handle.close()
-            self._handle = None
-
-    def pages(self) -> Iterator[list[dict[str, Any]]]:
-        self.close()
-        page: list[dict[str, Any]] = []
-        with self.path.open("rb") as handle:
-            for line in handle:
-                page.append(orjson.loads(line))
-                if len(page) == PAGE_SIZE:
-                    yield page
-                    page = []
-        if page:
-            yield page
-
-
 def import_file(
-    url: str, path: str | Path, *, run_id: str | None = None, today: date | None = None
+    url: str,
+    path: str | Path,
+    *,
+    run_id: str | None = None,
+    today: date | None = None,
+    spool_dir: Path | None = None,
 ) -> ImportReport:
     """Import one CSV file; see the module docstring for what is replaced and what is kept.
 
     Raises CsvFormatError when the file cannot be imported at all (nothing changed; the rejection
     is recorded in raw.file_imports) and ImportFailed when some accounts failed to load (the others
-    are loaded; the report is on the exception). ``today`` bounds dates (tests).
+    are loaded; the report is on the exception). ``today`` bounds dates (tests); ``spool_dir``
+    replaces ``spool_root()``. The import is recorded as ``loaded``: ``record_rebuild`` says how the
+    rebuild of the marts went.
     """
     path = Path(path)
     report = ImportReport(path.name, str(path.resolve()), file_sha256(path))
-    with tempfile.TemporaryDirectory(prefix="adsignal-import-") as spool_dir:
+    with ImportSpool(spool_dir or spool_root()) as spool:
+        accounts = AccountSpools(spool.path)
+        bad_rows = BadRowSpool(spool.path / "bad-rows.jsonl")
         try:
-            stream, spools, bad_rows = _validate_file(path, report, Path(spool_dir), today)
+            stream = _validate_file(url, path, report, spool.path, accounts, bad_rows, today)
         except CsvFormatError as exc:
             report.status, report.error = "rejected", str(exc)
-            _record_import(url, report, run_id)
+            report.import_id = _record_import(url, report, run_id)
             raise
+        finally:
+            accounts.close()
+            bad_rows.close()
         for account in report.accounts:
-            spool = spools.get((account.platform, account.account_id))
-            if spool is None:
+            key = (account.platform, account.account_id)
+            if key not in accounts:
                 account.note = KEPT_PREVIOUS_DATA
                 continue
             try:
-                result = _replace_account(url, stream, account, spool, report.path, run_id)
+                result = _replace_account(url, stream, account, accounts.pages(key), report.path, run_id)
             except Exception as exc:  # one account's failure must not block the others
                 report.failures[account.label] = f"{type(exc).__name__}: {exc}"
                 continue
             account.replaced, account.rows_loaded = True, result.rows_loaded
             report.rows_loaded += result.rows_loaded
-    _quarantine(url, stream, report.path, bad_rows)
-    report.status = "failed" if report.failures else "succeeded"
-    _record_import(url, report, run_id)
+        _quarantine(url, stream, report.path, bad_rows)
+    report.status = "failed" if report.failures else "loaded"
+    report.import_id = _record_import(url, report, run_id)
     if report.failures:
         detail = "; ".join(f"account {a}: {e}" for a, e in report.failures.items())
         raise ImportFailed(f"{path.name}: {len(report.failures)} account(s) failed — {detail}", report)
     return report
 
 
+def warehouse_timezones(url: str) -> frozenset[str]:
+    """Zone names both Python and the warehouse's PostgreSQL know (the hourly staging casts need both)."""
+    with psycopg.connect(url) as conn:
+        names = {name for (name,) in conn.execute("select name from pg_timezone_names")}
+    return iana_timezones() & names
+
+
 def _validate_file(
-    path: Path, report: ImportReport, spool_dir: Path, today: date | None
-) -> tuple[RawStream, dict[tuple[str, str], _AccountSpool], list[BadRow]]:
-    """Pass 1: validate every row, spool good ones per account, collect bad ones (bounded)."""
-    spools: dict[tuple[str, str], _AccountSpool] = {}
+    url: str,
+    path: Path,
+    report: ImportReport,
+    spool_dir: Path,
+    spools: AccountSpools,
+    bad_rows: BadRowSpool,
+    today: date | None,
+) -> RawStream:
+    """Pass 1: validate every row, spool good ones per account and bad ones (at most the quarantine's cap)."""
     accounts: dict[tuple[str, str], AccountImport] = {}
-    bad_rows: list[BadRow] = []
     reasons: Counter[str] = Counter()
-    with open_csv(path, today=today) as rows:
-        report.stream = f"raw.{rows.stream.table}"
-        report.ignored_columns = list(rows.ignored_columns)
-        for item in rows:
-            key = item.account
-            account = accounts.setdefault(key, AccountImport(*key)) if key else None
-            if isinstance(item, GoodRow):
-                assert account is not None
-                day = item.row.day
-                account.window_start = min(account.window_start or day, day)
-                account.window_end = max(account.window_end or day, day)
-                if key not in spools:
-                    spools[key] = _AccountSpool(spool_dir, len(spools))
-                spools[key].add(item.record)
-                continue
-            bad_rows.append(item)
-            reasons.update(p.category for p in item.problems)
-            if account is not None:
-                account.rows_quarantined += 1
-                account.rows_duplicate += item.is_duplicate
-            if len(bad_rows) > MAX_QUARANTINE_ROWS_PER_SYNC:
-                first = bad_rows[0]
-                raise CsvFormatError(
-                    f"{path.name}: more than {MAX_QUARANTINE_ROWS_PER_SYNC} invalid rows (first: line"
-                    f" {first.line_number}: {first.reason}); nothing was imported — is this the"
-                    " generic CSV format?"
-                )
-        report.rows_read, report.blank_lines = rows.rows_read, rows.blank_lines
-        stream = rows.stream
+    seen_keys = SeenKeys(spool_dir / "keys.sqlite")
+    try:
+        with open_csv(path, today=today, seen_keys=seen_keys, timezones=warehouse_timezones(url)) as rows:
+            report.stream = f"raw.{rows.stream.table}"
+            report.ignored_columns = list(rows.ignored_columns)
+            for item in rows:
+                key = item.account
+                account = accounts.setdefault(key, AccountImport(*key)) if key else None
+                if isinstance(item, GoodRow):
+                    assert account is not None
+                    day = item.row.day
+                    account.window_start = min(account.window_start or day, day)
+                    account.window_end = max(account.window_end or day, day)
+                    spools.add(key, item.record)
+                    continue
+                bad_rows.add(item)
+                reasons.update(p.category for p in item.problems)
+                if account is not None:
+                    account.rows_quarantined += 1
+                    account.rows_duplicate += item.is_duplicate
+                if bad_rows.rows > MAX_QUARANTINE_ROWS_PER_SYNC:
+                    first = bad_rows.first
+                    assert first is not None
+                    raise CsvFormatError(
+                        f"{path.name}: more than {MAX_QUARANTINE_ROWS_PER_SYNC} invalid rows (first: line"
+                        f" {first.line_number}: {first.reason}); nothing was imported — is this the"
+                        " generic CSV format?"
+                    )
+            report.rows_read, report.blank_lines = rows.rows_read, rows.blank_lines
+            stream = rows.stream
+    finally:
+        seen_keys.close()
     report.accounts = sorted(accounts.values(), key=lambda a: (a.platform, a.account_id))
-    report.rows_quarantined = len(bad_rows)
-    report.rows_duplicate = sum(row.is_duplicate for row in bad_rows)
+    report.rows_quarantined = bad_rows.rows
+    report.rows_duplicate = bad_rows.duplicates
     report.quarantine_reasons = dict(reasons.most_common())
-    return stream, spools, bad_rows
+    return stream
 
 
 def _replace_account(
     url: str,
     stream: RawStream,
     account: AccountImport,
-    spool: _AccountSpool,
+    pages: Iterator[list[dict[str, Any]]],
     source: str,
     run_id: str | None,
 ) -> LoadResult:
@@ -302,7 +313,7 @@ def _replace_account(
         url,
         stream,
         account.account_id,
-        spool.pages(),
+        pages,
         since=account.window_start,
         until=account.window_end,
         run_id=run_id,
@@ -315,26 +326,29 @@ def _replace_account(
     return result
 
 
-def _quarantine(url: str, stream: RawStream, source: str, bad_rows: list[BadRow]) -> None:
+def _quarantine(url: str, stream: RawStream, source: str, bad_rows: BadRowSpool) -> None:
     """Bad rows of this file replace those of its earlier imports: the quarantine shows the latest."""
-    by_account: dict[str | None, list[QuarantinedRow]] = {}
-    for row in bad_rows:
-        account_id = row.account[1] if row.account else None
-        by_account.setdefault(account_id, []).append(
-            QuarantinedRow(row.reason, row.payload, source, row.line_number)
-        )
     with psycopg.connect(url) as conn, conn.transaction():
         conn.execute("delete from raw.quarantine where platform = %s and source = %s", (SOURCE, source))
-        for account_id, rows in by_account.items():
-            write_quarantine(conn, SOURCE, stream.name, account_id, None, rows)
+        write_quarantine(
+            conn,
+            SOURCE,
+            stream.name,
+            None,
+            None,
+            (
+                QuarantinedRow(reason, payload, source, line_number, account_id=account_id)
+                for account_id, line_number, reason, payload in bad_rows
+            ),
+        )
 
 
-def _record_import(url: str, report: ImportReport, run_id: str | None) -> None:
+def _record_import(url: str, report: ImportReport, run_id: str | None) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
+        (import_id,) = conn.execute(
             "insert into raw.file_imports (file_name, source_path, sha256, stream, status, rows_loaded,"
             " rows_quarantined, rows_duplicate, report, error, run_id)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning import_id",
             (
                 report.file_name,
                 report.path,
@@ -348,11 +362,51 @@ def _record_import(url: str, report: ImportReport, run_id: str | None) -> None:
                 report.error,
                 run_id,
             ),
-        )
+        ).fetchone()
+    return int(import_id)
+
+
+def record_rebuild(
+    url: str,
+    *,
+    import_ids: list[int] | None = None,
+    import_run_id: str | None = None,
+    error: str | None = None,
+    rebuild_run_id: str | None = None,
+) -> int:
+    """Record how the rebuild of the marts after some imports went; how many imports it updated.
+
+    The imports are ``import_ids`` (the command) or those of the Dagster run ``import_run_id`` (the
+    folder sensor's rebuild). ``loaded`` ones become ``rebuilt``, or ``rebuild_failed`` with
+    ``error``; ``failed`` ones (some accounts not loaded) keep their status, the rebuild's error is
+    recorded beside it. ``rejected`` files loaded nothing and are left alone.
+    """
+    if (import_ids is None) == (import_run_id is None):
+        raise ValueError("give exactly one of import_ids or import_run_id")
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "update raw.file_imports set"
+            " status = case when status = 'failed' then status"
+            "   when %(error)s::text is null then 'rebuilt' else 'rebuild_failed' end,"
+            " rebuild_error = %(error)s, rebuild_run_id = %(rebuild_run_id)s, rebuilt_at = now()"
+            " where status <> 'rejected'"
+            "   and (import_id = any(%(ids)s) or run_id = %(run_id)s)",
+            {
+                "error": error[:4000] if error else None,
+                "rebuild_run_id": rebuild_run_id,
+                "ids": import_ids or [],
+                "run_id": import_run_id,
+            },
+        ).rowcount
 
 
 def import_folder(
-    url: str, folder: str | Path, *, run_id: str | None = None, today: date | None = None
+    url: str,
+    folder: str | Path,
+    *,
+    run_id: str | None = None,
+    today: date | None = None,
+    spool_dir: Path | None = None,
 ) -> FolderImportReport:
     """Import every ``*.csv`` in ``folder`` whose content was not imported (or rejected) before.
 
@@ -370,7 +424,7 @@ def import_folder(
             report.skipped[path.name] = seen
             continue
         try:
-            report.imported.append(import_file(url, path, run_id=run_id, today=today))
+            report.imported.append(import_file(url, path, run_id=run_id, today=today, spool_dir=spool_dir))
         except CsvFormatError as exc:
             report.rejected[path.name] = str(exc)
         except ImportFailed as exc:
@@ -389,8 +443,10 @@ def import_folder(
 def _previous_import(url: str, sha256: str) -> str | None:
     with psycopg.connect(url) as conn:
         found = conn.execute(
+            # Not 'failed' (some accounts not loaded) nor 'rebuild_failed': importing again retries.
             "select status, file_name, imported_at, error from raw.file_imports"
-            " where sha256 = %s and status in ('succeeded', 'rejected') order by imported_at desc limit 1",
+            " where sha256 = %s and status in ('loaded', 'rebuilt', 'rejected')"
+            " order by imported_at desc limit 1",
             (sha256,),
         ).fetchone()
     if not found:

@@ -139,3 +139,47 @@ def test_production_without_a_key_refuses_to_invent_one(monkeypatch: pytest.Monk
     finally:
         config.settings.cache_clear()
         secret_box.fernet.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ('{"access_token": ', "Error: stdin is not valid JSON (Expecting value at line 1, column 18)"),
+        ("[1, 2]", "Error: stdin must be a JSON object of credentials, not a JSON list"),
+        ('{"acces_token": "x"}', "Error: unknown credential field(s) acces_token; known: access_token,"),
+        ('{"access_token": "x", "expires_at": "soon"}', "Error: credentials: Invalid isoformat string"),
+    ],
+)
+def test_bad_credentials_on_stdin_are_one_line_exit_2(environment: str, stdin: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["connections", "add", "meta", "--stdin"], input=stdin)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # handled, no traceback
+    [line] = result.output.splitlines()
+    assert line.startswith(message)
+
+
+@pytest.mark.parametrize("command", [["add", "meta", "--stdin"], ["list"]])
+def test_a_malformed_secret_key_is_one_line_exit_2(
+    environment: str, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    add_connection(environment, "meta", "main", Credentials(access_token=SECRET))
+    monkeypatch.setenv(secret_box.KEY_ENV, "not-a-fernet-key")
+    secret_box.fernet.cache_clear()
+    result = CliRunner().invoke(main, ["connections", *command], input=json.dumps({"access_token": SECRET}))
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        "Error: ADSIGNAL_SECRET_KEY is not a valid Fernet key (32 urlsafe-base64 bytes)"
+    ]
+
+
+def test_a_changed_secret_key_is_one_line_exit_2(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_connection(environment, "meta", "main", Credentials(access_token=SECRET))
+    monkeypatch.setenv(secret_box.KEY_ENV, secret_box.new_key())
+    secret_box.fernet.cache_clear()
+    result = CliRunner().invoke(main, ["connections", "list"])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    assert line.startswith(
+        "Error: stored credentials cannot be decrypted with the current ADSIGNAL_SECRET_KEY"
+    )
+    assert SECRET not in result.output

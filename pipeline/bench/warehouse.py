@@ -384,11 +384,11 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Interrupted("terminated (SIGTERM) before finishing")
 
 
-def run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run ``_child(spec)`` in a fresh interpreter; its result plus its own peak RSS in MB."""
+def run_child(spec: dict[str, Any], module: str = __name__) -> dict[str, Any]:
+    """Run ``module``'s ``_child(spec)`` in a fresh interpreter; its result plus its own peak RSS in MB."""
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.bench.warehouse", "--child", json.dumps(spec)],
+            [sys.executable, "-m", module, "--child", json.dumps(spec)],
             cwd=PROJECT_ROOT,
             stdout=out,
         )

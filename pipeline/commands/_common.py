@@ -34,3 +34,9 @@ def make_actor_option(help_text: str) -> Callable[[Callable[..., Any]], Callable
     return click.option(
         "--by", "--actor", "actor", default=getpass.getuser, show_default="the OS user", help=help_text
     )
+
+
+class InputError(click.ClickException):
+    """What the person gave cannot be used: one line ``Error: ...`` on stderr, exit code 2, no traceback."""
+
+    exit_code = 2

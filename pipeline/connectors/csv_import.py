@@ -17,21 +17,29 @@ reason naming the column):
 - ``date``: ISO ``YYYY-MM-DD``, the day in the account's timezone. ``hour``: ISO local date-time on
   the hour (``2026-05-01T13:00`` or ``2026-05-01 13:00:00``), without a UTC offset, existing in the
   account's timezone (the skipped hour of a DST change is rejected). Not before 2000, not after
-  tomorrow.
+  tomorrow (nor after 2099).
 - ``platform``: a code such as ``linkedin``, ``pinterest`` or ``meta``; it is lower-cased, spaces
   and dashes become ``_`` and a few common names map to the connectors' codes (``Facebook`` ->
   ``meta``, ``Google Ads`` -> ``google_ads``, ``Bing`` -> ``microsoft_ads``). For ``meta`` an
   ``act_`` prefix and for ``google_ads`` the dashes of ``123-456-7890`` are dropped from
   ``account_id``, so file rows meet the connectors' ids.
-- ``account_id``, ``campaign_id``, ``ad_id``: required. ``currency``: ISO 4217 (any case).
-  ``timezone``: IANA name (``Europe/Berlin``). An account keeps one currency and one timezone per
-  file.
-- Metrics: plain non-negative numbers with a dot as decimal separator (``1234.5``; no thousands
-  separators, currency signs or percent). ``impressions`` and ``clicks`` are whole numbers.
+- ``account_id``, ``campaign_id``, ``ad_id``: required. Ids at most 255 characters, names at most
+  1000, neither with control characters (tabs, line breaks, ...). ``currency``: ISO 4217 (any
+  case). ``timezone``: IANA name (``Europe/Berlin``) that the warehouse's PostgreSQL knows too. An
+  account keeps one currency and one timezone per file.
+- Metrics: plain non-negative numbers with a dot as decimal separator (``1234.5``, ``1.2e3``; ASCII
+  digits, at most 40 characters; no thousands separators, currency signs, percent, ``NaN`` or
+  ``Infinity``), below 10^15 once rounded to the 6 decimals the warehouse keeps, with at most 40
+  decimal places however written (``1e-100000`` has 100,000). ``impressions`` and ``clicks`` are
+  whole numbers.
   Clicks may exceed impressions and conversions may exceed clicks: platforms count clicks on
   impressions of earlier days, and view-through conversions, so such rows are real, not errors.
 - One row per key (platform, account_id, ad_id, date | hour): a later row with the key of an
   earlier one is reported as a duplicate (identical or conflicting) and the first one is kept.
+
+Every value accepted here survives the casts of the dbt staging models (see "Warehouse value
+ranges" in ``dbt_project/README.md``); ``tests/connectors/test_csv_values_cast.py`` checks that
+against PostgreSQL with generated values.
 
 Good rows become records for ``raw.csv_ad_performance_daily`` / ``raw.csv_ad_performance_hourly``:
 the row as written (column name -> cell string, trimmed; ``platform`` and ``account_id`` in the
@@ -44,10 +52,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from itertools import chain
 from pathlib import Path
@@ -115,9 +124,15 @@ TIME_COLUMNS = ("date", "hour")
 KNOWN_COLUMNS = frozenset((*TIME_COLUMNS, *COMMON_COLUMNS))
 DELIMITERS = (",", ";", "\t", "|")
 EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)  # the warehouse's day range ends here
 MAX_ID_LENGTH = 255
 MAX_NAME_LENGTH = 1000
-MAX_METRIC = 10**15  # beyond any real ad account; keeps casts to bigint/numeric safe downstream
+# Metrics must survive the staging casts (numeric(21,6), bigint, double precision):
+MAX_METRIC = 10**15  # beyond any real ad account; 15 integer digits
+AMOUNT_SCALE = Decimal("0.000001")  # amounts are kept to 6 decimals, rounded half away from zero
+MAX_NUMBER_LENGTH = 40  # no real export writes longer numbers; bounds digits and exponents
+MIN_NUMBER_EXPONENT = -40  # at most 40 decimal places, however written (1e-41 has 41)
+NOT_TIMEZONES = frozenset({"localtime", "posixrules", "Factory"})  # files in zoneinfo, no IANA zones
 
 # Circulating ISO 4217 currencies, plus a few withdrawn recently enough to appear in old exports
 # (ANG, CUC, HRK, SLL, SVC, VED, ZWL). Funds, metals and test codes (XAU, XTS, ...) are no account
@@ -153,10 +168,17 @@ PLATFORM_ALIASES = {
     "snapchat_ads": "snapchat",
 }
 _PLATFORM_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LOCAL_HOUR = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
-_UTC_OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
+# ASCII digits only ([0-9], not \d): Python reads "١٢" as 12, PostgreSQL refuses it.
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.(?P<fraction>[0-9]*))?|\.(?P<decimals>[0-9]+))(?:[eE](?P<exponent>[+-]?[0-9]+))?"
+)
+_NOT_FINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LOCAL_HOUR = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
+)
+_UTC_OFFSET = re.compile(r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class CsvFormatError(ValueError):
@@ -171,11 +193,17 @@ def _error(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
+def _no_control_characters(value: str) -> None:
+    if _CONTROL_CHARACTER.search(value):
+        raise _error("control_character", "contains a control character (tab, line break, ...)")
+
+
 def _required_id(value: str) -> str:
     if not value:
         raise _error("required", "required, but empty")
     if len(value) > MAX_ID_LENGTH:
         raise _error("too_long", f"longer than {MAX_ID_LENGTH} characters")
+    _no_control_characters(value)
     return value
 
 
@@ -186,6 +214,7 @@ def _optional_id(value: str) -> str | None:
 def _optional_name(value: str) -> str | None:
     if len(value) > MAX_NAME_LENGTH:
         raise _error("too_long", f"longer than {MAX_NAME_LENGTH} characters")
+    _no_control_characters(value)
     return value or None
 
 
@@ -227,15 +256,16 @@ def _currency(value: str) -> str:
 
 
 @cache
-def _iana_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def iana_timezones() -> frozenset[str]:
+    """The IANA zone names Python knows (``timezones=`` narrows them to the warehouse's)."""
+    return frozenset(available_timezones()) - NOT_TIMEZONES
 
 
-def _timezone(value: str) -> str:
+def _timezone(value: str, info: ValidationInfo) -> str:
     if not value:
         raise _error("required", "required, but empty")
-    if value not in _iana_timezones():
-        raise _error("invalid", "not an IANA timezone name such as Europe/Berlin")
+    if value not in ((info.context or {}).get("timezones") or iana_timezones()):
+        raise _error("invalid", "not an IANA timezone name such as Europe/Berlin (or unknown to PostgreSQL)")
     return value
 
 
@@ -244,18 +274,35 @@ def _number(value: str, *, required: bool) -> Decimal:
         if required:
             raise _error("required", "required, but empty")
         return Decimal(0)
-    if not _NUMBER.fullmatch(value):
-        if re.fullmatch(r"[+-]?[\d.,]+", value) and "," in value:
+    if len(value) > MAX_NUMBER_LENGTH:
+        raise _error("too_long", f"not a plain number: longer than {MAX_NUMBER_LENGTH} characters")
+    match = _NUMBER.fullmatch(value)
+    if not match:
+        if re.fullmatch(r"[+-]?[0-9.,]+", value) and "," in value:
             raise _error(
                 "not_a_number",
                 "not a plain number: write 1234.5, without thousands separator or decimal comma",
             )
+        if _NOT_FINITE.fullmatch(value):
+            raise _error("not_a_number", "not a plain number: NaN and Infinity cannot be stored")
         raise _error("not_a_number", "not a plain number such as 1234.5")
     number = Decimal(value)
     if number < 0:
         raise _error("negative", "must not be negative")
-    if number >= MAX_METRIC:
-        raise _error("too_large", f"implausibly large (>= {MAX_METRIC:.0e})")
+    written_exponent = match["exponent"]
+    if written_exponent:  # without one, the 40 characters bound the decimal places
+        places = len(match["fraction"] or match["decimals"] or "") - int(written_exponent)
+        if places > -MIN_NUMBER_EXPONENT:
+            # 1e-100000, 0e-16384: PostgreSQL cannot read them; 1e-400 breaks a cast to double precision.
+            raise _error(
+                "too_small", f"too many decimal places (beyond {-MIN_NUMBER_EXPONENT}); write 0 for nothing"
+            )
+    # Rounding (to the warehouse's 6 decimals) can only reach 10^15 from just below it; checked
+    # unrounded first, as quantize needs the digits to fit the decimal context.
+    if number >= MAX_METRIC - 1 and (
+        number >= MAX_METRIC or number.quantize(AMOUNT_SCALE, ROUND_HALF_UP) >= MAX_METRIC
+    ):
+        raise _error("too_large", f"implausibly large (>= {MAX_METRIC:.0e} once rounded to 6 decimals)")
     return number
 
 
@@ -280,6 +327,8 @@ def _bounded_day(day: dt.date, info: ValidationInfo) -> None:
         raise _error("out_of_range", f"before {EARLIEST_DATE.isoformat()}")
     if day > today + dt.timedelta(days=1):
         raise _error("out_of_range", "in the future")
+    if day > LATEST_DATE:
+        raise _error("out_of_range", f"after {LATEST_DATE.isoformat()}")
 
 
 def _report_date(value: str, info: ValidationInfo) -> dt.date:
@@ -433,19 +482,92 @@ def _clean(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
+class SeenKeys:
+    """Line and content hash of the first row of every key read so far, for duplicate reports.
+
+    Kept in SQLite on disk (``path``, or a private temporary file SQLite deletes itself), not in a
+    dict: memory stays flat however many keys a file has (with a dict, an import peaked at 565 MB
+    for 1 M rows, 169 MB for 200 k).
+    """
+
+    CHUNK = 500  # rows per statement: 1,500 parameters, well under SQLite's limit
+    # One statement per chunk needs RETURNING (SQLite 3.35+); older SQLite inserts row by row.
+    CHUNKED = sqlite3.sqlite_version_info >= (3, 35)
+
+    def __init__(self, path: str | Path = "") -> None:
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        for pragma in ("journal_mode = off", "synchronous = off", "cache_size = -8192"):  # 8 MB cache
+            self._db.execute(f"pragma {pragma}")
+        self._db.execute(
+            "create table if not exists seen (key text primary key, line integer not null,"
+            " content integer not null) without rowid"
+        )
+
+    def add_new(self, rows: list[tuple[str, int, int]]) -> set[str]:
+        """Store (key, line, content) of each row whose key is new; return those keys.
+
+        A key repeated within ``rows`` is stored for its first row only (rows are inserted in order).
+        """
+        new: set[str] = set()
+        if not self.CHUNKED:
+            for row in rows:
+                if self._db.execute(
+                    "insert or ignore into seen (key, line, content) values (?, ?, ?)", row
+                ).rowcount:
+                    new.add(row[0])
+            return new
+        for start in range(0, len(rows), self.CHUNK):  # five times cheaper than a statement per row
+            chunk = rows[start : start + self.CHUNK]
+            inserted = self._db.execute(
+                "insert into seen (key, line, content) select * from (values"
+                f" {', '.join(['(?, ?, ?)'] * len(chunk))}) where true on conflict do nothing returning key",
+                [value for row in chunk for value in row],
+            )
+            new.update(key for (key,) in inserted)
+        return new
+
+    def find(self, keys: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """(line, content) of the first row of each of ``keys``."""
+        found: dict[str, tuple[int, int]] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), self.CHUNK):
+            chunk = keys[start : start + self.CHUNK]
+            rows = self._db.execute(
+                f"select key, line, content from seen where key in ({', '.join('?' * len(chunk))})", chunk
+            )
+            found.update((key, (line, content)) for key, line, content in rows)
+        return found
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class CsvRows:
     """The validated rows of one CSV file, read lazily: iterate to get GoodRow / BadRow in file order.
 
     The header is read at construction (raising CsvFormatError when the file cannot be imported at
-    all); ``stream`` then says which raw table the rows belong to. Memory grows only with the
-    number of distinct keys (to report duplicates), never with the rows' content.
+    all); ``stream`` then says which raw table the rows belong to. Memory stays flat: rows are
+    checked in batches of ``DEDUPE_BATCH`` against ``seen_keys`` (on disk); only per-account
+    settings (currency, timezone) are kept, so memory grows with the accounts, never with the rows.
+    ``timezones`` narrows the accepted zone names (to those the warehouse knows).
     """
 
-    def __init__(self, lines: Iterable[str], *, file_name: str, today: dt.date | None = None) -> None:
+    DEDUPE_BATCH = 1_000
+
+    def __init__(
+        self,
+        lines: Iterable[str],
+        *,
+        file_name: str,
+        today: dt.date | None = None,
+        seen_keys: SeenKeys | None = None,
+        timezones: frozenset[str] | None = None,
+    ) -> None:
         self.file_name = file_name
         self.today = today or dt.date.today()
         self.blank_lines = 0
         self.rows_read = 0
+        self._context = {"today": self.today, "timezones": timezones}
         self._lines = iter(lines)
         first_line = self._read(lambda: next(self._lines, ""), 1)
         if not first_line.strip():
@@ -475,7 +597,7 @@ class CsvRows:
         self.ignored_columns = tuple(c for c in header if c not in KNOWN_COLUMNS)
         self.stream = DAILY_STREAM if self.time_column == "date" else HOURLY_STREAM
         self._model = DailyPerformanceRow if self.time_column == "date" else HourlyPerformanceRow
-        self._seen_keys: dict[tuple[str, ...], tuple[int, int]] = {}  # key -> (line, hash of values)
+        self._seen_keys = seen_keys
         self._account_settings: dict[tuple[str, str], tuple[str, str, int]] = {}  # currency, tz, line
 
     def _read(self, step: Any, line_number: int) -> Any:
@@ -488,6 +610,22 @@ class CsvRows:
             ) from None
 
     def __iter__(self) -> Iterator[GoodRow | BadRow]:
+        own_keys = self._seen_keys is None
+        seen = SeenKeys() if own_keys else self._seen_keys
+        assert seen is not None
+        try:
+            batch: list[GoodRow | BadRow] = []
+            for item in self._validated_rows():
+                batch.append(item)
+                if len(batch) >= self.DEDUPE_BATCH:
+                    yield from self._first_rows_kept(batch, seen)
+                    batch = []
+            yield from self._first_rows_kept(batch, seen)
+        finally:
+            if own_keys:
+                seen.close()
+
+    def _validated_rows(self) -> Iterator[GoodRow | BadRow]:
         while True:
             line_number = self._reader.line_num + 1
             try:
@@ -504,6 +642,36 @@ class CsvRows:
                 continue
             self.rows_read += 1
             yield self._validate(cells, line_number, last_line=self._reader.line_num)
+
+    def _first_rows_kept(self, batch: list[GoodRow | BadRow], seen: SeenKeys) -> Iterator[GoodRow | BadRow]:
+        """The batch in order, a good row whose key an earlier row had turned into a duplicate."""
+        # Typed values: "EUR" and "eur" are the same content.
+        good = [
+            (_key_text(item.row), item.line_number, hash(tuple(item.row.__dict__.values())))
+            for item in batch
+            if isinstance(item, GoodRow)
+        ]
+        new = seen.add_new(good)
+        first_rows = seen.find({key for key, _, _ in good if key not in new})
+        rows = iter(good)
+        for item in batch:
+            if isinstance(item, BadRow):
+                yield item
+                continue
+            key, line, content = next(rows)
+            if key in new:
+                new.discard(key)  # the first row of its key: later ones in this batch are duplicates
+                first_rows[key] = (line, content)
+                yield item
+                continue
+            first_line, first_content = first_rows[key]
+            same = "identical to" if content == first_content else "different values than"
+            problem = RowProblem(
+                f"platform, account_id, ad_id, {self.time_column}",
+                "duplicate key, the first row is kept",
+                detail=f"{same} line {first_line}",
+            )
+            yield BadRow(item.line_number, (problem,), item.record, item.account, duplicate_of=first_line)
 
     def _provenance(self, line_number: int) -> dict[str, Any]:
         return {FILE_NAME_KEY: self.file_name, LINE_NUMBER_KEY: line_number}
@@ -527,7 +695,7 @@ class CsvRows:
 
         record = values | self._provenance(line_number)
         try:
-            row = self._model.model_validate(values, context={"today": self.today})
+            row = self._model.model_validate(values, context=self._context)
         except ValidationError as exc:
             return BadRow(line_number, _problems(exc, values), record, account)
 
@@ -535,18 +703,6 @@ class CsvRows:
         problems = self._cross_row_problems(row, line_number)
         if problems:
             return BadRow(line_number, problems, record, row_account(row))
-        key = (row.platform, row.account_id, row.ad_id, row.time_key.isoformat())
-        content = hash(tuple(row.model_dump().items()))  # typed values: "EUR" and "eur" are equal
-        if key in self._seen_keys:
-            first_line, first_content = self._seen_keys[key]
-            same = "identical to" if content == first_content else "different values than"
-            problem = RowProblem(
-                f"platform, account_id, ad_id, {self.time_column}",
-                "duplicate key, the first row is kept",
-                detail=f"{same} line {first_line}",
-            )
-            return BadRow(line_number, (problem,), record, row_account(row), duplicate_of=first_line)
-        self._seen_keys[key] = (line_number, content)
         return GoodRow(line_number, record, row)
 
     def _cross_row_problems(
@@ -580,6 +736,11 @@ class CsvRows:
         return tuple(problems)
 
 
+def _key_text(row: DailyPerformanceRow | HourlyPerformanceRow) -> str:
+    """The row's key as one string; ids hold no control characters, so \\x1f cannot be in them."""
+    return "\x1f".join((row.platform, row.account_id, row.ad_id, row.time_key.isoformat()))
+
+
 def row_account(row: PerformanceRow) -> tuple[str, str]:
     return (row.platform, row.account_id)
 
@@ -611,12 +772,18 @@ def _exists_locally(local: dt.datetime, timezone: str) -> bool:
 
 
 @contextmanager
-def open_csv(path: str | Path, *, today: dt.date | None = None) -> Iterator[CsvRows]:
+def open_csv(
+    path: str | Path,
+    *,
+    today: dt.date | None = None,
+    seen_keys: SeenKeys | None = None,
+    timezones: frozenset[str] | None = None,
+) -> Iterator[CsvRows]:
     """Open a CSV file of the generic format; the context's value yields its validated rows."""
     path = Path(path)
     # utf-8-sig: Excel's "CSV UTF-8" writes a byte-order mark; newline="" lets csv handle quoted newlines.
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        yield CsvRows(handle, file_name=path.name, today=today)
+        yield CsvRows(handle, file_name=path.name, today=today, seen_keys=seen_keys, timezones=timezones)
 
 
 @dataclass

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -44,6 +45,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "adsignal-notifications/1"
 SIGNATURE_HEADER = "X-Adsignal-Signature"
 TIMESTAMP_HEADER = "X-Adsignal-Timestamp"
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")  # Unix seconds; 15 digits reach far beyond year 9999
 DELIVERY_HEADER = "X-Adsignal-Delivery"
 EVENT_HEADER = "X-Adsignal-Event"
 REDACTED = "[REDACTED]"
@@ -149,15 +151,27 @@ def verify_signature(
     tolerance_seconds: float | None = 300.0,
     now: float | None = None,
 ) -> bool:
-    """A receiver's check: the signature matches and (with a tolerance) the timestamp is recent."""
-    lowered = {k.lower(): v for k, v in headers.items()}
+    """A receiver's check: the signature matches and (with a tolerance) the timestamp is recent.
+
+    Anything else is False, never an exception: headers come from whoever sent the request, so a
+    timestamp of ``'²'`` or 5,000 digits, a non-ASCII signature, missing or non-text values are just
+    requests that fail the check.
+    """
+    if not isinstance(secret, str) or not secret or not isinstance(body, bytes | bytearray | memoryview):
+        return False
+    try:
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+    except (AttributeError, TypeError):
+        return False
     signature = lowered.get(SIGNATURE_HEADER.lower())
     timestamp = lowered.get(TIMESTAMP_HEADER.lower())
-    if not signature or not timestamp or not timestamp.isdigit():
+    if not isinstance(signature, str) or not signature.isascii() or not isinstance(timestamp, str):
+        return False
+    if not _TIMESTAMP.fullmatch(timestamp):  # ASCII digits only: int() reads "²" or "١٢" too
         return False
     if tolerance_seconds is not None and abs((now or time.time()) - int(timestamp)) > tolerance_seconds:
         return False
-    return hmac.compare_digest(signature, sign(secret, int(timestamp), body))
+    return hmac.compare_digest(signature, sign(secret, int(timestamp), bytes(body)))
 
 
 # --------------------------------------------------------------------------------------------------

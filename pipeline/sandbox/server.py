@@ -36,6 +36,7 @@ from pipeline.sandbox import google_ads_api, meta_api, microsoft_ads_api, snapch
 from pipeline.sandbox.simulator import World, default_scenario
 
 # The credentials the sandbox accepts out of the box (connections.py hands them to connectors).
+SANDBOX_SERVICE = "adsignal-sandbox"  # /_sandbox/health says this
 SANDBOX_TOKENS: dict[str, str] = {
     "meta": "sandbox-meta-token",
     "google_ads": "sandbox-google-ads-token",
@@ -150,6 +151,7 @@ def create_app(
         return JSONResponse(
             {
                 "status": "ok",
+                "service": SANDBOX_SERVICE,  # how a client tells this sandbox from whatever else answers
                 "platforms": list(ROUTERS),
                 "now": world.clock().isoformat(),
                 "clock_pinned": world.now is not None,
@@ -327,6 +329,7 @@ def serve(port: int = 8765, host: str = "127.0.0.1", world: World | None = None)
 __all__ = [
     "FAULT_KINDS",
     "ROUTERS",
+    "SANDBOX_SERVICE",
     "SANDBOX_TOKENS",
     "BackgroundServer",
     "Fault",

@@ -55,6 +55,7 @@ class QuarantinedRow:
     payload: dict[str, Any] | None
     source: str | None = None
     line_number: int | None = None
+    account_id: str | None = None  # the row's own account, where one write holds several (file imports)
 
 
 def _table(stream: RawStream) -> sql.Composed:
@@ -241,8 +242,9 @@ def write_quarantine(
     ) as copy:
         for row in rows:
             payload = orjson.dumps(row.payload).decode() if row.payload is not None else None
+            account = row.account_id or account_id
             copy.write_row(
-                (sync_id, platform, stream, account_id, row.source, row.line_number, row.reason, payload)
+                (sync_id, platform, stream, account, row.source, row.line_number, row.reason, payload)
             )
 
 
@@ -266,6 +268,8 @@ def replace_window(
     """
     if stream.window_column and (since is None or until is None):
         raise ValueError(f"{stream.table} is windowed: since and until are required")
+    if since and until and since > until:  # would delete nothing and quarantine every record
+        raise ValueError(f"{stream.table}: the window is reversed: {since} is after {until}")
     unknown = set(scope or {}) - set(stream.key_names)
     if unknown:
         raise ValueError(f"{stream.table}: scope names non-key columns {sorted(unknown)}")

@@ -138,6 +138,29 @@ def test_invalid_rules_are_refused_naming_the_field(body: str, expected: str) ->
     assert any(e.startswith(expected) for e in errors), errors
 
 
+@pytest.mark.parametrize("number", [".nan", ".NaN", ".inf", "-.inf", "+.Inf"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('conditions: {{metric: roas, operator: "<", value: {n}}}\nactions: [{{type: send_alert}}]',
+         "rules[0].conditions.value"),
+        ('conditions: {{metric: spend, operator: ">", value: 1}}\nactions: [{{type: adjust_budget, to: {n}}}]',
+         "rules[0].actions[0].to"),
+        ('conditions: {{metric: spend, operator: ">", value: 1}}\n'
+         "actions: [{{type: adjust_budget, percent: 10, max_daily_budget: {n}}}]",
+         "rules[0].actions[0].max_daily_budget"),
+        ('conditions: {{metric: spend, operator: ">", value: 1}}\n'
+         "actions: [{{type: adjust_budget, percent: {n}}}]",
+         "rules[0].actions[0].percent"),
+    ],
+)  # fmt: skip
+def test_nan_and_infinite_thresholds_and_budgets_are_refused_naming_the_field(
+    body: str, field: str, number: str
+) -> None:
+    errors = errors_of(one_rule(body.format(n=number)))
+    assert any(e.startswith(f"{field}: ") for e in errors), errors
+
+
 def test_every_problem_of_a_file_is_reported_at_once() -> None:
     text = """
 rules:

@@ -3,6 +3,7 @@ the column at fault, duplicates are not loaded twice, and whole-file problems re
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from pipeline.connectors.csv_import import (
     CsvFormatError,
     CsvRows,
     GoodRow,
+    SeenKeys,
     open_csv,
     summarize,
 )
@@ -113,6 +115,68 @@ def test_each_bad_value_is_reported_naming_its_column(column: str, value: str, r
     assert row.problems[0].column == column
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        # Values Python reads but a warehouse cast does not survive (numeric, numeric(21,6), float8, bigint).
+        ("spend", "1e-100000", "spend: too many decimal places"),
+        ("spend", "0e-16384", "spend: too many decimal places"),
+        ("spend", "1e-41", "spend: too many decimal places"),
+        ("spend", "0." + "1" * 20_000, "spend: not a plain number: longer than 40 characters"),
+        ("spend", "999999999999999.9999995", "spend: implausibly large"),  # rounds to 10^15
+        ("conversion_value", "1e15", "conversion_value: implausibly large"),
+        ("spend", "Infinity", "spend: not a plain number: NaN and Infinity cannot be stored"),
+        ("conversions", "-inf", "conversions: not a plain number: NaN and Infinity"),
+        ("spend", "nan", "spend: not a plain number: NaN and Infinity"),
+        (
+            "spend",
+            "\u0661\u0662",
+            "spend: not a plain number",
+        ),  # Arabic-Indic digits: PostgreSQL refuses them
+        ("impressions", "\uff11\uff12", "impressions: not a plain number"),  # fullwidth digits
+        ("clicks", "1e999999999", "clicks: implausibly large"),
+        ("date", "2026-0\u0665-01", "date: not an ISO date"),
+        ("hour", "2026-05-01T13:00:00.0000000", "hour: not an ISO local date-time"),
+        ("ad_id", "a\tb", "ad_id: contains a control character"),
+        ("campaign_id", "c\x7f1", "campaign_id: contains a control character"),
+        ("ad_name", "line\nbreak", "ad_name: contains a control character"),
+        ("account_name", "bell\x07", "account_name: contains a control character"),
+        ("ad_id", "x" * 256, "ad_id: longer than 255 characters"),
+        ("timezone", "localtime", "timezone: not an IANA timezone name"),
+    ],
+)
+def test_values_no_warehouse_cast_survives_are_reported_naming_their_column(
+    column: str, value: str, reason: str
+) -> None:
+    header = HEADER.replace("date,", "hour,") if column == "hour" else HEADER
+    line = GOOD.replace("2026-05-01,", "2026-05-01T13:00,") if column == "hour" else GOOD
+    cells = next(csv.reader([line]))
+    cells[header.split(",").index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    row = only_bad(out.getvalue().rstrip("\n"), header=header)
+    assert reason in row.reason
+    assert row.problems[0].column == column
+
+
+def test_days_after_2099_are_refused_whatever_today_is() -> None:
+    text = "\n".join((HEADER, with_cell("date", "2100-01-01"))) + "\n"
+    (row,) = CsvRows(io.StringIO(text, newline=""), file_name="export.csv", today=date(2100, 1, 5))
+    assert isinstance(row, BadRow) and "date: after 2099-12-31" in row.reason
+
+
+def test_timezones_unknown_to_the_warehouse_are_refused() -> None:
+    text = "\n".join((HEADER, GOOD, with_cell("account_id", "509"))) + "\n"
+    known = frozenset({"UTC", "America/New_York"})  # a warehouse whose PostgreSQL lacks Europe/Berlin
+    rows = list(CsvRows(io.StringIO(text, newline=""), file_name="e.csv", today=TODAY, timezones=known))
+    assert all(isinstance(r, BadRow) and "timezone: not an IANA timezone name" in r.reason for r in rows)
+
+
+def test_amounts_with_many_decimals_are_kept_as_written() -> None:
+    (row,) = parse(with_cell("spend", "0.30000000000000004"))  # a float written by a script
+    assert isinstance(row, GoodRow) and row.record["spend"] == "0.30000000000000004"
+
+
 def test_every_problem_of_a_row_is_reported_at_once() -> None:
     line = with_cell("spend", "-1", with_cell("ad_id", "", with_cell("currency", "EURO")))
     row = only_bad(line)
@@ -168,6 +232,22 @@ def test_duplicates_keep_the_first_row_and_say_which() -> None:
     assert "different values than line 2" in duplicates[1].reason
     assert "identical to line 2" in duplicates[2].reason  # the same key once canonical
     assert duplicates[0].problems[0].column == "platform, account_id, ad_id, date"
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["sqlite-returning", "sqlite-before-3.35"])
+def test_duplicates_far_apart_are_found_with_the_line_kept(
+    monkeypatch: pytest.MonkeyPatch, chunked: bool
+) -> None:
+    # Keys are checked in batches against an on-disk index: a repeat thousands of rows later is found.
+    monkeypatch.setattr(SeenKeys, "CHUNKED", chunked)
+    lines = [with_cell("ad_id", f"a{i}") for i in range(2500)]
+    rows = parse(*lines, with_cell("spend", "1.00", lines[3]), with_cell("ad_id", "a2499"))
+    assert all(isinstance(r, GoodRow) for r in rows[:2500])
+    first, second = rows[2500:]
+    assert isinstance(first, BadRow) and first.duplicate_of == 5
+    assert "different values than line 5" in first.reason
+    assert isinstance(second, BadRow) and second.duplicate_of == 2501
+    assert "identical to line 2501" in second.reason
 
 
 def test_an_account_keeps_one_currency_and_timezone_per_file() -> None:

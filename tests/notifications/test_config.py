@@ -69,3 +69,33 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Adsignal-Timestamp": "²", "X-Adsignal-Signature": "sha256=00"},
+        {"X-Adsignal-Timestamp": "9" * 5000, "X-Adsignal-Signature": "sha256=00"},
+        {"X-Adsignal-Timestamp": "\u0661\u0667\u0660\u0660", "X-Adsignal-Signature": "sha256=00"},
+        {"X-Adsignal-Timestamp": "-1700000000", "X-Adsignal-Signature": "sha256=00"},
+        {"X-Adsignal-Timestamp": "1700000000", "X-Adsignal-Signature": "sha256=\u00e9\u00e9"},
+        {"X-Adsignal-Timestamp": "1700000000", "X-Adsignal-Signature": "\ud800"},
+        {"X-Adsignal-Timestamp": "", "X-Adsignal-Signature": ""},
+        {"X-Adsignal-Timestamp": None, "X-Adsignal-Signature": None},
+        {"X-Adsignal-Timestamp": 1700000000, "X-Adsignal-Signature": b"sha256=00"},
+        {},
+        None,
+        "X-Adsignal-Timestamp: 1700000000",
+    ],
+)
+@pytest.mark.parametrize("tolerance", [300.0, None])
+def test_odd_signature_headers_are_refused_never_raised(headers: object, tolerance: float | None) -> None:
+    assert verify_signature("k" * 16, headers, b"{}", now=1700000000, tolerance_seconds=tolerance) is False
+
+
+def test_odd_secret_or_body_is_refused() -> None:
+    body = b"{}"
+    headers = {"X-Adsignal-Timestamp": "1700000000", "X-Adsignal-Signature": sign("k" * 16, 1700000000, body)}
+    assert verify_signature("k" * 16, headers, body, now=1700000000)
+    for secret, odd_body in ((None, body), ("", body), ("k" * 16, None), ("k" * 16, "{}")):
+        assert verify_signature(secret, headers, odd_body, now=1700000000) is False  # type: ignore[arg-type]

@@ -4,6 +4,11 @@ converge, an account with only bad rows keeps its data, and every bad row is in 
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,7 +16,8 @@ import psycopg
 import pytest
 
 from pipeline.connectors.csv_import import CsvFormatError
-from pipeline.imports import KEPT_PREVIOUS_DATA, ImportFailed, import_file, import_folder
+from pipeline.import_spool import ImportSpool, remove_stale_spools
+from pipeline.imports import KEPT_PREVIOUS_DATA, ImportFailed, import_file, import_folder, record_rebuild
 from pipeline.sandbox.sample_import import HEADER, write_sample_csv
 
 TODAY = date(2026, 6, 1)
@@ -83,7 +89,7 @@ def test_sample_import_counts_and_quarantine(
     path = write_sample_csv(tmp_path / "sample.csv", TODAY)
     report = import_file(warehouse_url, path, today=TODAY)
 
-    assert (report.status, report.stream) == ("succeeded", "raw.csv_ad_performance_daily")
+    assert (report.status, report.stream) == ("loaded", "raw.csv_ad_performance_daily")
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_duplicate) == (
         155,
         150,
@@ -114,7 +120,7 @@ def test_sample_import_counts_and_quarantine(
     (status, loaded, bad, sha) = warehouse.execute(
         "select status, rows_loaded, rows_quarantined, sha256 from raw.file_imports"
     ).fetchone()
-    assert (status, loaded, bad, sha) == ("succeeded", 150, 5, report.sha256)
+    assert (status, loaded, bad, sha) == ("loaded", 150, 5, report.sha256)
 
 
 def test_reimport_changes_nothing(warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path) -> None:
@@ -250,3 +256,134 @@ def test_import_folder_imports_each_content_once(
     third = import_folder(warehouse_url, drop, today=TODAY)  # a rejected file is not retried
     assert "was rejected" in third.skipped["broken.csv"]
     assert totals(warehouse, "508")[:2] == (8, 80)
+
+
+def test_a_poison_value_is_quarantined_and_the_rest_casts(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path
+) -> None:
+    poison = [row(START, "a1", spend="1e-100000"), row(START, "a2", spend="0." + "7" * 20_000)]
+    report = import_file(
+        warehouse_url, write(tmp_path / "poison.csv", days(3, ads=("a3",)) + poison), today=TODAY
+    )
+
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 2)
+    reasons = warehouse.execute(
+        "select line_number, reason from raw.quarantine where platform = 'csv' order by line_number"
+    ).fetchall()
+    assert [(line, reason.split(" (")[0]) for line, reason in reasons] == [
+        (5, "spend: too many decimal places"),
+        (6, "spend: not a plain number: longer than 40 characters"),
+    ]
+    # What staging does with every loaded row: nothing overflows.
+    assert warehouse.execute(
+        "select sum((payload->>'spend')::numeric(21,6)), sum((payload->>'spend')::numeric::float8)::int"
+        " from raw.csv_ad_performance_daily"
+    ).fetchone() == (30, 30)
+
+
+def test_ids_at_their_longest_load_and_key_the_raw_table(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path
+) -> None:
+    longest = "\U0001f600" * 255  # 255 characters of 4 bytes: the primary key's index still holds them
+    rows = [row(START, longest, account_id=longest, campaign_id=longest, ad_name="\U0001f600" * 1000)]
+    report = import_file(warehouse_url, write(tmp_path / "long.csv", rows), today=TODAY)
+    assert report.rows_loaded == 1
+    assert warehouse.execute("select length(ad_id) from raw.csv_ad_performance_daily").fetchone() == (255,)
+
+
+def test_import_status_follows_the_rebuild(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path
+) -> None:
+    ok = import_file(warehouse_url, write(tmp_path / "ok.csv", days(2)), today=TODAY)
+    broken = import_file(warehouse_url, write(tmp_path / "broken.csv", days(2, account_id="9")), today=TODAY)
+    path = tmp_path / "bad.csv"
+    path.write_text("no,header\n")
+    with pytest.raises(CsvFormatError):
+        import_file(warehouse_url, path, today=TODAY)
+
+    def statuses() -> dict[str, tuple]:
+        found = warehouse.execute("select file_name, status, rebuild_error from raw.file_imports").fetchall()
+        return {name: (status, error) for name, status, error in found}
+
+    assert statuses() == {
+        "ok.csv": ("loaded", None),
+        "broken.csv": ("loaded", None),
+        "bad.csv": ("rejected", None),
+    }
+    assert record_rebuild(warehouse_url, import_ids=[ok.import_id], rebuild_run_id="r1") == 1
+    assert record_rebuild(warehouse_url, import_ids=[broken.import_id], error="step dbt: boom") == 1
+    assert statuses() == {
+        "ok.csv": ("rebuilt", None),
+        "broken.csv": ("rebuild_failed", "step dbt: boom"),
+        "bad.csv": ("rejected", None),
+    }
+    # The folder import retries a file whose rebuild failed; one that was rebuilt is skipped.
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for name in ("ok.csv", "broken.csv"):
+        (drop / name).write_bytes((tmp_path / name).read_bytes())
+    folder = import_folder(warehouse_url, drop, today=TODAY, run_id="import-run")
+    assert [r.file_name for r in folder.imported] == ["broken.csv"] and list(folder.skipped) == ["ok.csv"]
+    assert record_rebuild(warehouse_url, import_run_id="import-run", error="again") == 1
+    assert warehouse.execute(
+        "select status, rebuild_error from raw.file_imports where run_id = 'import-run'"
+    ).fetchone() == ("rebuild_failed", "again")
+
+
+def test_the_spool_is_under_the_given_directory_and_removed(warehouse_url: str, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    import_file(warehouse_url, write(tmp_path / "a.csv", days(2)), today=TODAY, spool_dir=spool)
+    assert list(spool.iterdir()) == []
+
+
+def test_a_killed_import_leaves_a_spool_the_next_import_removes(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    big = write(tmp_path / "big.csv", days(30, ads=tuple(f"a{i}" for i in range(1500))))  # 45,000 rows
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from datetime import date; from pathlib import Path;"
+            " from pipeline.imports import import_file;"
+            " import_file(sys.argv[1], sys.argv[2], today=date(2026, 6, 1), spool_dir=Path(sys.argv[3]))",
+            warehouse_url,
+            str(big),
+            str(spool),
+        ],
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(spool.glob("import-*/account-*.jsonl")):  # the child is spooling rows
+            assert child.poll() is None, "the import finished before it could be killed"
+            assert time.monotonic() < deadline, "the child never started spooling"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    (left,) = [p for p in spool.iterdir() if p.is_dir()]
+    assert any(left.glob("account-*.jsonl")) and (spool / f"{left.name}.lock").exists()
+    assert totals(warehouse)[0] == 0  # the killed import changed nothing
+
+    import_file(warehouse_url, write(tmp_path / "next.csv", days(1)), today=TODAY, spool_dir=spool)
+    assert list(spool.iterdir()) == []
+
+
+def test_only_spools_of_gone_processes_are_removed(tmp_path: Path) -> None:
+    with ImportSpool(tmp_path) as running:
+        (running.path / "account-0.jsonl").write_text("{}\n")
+        old_claim = tmp_path / ".import-1-dead.claim"  # a process killed while claiming its spool
+        old_claim.touch()
+        os.utime(old_claim, (time.time() - 3600, time.time() - 3600))
+        young_claim = tmp_path / ".import-2-busy.claim"  # another import claiming right now
+        young_claim.touch()
+        (tmp_path / "import-3-dead").mkdir()
+        (tmp_path / "import-3-dead.lock").touch()  # nobody holds its lock
+
+        assert sorted(remove_stale_spools(tmp_path)) == ["import-1-dead", "import-3-dead"]
+        assert running.path.exists() and running.lock_path.exists() and young_claim.exists()
+        assert not old_claim.exists() and not (tmp_path / "import-3-dead").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".import-2-busy.claim"]

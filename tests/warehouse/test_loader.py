@@ -166,6 +166,15 @@ def test_windowed_streams_require_a_window(warehouse_url: str) -> None:
         replace_window(warehouse_url, DAILY, "A", [[]])
 
 
+def test_a_reversed_window_is_refused_before_anything_is_written(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    before = warehouse.execute("select count(*) from raw.sync_runs").fetchone()
+    with pytest.raises(ValueError, match="the window is reversed: 2026-12-05 is after 2026-12-01"):
+        replace_window(warehouse_url, DAILY, "A", [[]], since=date(2026, 12, 5), until=date(2026, 12, 1))
+    assert warehouse.execute("select count(*) from raw.sync_runs").fetchone() == before
+
+
 def test_scope_narrows_the_replacement_to_other_key_values(
     warehouse_url: str, warehouse: psycopg.Connection
 ) -> None:

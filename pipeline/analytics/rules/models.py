@@ -58,7 +58,8 @@ def _did_you_mean(value: str, choices: tuple[str, ...]) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `.nan` / `.inf` are valid YAML floats but no threshold or budget.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MetricCondition(_Strict):
