@@ -6,6 +6,7 @@ See :func:`detect_alerts` for the contract and the package docstring for the met
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -100,15 +101,30 @@ def evaluate_alerts(
     without firing (the evidence that a live alert of that scope recovered); ``alert_types`` the
     types this run evaluated (DATA_* only when ``health`` is given).
     """
-    panel = build_panel(campaign_daily, as_of, config)
-    health_index = prepare_health(health)
-    budget_index = prepare_budgets(budgets)
+    return evaluate_panel(
+        build_panel(campaign_daily, as_of, config), config, prepare_health(health), prepare_budgets(budgets)
+    )
+
+
+def evaluate_panel(
+    panel: Panel,
+    config: AlertConfig,
+    health_index: HealthIndex | None,
+    budget_index: dict[tuple[str, str, str], Budget],
+    check_filter: Callable[[tuple[str, str, str, str]], bool] | None = None,
+) -> Detection:
+    """:func:`evaluate_alerts` on inputs already prepared (``frames.build_panel``,
+    ``prepare_health``, ``prepare_budgets``): the replay prepares them once for many mornings.
+
+    ``check_filter``: which passed checks to build, by scope (alert type, platform, entity level,
+    entity id); a replay builds only those that can resolve a live alert. Default: all."""
+    as_of = panel.as_of
     enabled = set(config.alert_types)
 
     fired: list[Alert] = []
     cleared: list[Check] = []
     if panel.size:
-        context = _Context(panel, config, health_index, budget_index)
+        context = _Context(panel, config, health_index, budget_index, check_filter)
         if AlertType.ZERO_CONVERSIONS in enabled:
             alerts, passed = _zero_conversion_alerts(context)
             fired += alerts
@@ -161,8 +177,10 @@ class _Context:
         config: AlertConfig,
         health: HealthIndex | None,
         budgets: dict[tuple[str, str, str], Budget],
+        check_filter: Callable[[tuple[str, str, str, str]], bool] | None = None,
     ) -> None:
         self.panel = panel
+        self.check_filter = check_filter
         self.config = config
         self.health = health
         self.budgets = budgets
@@ -189,6 +207,10 @@ class _Context:
         self.click_model = fit(panel.clicks, panel.impressions, panel.clicks, mature=False)
         self.cpc_model = fit(panel.clicks, panel.spend, panel.clicks, mature=False)
         self.entities = panel.entities
+        self._identities: dict[tuple[EntityLevel, tuple[str, ...]], dict[str, Any]] = {}
+        self._names, self._account_names, self._currencies = (
+            self.entities[c].to_numpy(dtype=object) for c in ("campaign_name", "account_name", "currency")
+        )
         self.baseline_window = (panel.days[0], panel.days[panel.baseline_days - 1])
         # Groups per level: a code per campaign (-1: not pooled) and the keys, sorted.
         self.groups: dict[EntityLevel, tuple[np.ndarray, list[tuple[str, ...]]]] = {}
@@ -214,6 +236,11 @@ class _Context:
             remap = {keys.index(k): i for i, k in enumerate(kept)}
             self.groups[EntityLevel.PLATFORM] = (np.array([remap.get(c, -1) for c in codes], dtype=int), kept)
 
+    def wants_check(self, alert_type: AlertType, level: EntityLevel, key: tuple[str, ...]) -> bool:
+        """Whether to build the check of a scope that passed (see ``evaluate_panel``)."""
+        wanted = self.check_filter
+        return wanted is None or wanted((alert_type.value, key[0], level.value, key[-1]))
+
     def window_dates(self, length: int) -> tuple[date, date]:
         return (self.panel.as_of - timedelta(days=length), self.panel.as_of - timedelta(days=1))
 
@@ -231,21 +258,29 @@ class _Context:
         return [(key[0], key[1])]
 
     def identity(self, level: EntityLevel, key: tuple[str, ...]) -> dict[str, Any]:
-        """Alert fields naming the entity, and its currency."""
-        rows = self.entities[self.rows_for(level, key)]
+        """Alert fields naming the entity, and its currency (a copy: callers pop from it)."""
+        # Every scored entity asks several times (one per test): filtering the frame each time was
+        # most of a morning's cost.
+        cached = self._identities.get((level, key))
+        if cached is None:
+            cached = self._identities[(level, key)] = self._identity(level, key)
+        return dict(cached)
+
+    def _identity(self, level: EntityLevel, key: tuple[str, ...]) -> dict[str, Any]:
+        rows = self.rows_for(level, key)
         if level == EntityLevel.CAMPAIGN:
             name, entity_id, account_id, campaign_id = (
-                str(rows["campaign_name"].iloc[0]),
+                str(self._names[rows][0]),
                 key[2],
                 key[1],
                 key[2],
             )
         elif level == EntityLevel.ACCOUNT:
-            named = [n for n in rows["account_name"] if isinstance(n, str) and n]
+            named = [n for n in self._account_names[rows] if isinstance(n, str) and n]
             name, entity_id, account_id, campaign_id = (named[-1] if named else key[1]), key[1], key[1], None
         else:
             name, entity_id, account_id, campaign_id = key[0], key[0], None, None
-        currencies = sorted({c for c in rows["currency"] if c})
+        currencies = sorted({c for c in self._currencies[rows] if c})
         if level == EntityLevel.PLATFORM and len(currencies) > 1:
             currency = "reporting currency"
         else:
@@ -503,6 +538,8 @@ def _rate_alerts(context: _Context, spec: _RateSpec) -> tuple[list[Alert], list[
             stats, expected = per_window[length]
             alerts.append(_rate_alert(context, spec, level, keys[g], length, row, stats, expected))
         for g in sorted(set(scored) - set(best)):
+            if not context.wants_check(spec.alert_type, level, keys[g]):
+                continue
             length, row = scored[g]
             cleared.append(_rate_check(context, spec, level, keys[g], length, row))
     return alerts, cleared
@@ -702,6 +739,7 @@ def _zero_conversion_alerts(context: _Context) -> tuple[list[Alert], list[Check]
                     and last["has_row"] > 0
                     and last["spend"] > 0
                     and last["conversions"] > 0
+                    and context.wants_check(AlertType.ZERO_CONVERSIONS, level, key)
                 ):
                     cleared.append(_zero_check(context, level, key, last))
                 continue
@@ -881,7 +919,8 @@ def _pacing_alerts(context: _Context) -> tuple[list[Alert], list[Check]]:
                         if direction == "over" else config.pacing_under_ratio[index])  # fmt: skip
         usual = _usual_pacing(panel, position, targets, known)
         if best is None or (best[2] == "under" and (usual is None or usual < config.pacing_under_usual_min)):
-            if scored is not None:
+            key = (entity.platform, entity.account_id, entity.campaign_id)
+            if scored is not None and context.wants_check(AlertType.SPEND_PACING, EntityLevel.CAMPAIGN, key):
                 cleared.append(_pacing_check(context, position, *scored))
             continue
         deviation, length, direction, spent, target, threshold = best

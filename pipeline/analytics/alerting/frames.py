@@ -71,7 +71,12 @@ class Panel:
         return slice(len(self.days) - length, len(self.days))
 
 
-def build_panel(campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig) -> Panel:
+def build_panel(
+    campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig, *, reported_as_of: date | None = None
+) -> Panel:
+    """The panel of the days before ``as_of``. ``reported_as_of``: the morning the data was read
+    (default ``as_of``); a day's expected maturity follows its age then, so a replay of an old
+    morning on data read later does not discount days that have had time to mature."""
     missing = [c for c in REQUIRED_COLUMNS if c not in campaign_daily.columns]
     if missing:
         raise ValueError(f"campaign_daily lacks columns: {', '.join(missing)}")
@@ -121,7 +126,7 @@ def build_panel(campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig) 
 
     has_row = np.zeros(shape, dtype=bool)
     has_row[rows, cols] = True
-    ages = np.array([(as_of - d).days for d in days])
+    ages = np.array([((reported_as_of or as_of) - d).days for d in days])
     maturity = np.ones(shape)
     for platform in entities["platform"].unique():
         curve = np.array([config.maturity(int(a), platform) for a in ages])
