@@ -189,7 +189,12 @@ ALERT_STATUSES = ("open", "acknowledged", "suppressed", "resolved")
 
 
 def _alert_params(
-    alert: AlertLike, tenant_id: str, run_id: str | None, detector: str, as_of: datetime
+    alert: AlertLike,
+    tenant_id: str,
+    run_id: str | None,
+    detector: str,
+    as_of: datetime,
+    morning: date | None = None,
 ) -> dict:
     evidence = jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
     return {
@@ -215,6 +220,8 @@ def _alert_params(
         "held": alert.suppressed_reason,
         "detector": detector,
         "as_of": as_of,
+        # A daily run is as of a morning, kept in the alert's history (app.alerts.detection_mornings).
+        "mornings": None if morning is None else [morning],
     }
 
 
@@ -243,12 +250,12 @@ _UPSERT = f"""
     insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
         entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
         window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason,
-        detected_by, evaluated_as_of)
+        detected_by, evaluated_as_of, detection_mornings)
     select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s,
         %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
         %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
         case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s,
-        %(detector)s, %(as_of)s
+        %(detector)s, %(as_of)s, %(mornings)s::date[]
     {NOT_JUDGED_LATER}
     do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
         entity_name = excluded.entity_name, account_id = excluded.account_id,
@@ -261,6 +268,12 @@ _UPSERT = f"""
         status = case when excluded.suppressed_reason is not null then 'suppressed'
                       when app.alerts.acknowledged_at is not null then 'acknowledged'
                       else 'open' end,
+        -- a daily run (as-of a morning) adds its morning to the alert's history once
+        detection_mornings = case when excluded.detection_mornings is not null
+                                   and (app.alerts.evaluated_as_of is null
+                                        or excluded.evaluated_as_of > app.alerts.evaluated_as_of)
+                                  then coalesce(app.alerts.detection_mornings, '{{}}') || excluded.detection_mornings
+                                  else app.alerts.detection_mornings end,
         {REDETECTION}
     returning (xmax = 0) as inserted
 """
@@ -313,12 +326,14 @@ def sync_alerts(
     moment = (
         as_of if isinstance(as_of, datetime) else datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
     )
+    morning = None if isinstance(as_of, datetime) else as_of
     counts: dict[str, Any] = {"opened": 0, "updated": 0, "resolved": 0, "stale": 0, "resolved_ids": []}
     with conn.transaction():
         # One lifecycle writer per tenant at a time (the daily runs of several platforms overlap).
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"app.alerts:{tenant_id}",))
         for alert in detection.alerts:
-            row = conn.execute(_UPSERT, _alert_params(alert, tenant_id, run_id, detector, moment)).fetchone()
+            params = _alert_params(alert, tenant_id, run_id, detector, moment, morning)
+            row = conn.execute(_UPSERT, params).fetchone()
             counts["stale" if row is None else "opened" if row[0] else "updated"] += 1
         owned = {str(t) for t in detection.alert_types}
         checks = [c for c in detection.cleared if str(c.alert_type) in owned]
