@@ -241,6 +241,13 @@ class _Context:
         wanted = self.check_filter
         return wanted is None or wanted((alert_type.value, key[0], level.value, key[-1]))
 
+    def wanted_checks(self, spec: _RateSpec, level: EntityLevel) -> np.ndarray | None:
+        """Per group of the level, whether its check is wanted (``None``: all are)."""
+        if self.check_filter is None:
+            return None
+        _, keys = self.groups[level]
+        return np.array([self.wants_check(spec.alert_type, level, key) for key in keys], dtype=bool)
+
     def window_dates(self, length: int) -> tuple[date, date]:
         return (self.panel.as_of - timedelta(days=length), self.panel.as_of - timedelta(days=1))
 
@@ -454,7 +461,9 @@ def _pool(
     return pooled
 
 
-def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.ndarray]:
+def _evaluate(
+    pooled: dict[str, np.ndarray], spec: _RateSpec, thresholds_for: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Is each entity's shortfall significant? One-sided test on the counts behind the metric.
 
     The window's count (conversions, clicks) is modelled as gamma-Poisson (negative binomial)
@@ -463,6 +472,10 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
     replaces the normal approximation, which is far too strict for small counts (at 15 expected
     conversions, 3 normal sd require 3 or fewer where the exact 0.13 % tail allows 4). The
     metric's shortfall is read as the same shortfall of the count (value per conversion held).
+
+    ``thresholds_for``: the entities whose alert threshold (``required``, for evidence) is needed
+    besides those that fire; ``None``: every one. Finding it is most of the cost (a replay needs it
+    for few entities); it is NaN where not computed.
     """
     expected = pooled["expected"]
     counts = pooled["expected_counts"]
@@ -483,14 +496,21 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
     extra = np.where(eligible, np.maximum(sigma**2 - 1.0 / safe_counts, 0.0), 0.0)
     alpha = float(scipy_stats.norm.sf(spec.z))
     tail = _lower_tail(safe_counts * np.clip(1.0 - drop, 0.0, None), safe_counts, extra)
+    fires = eligible & (drop >= spec.min_drop) & (tail <= alpha)
     # The shortfall at which the tail reaches alpha: the threshold shown in evidence.
-    low, high = np.zeros_like(safe_counts), safe_counts.copy()
-    for _ in range(40):
+    wanted = np.ones_like(eligible) if thresholds_for is None else fires | thresholds_for
+    counts_w, extra_w = safe_counts[wanted], extra[wanted]
+    low, high = np.zeros_like(counts_w), counts_w.copy()
+    for _ in range(40 if counts_w.size else 0):
         middle = (low + high) / 2
-        below = _lower_tail(middle, safe_counts, extra) <= alpha
+        below = _lower_tail(middle, counts_w, extra_w) <= alpha
         low, high = np.where(below, middle, low), np.where(below, high, middle)
-    required = np.maximum(spec.min_drop, 1.0 - low / safe_counts)
-    required = np.where(_lower_tail(np.zeros_like(safe_counts), safe_counts, extra) > alpha, 1.0, required)
+    required = np.full_like(safe_counts, np.nan)
+    required[wanted] = np.where(
+        _lower_tail(np.zeros_like(counts_w), counts_w, extra_w) > alpha,
+        1.0,
+        np.maximum(spec.min_drop, 1.0 - low / counts_w),
+    )
     score = np.where(eligible, scipy_stats.norm.isf(np.clip(tail, 1e-300, 1.0)), -np.inf)
     return {
         **pooled,
@@ -500,7 +520,7 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
         "tail_probability": np.where(eligible, tail, 1.0),
         "score": score,
         "eligible": eligible,
-        "fires": eligible & (drop >= spec.min_drop) & (tail <= alpha),
+        "fires": fires,
     }
 
 
@@ -523,8 +543,9 @@ def _rate_alerts(context: _Context, spec: _RateSpec) -> tuple[list[Alert], list[
         best: dict[int, tuple[int, dict[str, float]]] = {}
         # The shortest window each entity was scored in (the latest view of its metric).
         scored: dict[int, tuple[int, dict[str, float]]] = {}
+        wanted = context.wanted_checks(spec, level)
         for length, (stats, _) in per_window.items():
-            evaluated = _evaluate(_pool(context, stats, level, spec), spec)
+            evaluated = _evaluate(_pool(context, stats, level, spec), spec, wanted)
             for g in np.flatnonzero(evaluated["eligible"]):
                 if int(g) not in scored:
                     scored[int(g)] = (length, {name: float(values[g]) for name, values in evaluated.items()})

@@ -14,9 +14,11 @@ is. The result is the alert history a user running the detector every morning wo
     replay.to_frame()   # one row per alert that would have fired: first / last day, evidence
     replay.summary()    # alerts per type and severity
 
-The inputs are read and prepared once (budgets and signal health indexed once, the campaign days
-sorted once and sliced per morning), and every morning runs exactly the detector a single
-:func:`evaluate_alerts` call would run on the same days: a replay morning equals a separate run.
+The inputs are read and prepared once (budgets and signal health indexed once, one campaign x day
+panel over all the mornings' days, sliced per morning), and every morning runs exactly the
+detector a single :func:`evaluate_alerts` call would run on the same days: a replay morning equals
+a separate run. Passed checks are built only where they can resolve a live alert, and with them
+the alert thresholds of the entities that pass (most of a morning's work in a separate run).
 
 Maturity: a separate run discounts its most recent days for conversions still to be reported. A
 replay over data read later should not (those days have matured since); ``reported_as_of`` is the
@@ -27,19 +29,18 @@ morning is scored as if its data had been read that morning (exactly N separate 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from pipeline.analytics.alerting.daily import evaluate_panel
-from pipeline.analytics.alerting.frames import build_panel, prepare_budgets, prepare_health, to_dates
+from pipeline.analytics.alerting.frames import PanelSeries, prepare_budgets, prepare_health
 from pipeline.analytics.alerting.model import (
     SEVERITY_ORDER,
     Alert,
@@ -227,9 +228,10 @@ def replay_alerts(
     lifecycle = lifecycle or AlertLifecycle()
     health_index = prepare_health(health)
     budget_index = prepare_budgets(budgets)
+    series = PanelSeries(campaign_daily, mornings[0], mornings[-1], config)
     out: list[tuple[date, Detection]] = []
-    for as_of, rows in _morning_slices(campaign_daily, mornings, config):
-        panel = build_panel(rows, as_of, config, reported_as_of=reported_as_of)
+    for as_of in mornings:
+        panel = series.panel(as_of, reported_as_of)
         if checks == "all":
             detection = evaluate_panel(panel, config, health_index, budget_index)
         else:
@@ -239,22 +241,6 @@ def replay_alerts(
         lifecycle.apply(as_of, detection)
         out.append((as_of, detection))
     return Replay(mornings=out, history=lifecycle.finish(), config=config)
-
-
-def _morning_slices(
-    campaign_daily: pd.DataFrame, mornings: list[date], config: AlertConfig
-) -> Iterator[tuple[date, pd.DataFrame]]:
-    """Each morning's rows (the days it reads), from one pass over the frame sorted by day."""
-    frame = campaign_daily.copy()
-    frame["date_day"] = to_dates(frame["date_day"]) if len(frame) else frame["date_day"]
-    # Stable: rows of one campaign-day keep their order (the panel keeps the last name it sees).
-    frame = frame.sort_values("date_day", kind="stable").reset_index(drop=True)
-    ordinals = np.array([d.toordinal() for d in frame["date_day"]], dtype=np.int64)
-    span = config.baseline_days + config.scored_days
-    for as_of in mornings:
-        first = np.searchsorted(ordinals, (as_of - timedelta(days=span)).toordinal(), side="left")
-        stop = np.searchsorted(ordinals, as_of.toordinal(), side="left")
-        yield as_of, frame.iloc[first:stop]
 
 
 # --- configuration overrides -----------------------------------------------------------------------
