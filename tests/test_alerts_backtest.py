@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -150,3 +152,66 @@ rules:
         assert written(db)[2] == 0  # the rules were evaluated, not run
     finally:
         db.execute("delete from app.rules")
+
+
+# --- on an imported CSV history ------------------------------------------------------------------
+
+CSV_HEADER = (
+    "date,platform,account_id,account_name,currency,timezone,campaign_id,campaign_name,ad_group_id,ad_id,"
+    "ad_name,spend,impressions,clicks,conversions,conversion_value"
+)
+CSV_BREAK = ("2025-05-10", "2025-05-12")  # LinkedIn campaign L1 records no conversions
+
+
+def write_history_csv(path: Path) -> Path:
+    """Three months of a LinkedIn account (a platform without a connector), three campaigns."""
+    rng = np.random.default_rng(5)
+    lines = [CSV_HEADER]
+    day = date(2025, 3, 1)
+    while day <= date(2025, 5, 31):
+        for campaign, daily_spend, rate in (("L1", 300, 0.05), ("L2", 200, 0.05), ("L3", 150, 0.04)):
+            spend = round(daily_spend * float(rng.lognormal(0, 0.08)), 2)
+            clicks, conversions = int(rng.poisson(spend / 0.9)), int(rng.poisson(spend * rate))
+            if campaign == "L1" and CSV_BREAK[0] <= day.isoformat() <= CSV_BREAK[1]:
+                conversions = 0
+            lines.append(
+                f"{day},linkedin,5001,Acme LinkedIn,EUR,Europe/Berlin,{campaign},Campaign {campaign},G{campaign},"
+                f"A{campaign},Ad {campaign},{spend},{clicks * 50},{clicks},{conversions},{conversions * 55.0:.2f}"
+            )
+        day += timedelta(days=1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# RE-ENABLE after merging the branch that makes a CSV-only warehouse build its marts (issue 11): on
+# main, `adsignal import` of a CSV into a warehouse without platform data fails in dbt, so there are
+# no marts to backtest. The tests above cover the command on marts written directly.
+@pytest.mark.slow
+@pytest.mark.skip(
+    reason="CSV-only warehouses do not build marts on main yet; re-enable after that fix merges"
+)
+def test_backtest_of_an_imported_csv_history(
+    database_factory: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = database_factory("alerts_backtest_csv")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("ADSIGNAL_IMPORT_DIR", str(tmp_path / "imports"))
+    config.settings.cache_clear()
+    warehouse_db.database_url.cache_clear()
+    try:
+        imported = CliRunner().invoke(main, ["import", str(write_history_csv(tmp_path / "history.csv"))])
+        assert imported.exit_code == 0, imported.output
+        code, out = backtest("--from", "2025-04-15", "--to", "2025-05-30", "--platform", "linkedin")
+        assert code == 0, out
+        [line] = [line for line in out.splitlines() if "│ ZERO_CONVERSIONS │ linkedin campaign" in line]
+        assert all(day in line for day in (*CSV_BREAK, "2025-05-13", "resolved"))
+        with psycopg.connect(url) as conn:  # the import's own run replayed every morning it rebuilt
+            mornings = conn.execute(
+                "select detection_mornings from app.alerts where alert_type = 'ZERO_CONVERSIONS'"
+                " and entity_id = 'L1'"
+            ).fetchall()
+        assert mornings == [([date(2025, 5, 11), date(2025, 5, 12), date(2025, 5, 13)],)]
+    finally:
+        config.settings.cache_clear()
+        warehouse_db.database_url.cache_clear()
