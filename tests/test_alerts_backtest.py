@@ -23,6 +23,7 @@ from pipeline.cli import main
 from pipeline.config import DEFAULT_TENANT
 from pipeline.warehouse import db as warehouse_db
 from pipeline.warehouse.rules_store import import_rules
+from tests.analytics.test_alerts_replay import NO_CONVERSIONS_RULE
 from tests.test_alerts_assets import MARTS
 from tests.test_alerts_history import FIRST_BREAK, SECOND_BREAK, load
 
@@ -130,18 +131,7 @@ def test_backtest_takes_a_config_of_overrides_and_a_platform(db: psycopg.Connect
 
 
 def test_backtest_replays_the_rules_day_by_day(db: psycopg.Connection) -> None:
-    rules = parse_rules("""
-rules:
-  - name: no-conversions-today
-    currency: account
-    conditions:
-      all:
-        - {metric: conversions, window_days: 1, operator: "==", value: 0}
-        - {metric: spend, window_days: 1, operator: ">", value: 50}
-    actions:
-      - {type: send_alert, severity: HIGH}
-      - {type: pause_campaign}
-""")
+    rules = parse_rules(NO_CONVERSIONS_RULE)
     with psycopg.connect(db.info.dsn) as conn:
         import_rules(conn, rules, tenant_id=DEFAULT_TENANT)
     try:

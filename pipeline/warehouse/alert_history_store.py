@@ -51,6 +51,7 @@ from pipeline.warehouse.app_store import (
     AUTO_RESOLVER,
     DAILY_DETECTOR,
     LIVE_STATUSES,
+    alert_columns,
     campaign_budgets_frame,
     campaign_daily_frame,
     signal_health_frame,
@@ -388,23 +389,7 @@ def _desired(episode: AlertEpisode, stored: StoredAlert | None, run_id: str | No
     values: dict[str, Any] = dict(stored.values) if stored else {}
     alert = episode.alert
     if alert is not None:
-        evidence = jsonable(alert.evidence)
-        values.update(
-            severity=alert.severity.value,
-            title=alert.title,
-            message=alert.message,
-            metric=alert.metric,
-            current_value=alert.value,
-            baseline_value=alert.baseline,
-            threshold=alert.threshold,
-            window_start=alert.window_start,
-            window_end=alert.window_end,
-            evidence=evidence,
-            signal_health=evidence.get("signal_health"),
-            entity_name=alert.entity_name,
-            account_id=alert.account_id,
-            suppressed_reason=alert.suppressed_reason,
-        )
+        values.update(alert_columns(alert))
     else:
         values["evidence"] = {k: v for k, v in (values.get("evidence") or {}).items() if k != "recovery"}
     mornings = list(episode.mornings)

@@ -188,6 +188,27 @@ LIVE_STATUSES = ("open", "acknowledged", "suppressed")
 ALERT_STATUSES = ("open", "acknowledged", "suppressed", "resolved")
 
 
+def alert_columns(alert: AlertLike) -> dict[str, Any]:
+    """What a detected alert says, as ``app.alerts`` columns (evidence and signal health JSON-ready)."""
+    evidence = jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
+    return {
+        "severity": str(alert.severity),
+        "title": alert.title,
+        "message": alert.message,
+        "metric": alert.metric,
+        "current_value": alert.value,
+        "baseline_value": alert.baseline,
+        "threshold": alert.threshold,
+        "window_start": alert.window_start,
+        "window_end": alert.window_end,
+        "evidence": evidence,
+        "signal_health": evidence.get("signal_health"),
+        "entity_name": alert.entity_name,
+        "account_id": alert.account_id,
+        "suppressed_reason": alert.suppressed_reason,
+    }
+
+
 def _alert_params(
     alert: AlertLike,
     tenant_id: str,
@@ -196,28 +217,17 @@ def _alert_params(
     as_of: datetime,
     morning: date | None = None,
 ) -> dict:
-    evidence = jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
+    columns = alert_columns(alert)
     return {
+        **columns,
+        "evidence": Jsonb(columns["evidence"]),
+        "signal_health": Jsonb(columns["signal_health"]),
         "tenant": tenant_id,
         "type": str(alert.alert_type),
-        "severity": str(alert.severity),
         "platform": alert.platform,
-        "account": alert.account_id,
         "level": str(alert.entity_level),
         "entity": alert.entity_id,
-        "name": alert.entity_name,
-        "title": alert.title,
-        "message": alert.message,
-        "metric": alert.metric,
-        "value": alert.value,
-        "baseline": alert.baseline,
-        "threshold": alert.threshold,
-        "ws": alert.window_start,
-        "we": alert.window_end,
-        "evidence": Jsonb(evidence),
-        "health": Jsonb(evidence.get("signal_health")),
         "run": run_id,
-        "held": alert.suppressed_reason,
         "detector": detector,
         "as_of": as_of,
         # A daily run is as of a morning, kept in the alert's history (app.alerts.detection_mornings).
@@ -251,11 +261,11 @@ _UPSERT = f"""
         entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
         window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason,
         detected_by, evaluated_as_of, detection_mornings)
-    select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s,
-        %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
-        %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
-        case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s,
-        %(detector)s, %(as_of)s, %(mornings)s::date[]
+    select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account_id)s, %(level)s, %(entity)s,
+        %(entity_name)s, %(title)s, %(message)s, %(metric)s, %(current_value)s, %(baseline_value)s,
+        %(threshold)s, %(window_start)s, %(window_end)s, %(evidence)s, %(signal_health)s, %(run)s,
+        case when %(suppressed_reason)s::text is null then 'open' else 'suppressed' end,
+        %(suppressed_reason)s, %(detector)s, %(as_of)s, %(mornings)s::date[]
     {NOT_JUDGED_LATER}
     do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
         entity_name = excluded.entity_name, account_id = excluded.account_id,

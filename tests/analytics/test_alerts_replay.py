@@ -258,10 +258,9 @@ def test_backtest_tables_say_what_would_have_fired(replay: object) -> None:
     assert summary_frame(history_frame([])).empty
 
 
-def test_rules_are_replayed_day_by_day() -> None:
-    [rule] = parse_rules("""
+NO_CONVERSIONS_RULE = """
 rules:
-  - name: no-conversions
+  - name: no-conversions-today
     currency: account
     conditions:
       all:
@@ -270,7 +269,11 @@ rules:
     actions:
       - {type: send_alert, severity: HIGH}
       - {type: pause_campaign}
-""")
+"""
+
+
+def test_rules_are_replayed_day_by_day() -> None:
+    [rule] = parse_rules(NO_CONVERSIONS_RULE)
     rows = replay_rules([(7, rule)], FRAME, FIRST, LAST, campaigns=None)
     [row] = rows
     assert (row["alert_type"], row["entity_id"], row["severity"]) == ("RULE_7", "C1", "HIGH")
