@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
 
-.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-budget bench-imports lint fmt docs clean
+.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-replay bench-budget bench-imports lint fmt docs clean
 
 help:
 	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
 	@echo "make test   run the test suite against real PostgreSQL"
 	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-budget, bench-imports)"
+	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-replay, bench-budget, bench-imports)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
@@ -33,7 +33,7 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/adsignal ui
 
-bench: bench-warehouse bench-alerts bench-budget bench-imports
+bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports
 
 # Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times, daily run over 365
 # vs 30 days of history (tier S: ~15 min; TIER=M: 3.65 M ad-days, ~30 min and ~10 GB of disk).
@@ -43,6 +43,10 @@ bench-warehouse: $(STAMP)
 # Alert quality on sandbox incidents vs a plain 3-sigma z-score (a few minutes; --quick: under a minute).
 bench-alerts: $(STAMP)
 	$(BIN)/python -m pipeline.bench.alerts --out .data/bench/alerts.json
+
+# Alert replay: 120 mornings x 200 campaigns in one replay vs one detector run per morning (a few minutes).
+bench-replay: $(STAMP)
+	$(BIN)/python -m pipeline.bench.replay --out .data/bench/replay.json
 
 # Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves.
 bench-budget: $(STAMP)

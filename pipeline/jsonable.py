@@ -14,6 +14,15 @@ import numpy as np
 def jsonable(value: Any) -> Any:
     """Plain ints and floats (no numpy; nan / inf become null), lists, string keys, ISO dates and times;
     anything else JSON cannot hold becomes its string."""
+    # Exact built-in types first: evidence is mostly plain floats and strings, and the ABC checks
+    # below cost more than the conversion itself.
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

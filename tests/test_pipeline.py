@@ -16,12 +16,16 @@ import psycopg
 import pytest
 
 from pipeline import config
+from pipeline.analytics.alerting import AlertConfig
+from pipeline.analytics.alerting.daily import evaluate_panel
+from pipeline.analytics.alerting.frames import build_panel, prepare_budgets, prepare_health
 from pipeline.config import DEFAULT_TENANT
 from pipeline.connections import open_connector, sandbox_connection
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.defs.partitions import range_tags
 from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
+from pipeline.warehouse.app_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
 from pipeline.warehouse.rules_store import import_rules_file
 
 pytestmark = pytest.mark.slow
@@ -101,6 +105,10 @@ def snapshot(conn: psycopg.Connection) -> dict[str, tuple]:
         "dim_campaigns": "select count(*) from marts.dim_campaigns",
         "alerts": "select count(*), string_agg(alert_type || ':' || entity_id, ',' order by alert_type, entity_id)"
         " from app.alerts",
+        # The daily detector's history: every alert's mornings, status and times.
+        "alert_history": "select string_agg(concat_ws(':', alert_id, alert_type, entity_id, status,"
+        " detection_mornings::text, first_detected_at, last_detected_at, resolved_at), ',' order by alert_id)"
+        " from app.alerts where detected_by = 'detector:daily'",
         "decisions": "select (select count(*) from app.budget_allocations),"
         " (select count(*) from app.budget_allocation_lines),"
         " (select count(*) from app.ai_recommendations where status = 'pending'),"
@@ -232,6 +240,33 @@ def test_the_missing_day_raises_a_data_alert_not_a_business_alert(
         (account_id, list(incidents)),
     ).fetchone()[0]
     assert business == 0, "the missing day raised a business alert"
+
+
+def test_the_range_run_left_the_alerts_of_every_morning(
+    first_run: dict, warehouse: psycopg.Connection
+) -> None:
+    """Each morning of the 30 days: the daily alerts stored as detected that morning are exactly
+    those a run of the detector on that morning finds (on the marts as read, matured days not
+    discounted); an alert resolved on a morning passed its check then."""
+    first, last = TODAY - timedelta(HISTORY_DAYS), TODAY - timedelta(1)
+    frame = campaign_daily_frame(warehouse, first, last)
+    health = prepare_health(signal_health_frame(warehouse, first, last))
+    budgets = prepare_budgets(campaign_budgets_frame(warehouse))
+    stored = warehouse.execute(
+        "select alert_type, entity_level, entity_id, detection_mornings,"
+        " (resolution->>'as_of')::timestamptz at time zone 'UTC' from app.alerts"
+        " where detected_by = 'detector:daily'"
+    ).fetchall()
+    assert any(len(mornings) > 1 for *_, mornings, _ in stored)
+    config = AlertConfig()
+    for offset in range(HISTORY_DAYS):
+        as_of = first + timedelta(days=offset + 1)
+        panel = build_panel(frame, as_of, config, reported_as_of=TODAY)
+        detection = evaluate_panel(panel, config, health, budgets)
+        detected = {(t, level, entity) for t, level, entity, mornings, _ in stored if as_of in mornings}
+        assert {a.scope for a in detection.alerts} == detected, as_of
+        resolved = {(t, level, entity) for t, level, entity, _, at in stored if at and at.date() == as_of}
+        assert resolved <= {c.scope for c in detection.cleared}, as_of
 
 
 def test_example_rules_find_the_incidents_they_were_written_for(

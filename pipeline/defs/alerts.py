@@ -1,8 +1,10 @@
 """The alert assets: run the detectors over the campaign marts and keep ``app.alerts`` current.
 
-``app/alerts`` (daily partitions, in the daily job) scores complete days; ``app/hourly_alerts``
-(intraday partitions: its key says "hourly", so it joins the intraday job) scores today so far.
-Both apply the same lifecycle (``pipeline.warehouse.app_store.sync_alerts``): re-detection updates
+``app/alerts`` (daily partitions, in the daily job) scores the morning after every day of its run's
+range, in order, and writes the alert history they make
+(``pipeline.warehouse.alert_history_store``); ``app/hourly_alerts`` (intraday partitions: its key
+says "hourly", so it joins the intraday job) scores today so far
+(``pipeline.warehouse.app_store.sync_alerts``). Both apply the same lifecycle: re-detection updates
 the live alert, a passed check resolves it, anything not scored is left alone.
 """
 
@@ -11,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from pipeline.analytics.alerting import AlertConfig, Detection, evaluate_alerts, evaluate_hourly_alerts
+from pipeline.analytics.alerting import AlertConfig, Detection, evaluate_hourly_alerts
 from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import (
     daily_partitions,
@@ -20,38 +22,34 @@ from pipeline.defs.partitions import (
     single_run_backfill,
 )
 from pipeline.defs.resources import WarehouseResource
-from pipeline.warehouse.app_store import (
-    DAILY_DETECTOR,
-    HOURLY_DETECTOR,
-    campaign_budgets_frame,
-    campaign_daily_frame,
-    campaign_hourly_frame,
-    signal_health_frame,
-    sync_alerts,
-)
+from pipeline.warehouse.alert_history_store import replay_daily_alerts
+from pipeline.warehouse.app_store import HOURLY_DETECTOR, campaign_hourly_frame, sync_alerts
 from pipeline.warehouse.db import connect
-
-# The detector's same-weekday baseline (28 days) plus its longest scored window (3 days), and slack.
-DETECTION_HISTORY_DAYS = 35
 
 _LIVE_COUNT = "select count(*) from app.alerts where tenant_id = %s and status in ('open', 'acknowledged')"
 
 
-def _metadata(detection: Detection, counts: dict, live: int) -> dict:
+def _detection_metadata(detection: Detection, live: int) -> dict:
     return {
         "alerts_detected": len(detection.alerts),
         "alerts_held": sum(1 for a in detection.alerts if a.suppressed_reason),
+        "dagster/row_count": live,
+        "by_type": dg.MetadataValue.json(
+            dict(Counter(str(a.alert_type) for a in detection.alerts if not a.suppressed_reason))
+        ),
+        "by_severity": dg.MetadataValue.json(dict(Counter(str(a.severity) for a in detection.alerts))),
+    }
+
+
+def _metadata(detection: Detection, counts: dict, live: int) -> dict:
+    return {
+        **_detection_metadata(detection, live),
         "alerts_opened": counts["opened"],
         "alerts_updated": counts["updated"],
         "alerts_resolved": counts["resolved"],
         "alerts_skipped_stale": counts["stale"],
         "checks_passed": len(detection.cleared),
         "resolved_alert_ids": dg.MetadataValue.json(counts["resolved_ids"]),
-        "dagster/row_count": live,
-        "by_type": dg.MetadataValue.json(
-            dict(Counter(str(a.alert_type) for a in detection.alerts if not a.suppressed_reason))
-        ),
-        "by_severity": dg.MetadataValue.json(dict(Counter(str(a.severity) for a in detection.alerts))),
     }
 
 
@@ -69,38 +67,40 @@ def _metadata(detection: Detection, counts: dict, live: int) -> dict:
     description=(
         "Alerts on campaigns, accounts and platforms (ROAS drop, CPA/CPC spike, zero conversions, CTR drop,"
         " spend pacing) and data alerts where signal health is degraded in the days the detector reads, with"
-        " their evidence, as of the last day of the run's window; business alerts on unhealthy data are held"
-        " (status suppressed, with the reason). One live alert per entity and type in app.alerts: updated"
-        " on re-detection, auto-resolved when the detector scores the entity on healthy data and it passes."
+        " their evidence, for the morning after every day of the run's window, in order: the alert history"
+        " a daily run would have left (a backfill into scored mornings re-derives it from its first"
+        " morning). Business alerts on unhealthy data are held (status suppressed, with the reason). One"
+        " live alert per entity and type in app.alerts: updated on re-detection, auto-resolved when the"
+        " detector scores the entity on healthy data and it passes."
     ),
     metadata={"dagster/table_name": "app.alerts"},
 )
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    _, last_day = partition_window(context)
-    as_of = last_day + timedelta(days=1)  # the detector scores the complete days before as_of
+    first_day, last_day = partition_window(context)
     with connect(warehouse.get_url()) as conn:
-        since = as_of - timedelta(days=DETECTION_HISTORY_DAYS)
-        frame = campaign_daily_frame(conn, since, last_day)
-        detection = evaluate_alerts(
-            frame,
-            as_of=as_of,
-            budgets=campaign_budgets_frame(conn),
-            health=signal_health_frame(conn, since, last_day),
-        )
-        counts = sync_alerts(
-            conn,
-            detection,
-            tenant_id=DEFAULT_TENANT,
-            run_id=context.run_id,
-            detector=DAILY_DETECTOR,
-            as_of=as_of,
+        result = replay_daily_alerts(
+            conn, first_day, last_day, tenant_id=DEFAULT_TENANT, run_id=context.run_id
         )
         live = conn.execute(_LIVE_COUNT, (DEFAULT_TENANT,)).fetchone()
+    if result.last_morning > last_day + timedelta(days=1):
+        context.log.info(
+            f"Mornings up to {result.last_morning} were scored before: the alert history was re-derived"
+            f" from {result.first_morning} on."
+        )
     return dg.MaterializeResult(
         metadata={
-            "as_of": as_of.isoformat(),
-            "campaign_days_scored": len(frame),
-            **_metadata(detection, counts, live[0] if live else 0),
+            # The morning after the run's last day: what the latest detection is as of.
+            "as_of": result.last_morning.isoformat(),
+            "first_morning": result.first_morning.isoformat(),
+            "mornings_scored": len(result.mornings),
+            "campaign_days_read": result.campaign_days_read,
+            "alerts_opened": result.opened,
+            "alerts_updated": result.updated,
+            "alerts_resolved": result.resolved,
+            "alerts_removed": result.removed,
+            "alerts_unchanged": result.unchanged,
+            "daily_alerts_live": result.live,
+            **_detection_metadata(result.latest, live[0] if live else 0),
         }
     )
 

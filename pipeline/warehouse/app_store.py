@@ -188,33 +188,50 @@ LIVE_STATUSES = ("open", "acknowledged", "suppressed")
 ALERT_STATUSES = ("open", "acknowledged", "suppressed", "resolved")
 
 
-def _alert_params(
-    alert: AlertLike, tenant_id: str, run_id: str | None, detector: str, as_of: datetime
-) -> dict:
+def alert_columns(alert: AlertLike) -> dict[str, Any]:
+    """What a detected alert says, as ``app.alerts`` columns (evidence and signal health JSON-ready)."""
     evidence = jsonable(asdict(alert)["evidence"])  # type: ignore[call-overload]
     return {
-        "tenant": tenant_id,
-        "type": str(alert.alert_type),
         "severity": str(alert.severity),
-        "platform": alert.platform,
-        "account": alert.account_id,
-        "level": str(alert.entity_level),
-        "entity": alert.entity_id,
-        "name": alert.entity_name,
         "title": alert.title,
         "message": alert.message,
         "metric": alert.metric,
-        "value": alert.value,
-        "baseline": alert.baseline,
+        "current_value": alert.value,
+        "baseline_value": alert.baseline,
         "threshold": alert.threshold,
-        "ws": alert.window_start,
-        "we": alert.window_end,
-        "evidence": Jsonb(evidence),
-        "health": Jsonb(evidence.get("signal_health")),
+        "window_start": alert.window_start,
+        "window_end": alert.window_end,
+        "evidence": evidence,
+        "signal_health": evidence.get("signal_health"),
+        "entity_name": alert.entity_name,
+        "account_id": alert.account_id,
+        "suppressed_reason": alert.suppressed_reason,
+    }
+
+
+def _alert_params(
+    alert: AlertLike,
+    tenant_id: str,
+    run_id: str | None,
+    detector: str,
+    as_of: datetime,
+    morning: date | None = None,
+) -> dict:
+    columns = alert_columns(alert)
+    return {
+        **columns,
+        "evidence": Jsonb(columns["evidence"]),
+        "signal_health": Jsonb(columns["signal_health"]),
+        "tenant": tenant_id,
+        "type": str(alert.alert_type),
+        "platform": alert.platform,
+        "level": str(alert.entity_level),
+        "entity": alert.entity_id,
         "run": run_id,
-        "held": alert.suppressed_reason,
         "detector": detector,
         "as_of": as_of,
+        # A daily run is as of a morning, kept in the alert's history (app.alerts.detection_mornings).
+        "mornings": None if morning is None else [morning],
     }
 
 
@@ -243,12 +260,12 @@ _UPSERT = f"""
     insert into app.alerts (tenant_id, alert_type, severity, platform, account_id, entity_level,
         entity_id, entity_name, title, message, metric, current_value, baseline_value, threshold,
         window_start, window_end, evidence, signal_health, run_id, status, suppressed_reason,
-        detected_by, evaluated_as_of)
-    select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account)s, %(level)s, %(entity)s,
-        %(name)s, %(title)s, %(message)s, %(metric)s, %(value)s, %(baseline)s, %(threshold)s,
-        %(ws)s, %(we)s, %(evidence)s, %(health)s, %(run)s,
-        case when %(held)s::text is null then 'open' else 'suppressed' end, %(held)s,
-        %(detector)s, %(as_of)s
+        detected_by, evaluated_as_of, detection_mornings)
+    select %(tenant)s, %(type)s, %(severity)s, %(platform)s, %(account_id)s, %(level)s, %(entity)s,
+        %(entity_name)s, %(title)s, %(message)s, %(metric)s, %(current_value)s, %(baseline_value)s,
+        %(threshold)s, %(window_start)s, %(window_end)s, %(evidence)s, %(signal_health)s, %(run)s,
+        case when %(suppressed_reason)s::text is null then 'open' else 'suppressed' end,
+        %(suppressed_reason)s, %(detector)s, %(as_of)s, %(mornings)s::date[]
     {NOT_JUDGED_LATER}
     do update set severity = excluded.severity, title = excluded.title, message = excluded.message,
         entity_name = excluded.entity_name, account_id = excluded.account_id,
@@ -261,6 +278,12 @@ _UPSERT = f"""
         status = case when excluded.suppressed_reason is not null then 'suppressed'
                       when app.alerts.acknowledged_at is not null then 'acknowledged'
                       else 'open' end,
+        -- a daily run (as-of a morning) adds its morning to the alert's history once
+        detection_mornings = case when excluded.detection_mornings is not null
+                                   and (app.alerts.evaluated_as_of is null
+                                        or excluded.evaluated_as_of > app.alerts.evaluated_as_of)
+                                  then coalesce(app.alerts.detection_mornings, '{{}}') || excluded.detection_mornings
+                                  else app.alerts.detection_mornings end,
         {REDETECTION}
     returning (xmax = 0) as inserted
 """
@@ -313,12 +336,14 @@ def sync_alerts(
     moment = (
         as_of if isinstance(as_of, datetime) else datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
     )
+    morning = None if isinstance(as_of, datetime) else as_of
     counts: dict[str, Any] = {"opened": 0, "updated": 0, "resolved": 0, "stale": 0, "resolved_ids": []}
     with conn.transaction():
         # One lifecycle writer per tenant at a time (the daily runs of several platforms overlap).
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"app.alerts:{tenant_id}",))
         for alert in detection.alerts:
-            row = conn.execute(_UPSERT, _alert_params(alert, tenant_id, run_id, detector, moment)).fetchone()
+            params = _alert_params(alert, tenant_id, run_id, detector, moment, morning)
+            row = conn.execute(_UPSERT, params).fetchone()
             counts["stale" if row is None else "opened" if row[0] else "updated"] += 1
         owned = {str(t) for t in detection.alert_types}
         checks = [c for c in detection.cleared if str(c.alert_type) in owned]

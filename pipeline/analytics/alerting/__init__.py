@@ -72,6 +72,13 @@ healthy data that did not fire). ``app.alerts`` updates the live alert of a re-d
 resolves the live alert of a passed one; anything not scored (missing rows, too little volume,
 unhealthy data, facts behind) is left as it is.
 
+Replay: :func:`replay_alerts` scores every morning of a range in order with the lifecycle applied
+(opened, updated, auto-resolved, held), from one read of the marts: the alert history a user
+running the detector every morning would have had, and the would-have-fired table of
+``adsignal alerts backtest`` (:func:`history_frame`, :func:`summary_frame`; :func:`replay_rules`
+for the user rules over the same days). :func:`alert_config` / :func:`load_alert_config` validate
+overrides of :class:`AlertConfig` (a mapping, or a YAML file).
+
 Severity: the shortfall (share of the expected performance lost: from 50 % MEDIUM, from 80 %
 HIGH, else LOW) moved by the money at stake (window spend; for pacing the amount over / under
 budget; for hourly spend the excess): below 100 one level down, from 1,000 one up, from 5,000 two
@@ -83,6 +90,7 @@ from. ``python -m pipeline.bench.alerts`` (``make bench-alerts``) measures preci
 detection delay on sandbox incidents next to a plain 3-sigma z-score detector.
 """
 
+from pipeline.analytics.alerting.backtest import history_frame, replay_rules, summary_frame
 from pipeline.analytics.alerting.daily import active_alerts, detect_alerts, evaluate_alerts, roll_up
 from pipeline.analytics.alerting.frames import REQUIRED_COLUMNS
 from pipeline.analytics.alerting.hourly import (
@@ -103,6 +111,15 @@ from pipeline.analytics.alerting.model import (
     EntityLevel,
     Severity,
 )
+from pipeline.analytics.alerting.replay import (
+    AlertConfigError,
+    AlertEpisode,
+    AlertLifecycle,
+    Replay,
+    alert_config,
+    load_alert_config,
+    replay_alerts,
+)
 
 __all__ = [
     "DAILY_ALERT_TYPES",
@@ -113,15 +130,25 @@ __all__ = [
     "SEVERITY_ORDER",
     "Alert",
     "AlertConfig",
+    "AlertConfigError",
+    "AlertEpisode",
+    "AlertLifecycle",
     "AlertType",
     "Check",
     "Detection",
     "EntityLevel",
+    "Replay",
     "Severity",
     "active_alerts",
+    "alert_config",
     "detect_alerts",
     "detect_hourly_alerts",
     "evaluate_alerts",
     "evaluate_hourly_alerts",
+    "history_frame",
+    "load_alert_config",
+    "replay_alerts",
+    "replay_rules",
     "roll_up",
+    "summary_frame",
 ]

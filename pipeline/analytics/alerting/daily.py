@@ -6,6 +6,7 @@ See :func:`detect_alerts` for the contract and the package docstring for the met
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -100,15 +101,30 @@ def evaluate_alerts(
     without firing (the evidence that a live alert of that scope recovered); ``alert_types`` the
     types this run evaluated (DATA_* only when ``health`` is given).
     """
-    panel = build_panel(campaign_daily, as_of, config)
-    health_index = prepare_health(health)
-    budget_index = prepare_budgets(budgets)
+    return evaluate_panel(
+        build_panel(campaign_daily, as_of, config), config, prepare_health(health), prepare_budgets(budgets)
+    )
+
+
+def evaluate_panel(
+    panel: Panel,
+    config: AlertConfig,
+    health_index: HealthIndex | None,
+    budget_index: dict[tuple[str, str, str], Budget],
+    check_filter: Callable[[tuple[str, str, str, str]], bool] | None = None,
+) -> Detection:
+    """:func:`evaluate_alerts` on inputs already prepared (``frames.build_panel``,
+    ``prepare_health``, ``prepare_budgets``): the replay prepares them once for many mornings.
+
+    ``check_filter``: which passed checks to build, by scope (alert type, platform, entity level,
+    entity id); a replay builds only those that can resolve a live alert. Default: all."""
+    as_of = panel.as_of
     enabled = set(config.alert_types)
 
     fired: list[Alert] = []
     cleared: list[Check] = []
     if panel.size:
-        context = _Context(panel, config, health_index, budget_index)
+        context = _Context(panel, config, health_index, budget_index, check_filter)
         if AlertType.ZERO_CONVERSIONS in enabled:
             alerts, passed = _zero_conversion_alerts(context)
             fired += alerts
@@ -161,8 +177,10 @@ class _Context:
         config: AlertConfig,
         health: HealthIndex | None,
         budgets: dict[tuple[str, str, str], Budget],
+        check_filter: Callable[[tuple[str, str, str, str]], bool] | None = None,
     ) -> None:
         self.panel = panel
+        self.check_filter = check_filter
         self.config = config
         self.health = health
         self.budgets = budgets
@@ -189,6 +207,10 @@ class _Context:
         self.click_model = fit(panel.clicks, panel.impressions, panel.clicks, mature=False)
         self.cpc_model = fit(panel.clicks, panel.spend, panel.clicks, mature=False)
         self.entities = panel.entities
+        self._identities: dict[tuple[EntityLevel, tuple[str, ...]], dict[str, Any]] = {}
+        self._names, self._account_names, self._currencies = (
+            self.entities[c].to_numpy(dtype=object) for c in ("campaign_name", "account_name", "currency")
+        )
         self.baseline_window = (panel.days[0], panel.days[panel.baseline_days - 1])
         # Groups per level: a code per campaign (-1: not pooled) and the keys, sorted.
         self.groups: dict[EntityLevel, tuple[np.ndarray, list[tuple[str, ...]]]] = {}
@@ -214,6 +236,18 @@ class _Context:
             remap = {keys.index(k): i for i, k in enumerate(kept)}
             self.groups[EntityLevel.PLATFORM] = (np.array([remap.get(c, -1) for c in codes], dtype=int), kept)
 
+    def wants_check(self, alert_type: AlertType, level: EntityLevel, key: tuple[str, ...]) -> bool:
+        """Whether to build the check of a scope that passed (see ``evaluate_panel``)."""
+        wanted = self.check_filter
+        return wanted is None or wanted((alert_type.value, key[0], level.value, key[-1]))
+
+    def wanted_checks(self, spec: _RateSpec, level: EntityLevel) -> np.ndarray | None:
+        """Per group of the level, whether its check is wanted (``None``: all are)."""
+        if self.check_filter is None:
+            return None
+        _, keys = self.groups[level]
+        return np.array([self.wants_check(spec.alert_type, level, key) for key in keys], dtype=bool)
+
     def window_dates(self, length: int) -> tuple[date, date]:
         return (self.panel.as_of - timedelta(days=length), self.panel.as_of - timedelta(days=1))
 
@@ -231,21 +265,29 @@ class _Context:
         return [(key[0], key[1])]
 
     def identity(self, level: EntityLevel, key: tuple[str, ...]) -> dict[str, Any]:
-        """Alert fields naming the entity, and its currency."""
-        rows = self.entities[self.rows_for(level, key)]
+        """Alert fields naming the entity, and its currency (a copy: callers pop from it)."""
+        # Every scored entity asks several times (one per test): filtering the frame each time was
+        # most of a morning's cost.
+        cached = self._identities.get((level, key))
+        if cached is None:
+            cached = self._identities[(level, key)] = self._identity(level, key)
+        return dict(cached)
+
+    def _identity(self, level: EntityLevel, key: tuple[str, ...]) -> dict[str, Any]:
+        rows = self.rows_for(level, key)
         if level == EntityLevel.CAMPAIGN:
             name, entity_id, account_id, campaign_id = (
-                str(rows["campaign_name"].iloc[0]),
+                str(self._names[rows][0]),
                 key[2],
                 key[1],
                 key[2],
             )
         elif level == EntityLevel.ACCOUNT:
-            named = [n for n in rows["account_name"] if isinstance(n, str) and n]
+            named = [n for n in self._account_names[rows] if isinstance(n, str) and n]
             name, entity_id, account_id, campaign_id = (named[-1] if named else key[1]), key[1], key[1], None
         else:
             name, entity_id, account_id, campaign_id = key[0], key[0], None, None
-        currencies = sorted({c for c in rows["currency"] if c})
+        currencies = sorted({c for c in self._currencies[rows] if c})
         if level == EntityLevel.PLATFORM and len(currencies) > 1:
             currency = "reporting currency"
         else:
@@ -419,7 +461,9 @@ def _pool(
     return pooled
 
 
-def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.ndarray]:
+def _evaluate(
+    pooled: dict[str, np.ndarray], spec: _RateSpec, thresholds_for: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Is each entity's shortfall significant? One-sided test on the counts behind the metric.
 
     The window's count (conversions, clicks) is modelled as gamma-Poisson (negative binomial)
@@ -428,6 +472,10 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
     replaces the normal approximation, which is far too strict for small counts (at 15 expected
     conversions, 3 normal sd require 3 or fewer where the exact 0.13 % tail allows 4). The
     metric's shortfall is read as the same shortfall of the count (value per conversion held).
+
+    ``thresholds_for``: the entities whose alert threshold (``required``, for evidence) is needed
+    besides those that fire; ``None``: every one. Finding it is most of the cost (a replay needs it
+    for few entities); it is NaN where not computed.
     """
     expected = pooled["expected"]
     counts = pooled["expected_counts"]
@@ -448,14 +496,21 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
     extra = np.where(eligible, np.maximum(sigma**2 - 1.0 / safe_counts, 0.0), 0.0)
     alpha = float(scipy_stats.norm.sf(spec.z))
     tail = _lower_tail(safe_counts * np.clip(1.0 - drop, 0.0, None), safe_counts, extra)
+    fires = eligible & (drop >= spec.min_drop) & (tail <= alpha)
     # The shortfall at which the tail reaches alpha: the threshold shown in evidence.
-    low, high = np.zeros_like(safe_counts), safe_counts.copy()
-    for _ in range(40):
+    wanted = np.ones_like(eligible) if thresholds_for is None else fires | thresholds_for
+    counts_w, extra_w = safe_counts[wanted], extra[wanted]
+    low, high = np.zeros_like(counts_w), counts_w.copy()
+    for _ in range(40 if counts_w.size else 0):
         middle = (low + high) / 2
-        below = _lower_tail(middle, safe_counts, extra) <= alpha
+        below = _lower_tail(middle, counts_w, extra_w) <= alpha
         low, high = np.where(below, middle, low), np.where(below, high, middle)
-    required = np.maximum(spec.min_drop, 1.0 - low / safe_counts)
-    required = np.where(_lower_tail(np.zeros_like(safe_counts), safe_counts, extra) > alpha, 1.0, required)
+    required = np.full_like(safe_counts, np.nan)
+    required[wanted] = np.where(
+        _lower_tail(np.zeros_like(counts_w), counts_w, extra_w) > alpha,
+        1.0,
+        np.maximum(spec.min_drop, 1.0 - low / counts_w),
+    )
     score = np.where(eligible, scipy_stats.norm.isf(np.clip(tail, 1e-300, 1.0)), -np.inf)
     return {
         **pooled,
@@ -465,7 +520,7 @@ def _evaluate(pooled: dict[str, np.ndarray], spec: _RateSpec) -> dict[str, np.nd
         "tail_probability": np.where(eligible, tail, 1.0),
         "score": score,
         "eligible": eligible,
-        "fires": eligible & (drop >= spec.min_drop) & (tail <= alpha),
+        "fires": fires,
     }
 
 
@@ -488,8 +543,9 @@ def _rate_alerts(context: _Context, spec: _RateSpec) -> tuple[list[Alert], list[
         best: dict[int, tuple[int, dict[str, float]]] = {}
         # The shortest window each entity was scored in (the latest view of its metric).
         scored: dict[int, tuple[int, dict[str, float]]] = {}
+        wanted = context.wanted_checks(spec, level)
         for length, (stats, _) in per_window.items():
-            evaluated = _evaluate(_pool(context, stats, level, spec), spec)
+            evaluated = _evaluate(_pool(context, stats, level, spec), spec, wanted)
             for g in np.flatnonzero(evaluated["eligible"]):
                 if int(g) not in scored:
                     scored[int(g)] = (length, {name: float(values[g]) for name, values in evaluated.items()})
@@ -503,6 +559,8 @@ def _rate_alerts(context: _Context, spec: _RateSpec) -> tuple[list[Alert], list[
             stats, expected = per_window[length]
             alerts.append(_rate_alert(context, spec, level, keys[g], length, row, stats, expected))
         for g in sorted(set(scored) - set(best)):
+            if not context.wants_check(spec.alert_type, level, keys[g]):
+                continue
             length, row = scored[g]
             cleared.append(_rate_check(context, spec, level, keys[g], length, row))
     return alerts, cleared
@@ -702,6 +760,7 @@ def _zero_conversion_alerts(context: _Context) -> tuple[list[Alert], list[Check]
                     and last["has_row"] > 0
                     and last["spend"] > 0
                     and last["conversions"] > 0
+                    and context.wants_check(AlertType.ZERO_CONVERSIONS, level, key)
                 ):
                     cleared.append(_zero_check(context, level, key, last))
                 continue
@@ -881,7 +940,8 @@ def _pacing_alerts(context: _Context) -> tuple[list[Alert], list[Check]]:
                         if direction == "over" else config.pacing_under_ratio[index])  # fmt: skip
         usual = _usual_pacing(panel, position, targets, known)
         if best is None or (best[2] == "under" and (usual is None or usual < config.pacing_under_usual_min)):
-            if scored is not None:
+            key = (entity.platform, entity.account_id, entity.campaign_id)
+            if scored is not None and context.wants_check(AlertType.SPEND_PACING, EntityLevel.CAMPAIGN, key):
                 cleared.append(_pacing_check(context, position, *scored))
             continue
         deviation, length, direction, spent, target, threshold = best

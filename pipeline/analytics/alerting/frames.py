@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -71,20 +71,16 @@ class Panel:
         return slice(len(self.days) - length, len(self.days))
 
 
-def build_panel(campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig) -> Panel:
-    missing = [c for c in REQUIRED_COLUMNS if c not in campaign_daily.columns]
-    if missing:
-        raise ValueError(f"campaign_daily lacks columns: {', '.join(missing)}")
-
+def build_panel(
+    campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig, *, reported_as_of: date | None = None
+) -> Panel:
+    """The panel of the days before ``as_of``. ``reported_as_of``: the morning the data was read
+    (default ``as_of``); a day's expected maturity follows its age then, so a replay of an old
+    morning on data read later does not discount days that have had time to mature."""
     n_days = config.baseline_days + config.scored_days
     first_day = as_of - timedelta(days=n_days)
     days = [first_day + timedelta(days=i) for i in range(n_days)]
-    columns = REQUIRED_COLUMNS + [c for c in OPTIONAL_COLUMNS if c in campaign_daily.columns]
-    frame = campaign_daily[columns].copy()
-    frame["date_day"] = to_dates(frame["date_day"])
-    frame = frame[(frame["date_day"] >= first_day) & (frame["date_day"] < as_of)]
-    for column in KEY_COLUMNS:
-        frame[column] = frame[column].astype(str)
+    frame = _rows_between(campaign_daily, first_day, as_of)
 
     empty = np.zeros((0, n_days))
     if frame.empty:
@@ -94,10 +90,7 @@ def build_panel(campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig) 
         return Panel(as_of, days, _weekdays(days), config.baseline_days, entities, *(empty,) * 5,
                      empty.astype(bool), empty)  # fmt: skip
 
-    frame["campaign_name"] = frame["campaign_name"].where(
-        frame["campaign_name"].notna(), frame["campaign_id"]
-    )
-    frame = frame.sort_values([*KEY_COLUMNS, "date_day"], kind="stable")
+    frame = _sorted_named(frame)
     # One row per campaign (sorted): the latest name, currency and rate win.
     grouped = frame.groupby(KEY_COLUMNS, sort=True)
     entities = grouped["campaign_name"].last().rename("campaign_name").reset_index()
@@ -121,11 +114,7 @@ def build_panel(campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig) 
 
     has_row = np.zeros(shape, dtype=bool)
     has_row[rows, cols] = True
-    ages = np.array([(as_of - d).days for d in days])
-    maturity = np.ones(shape)
-    for platform in entities["platform"].unique():
-        curve = np.array([config.maturity(int(a), platform) for a in ages])
-        maturity[(entities["platform"] == platform).to_numpy()] = curve
+    maturity = _maturity(entities, days, reported_as_of or as_of, config)
     return Panel(
         as_of=as_of,
         days=days,
@@ -144,6 +133,117 @@ def build_panel(campaign_daily: pd.DataFrame, as_of: date, config: AlertConfig) 
 
 def _weekdays(days: list[date]) -> np.ndarray:
     return np.array([d.weekday() for d in days], dtype=int)
+
+
+def _rows_between(campaign_daily: pd.DataFrame, first_day: date, until: date) -> pd.DataFrame:
+    """The rows of days first_day..until (exclusive), dates parsed, keys as text."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in campaign_daily.columns]
+    if missing:
+        raise ValueError(f"campaign_daily lacks columns: {', '.join(missing)}")
+    columns = REQUIRED_COLUMNS + [c for c in OPTIONAL_COLUMNS if c in campaign_daily.columns]
+    frame = campaign_daily[columns].copy()
+    frame["date_day"] = to_dates(frame["date_day"])
+    frame = frame[(frame["date_day"] >= first_day) & (frame["date_day"] < until)]
+    for column in KEY_COLUMNS:
+        frame[column] = frame[column].astype(str)
+    return frame
+
+
+def _sorted_named(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sorted by campaign and day (stable), a campaign without a name named by its id."""
+    frame = frame.copy()
+    frame["campaign_name"] = frame["campaign_name"].where(
+        frame["campaign_name"].notna(), frame["campaign_id"]
+    )
+    return frame.sort_values([*KEY_COLUMNS, "date_day"], kind="stable")
+
+
+def _maturity(
+    entities: pd.DataFrame, days: list[date], reported_as_of: date, config: AlertConfig
+) -> np.ndarray:
+    ages = np.array([(reported_as_of - d).days for d in days])
+    maturity = np.ones((len(entities), len(days)))
+    for platform in entities["platform"].unique():
+        curve = np.array([config.maturity(int(a), platform) for a in ages])
+        maturity[(entities["platform"] == platform).to_numpy()] = curve
+    return maturity
+
+
+class PanelSeries:
+    """The panels of many mornings from one pass over the frame (a replay).
+
+    One panel spans every day the mornings read; :meth:`panel` slices a morning's out of it, equal
+    to what :func:`build_panel` builds for that morning: the campaigns with a row in its days, and
+    each campaign's latest name, currency, rate and account name among those days.
+    """
+
+    DESCRIPTIVE = ("campaign_name", "currency", "fx_rate", "account_name")
+
+    def __init__(
+        self, campaign_daily: pd.DataFrame, first_as_of: date, last_as_of: date, config: AlertConfig
+    ) -> None:
+        self.config = config
+        self.span = config.baseline_days + config.scored_days
+        extra = (last_as_of - first_as_of).days
+        wide_config = replace(config, baseline_days=config.baseline_days + extra)
+        self.wide = build_panel(campaign_daily, last_as_of, wide_config)
+        first_day = self.wide.days[0]
+        n, n_days = self.wide.size, len(self.wide.days)
+        frame = _sorted_named(_rows_between(campaign_daily, first_day, last_as_of))
+        present = [c for c in self.DESCRIPTIVE if c in frame.columns]
+        # Per campaign-day, the last non-null value of each descriptive column, and per column the
+        # latest day (up to each day) that had one.
+        self._values = {c: np.full((n, n_days), None, dtype=object) for c in present}
+        self._latest = {}
+        if n and len(frame):
+            daily = frame.groupby([*KEY_COLUMNS, "date_day"], sort=False)[present].last().reset_index()
+            index = pd.MultiIndex.from_frame(self.wide.entities[KEY_COLUMNS])
+            rows = index.get_indexer(pd.MultiIndex.from_frame(daily[KEY_COLUMNS]))
+            cols = np.array([(d - first_day).days for d in daily["date_day"]], dtype=int)
+            for column in present:
+                known = daily[column].notna().to_numpy()
+                self._values[column][rows[known], cols[known]] = daily[column].to_numpy(dtype=object)[known]
+                seen = np.full((n, n_days), -1)
+                seen[rows[known], cols[known]] = cols[known]
+                self._latest[column] = np.maximum.accumulate(seen, axis=1)
+
+    def panel(self, as_of: date, reported_as_of: date | None = None) -> Panel:
+        wide = self.wide
+        stop = (as_of - wide.days[0]).days if wide.days else 0
+        start = stop - self.span
+        if start < 0 or stop > len(wide.days):
+            raise ValueError(f"{as_of} is outside the mornings this series was built for")
+        days = wide.days[start:stop]
+        rows = wide.has_row[:, start:stop].any(axis=1) if wide.size else np.zeros(0, dtype=bool)
+        entities = wide.entities.loc[rows, KEY_COLUMNS].reset_index(drop=True)
+        for column, default in (("campaign_name", None), ("currency", None), ("fx_rate", np.nan),
+                                ("account_name", None)):  # fmt: skip
+            if column not in self._latest:
+                entities[column] = default
+                continue
+            latest = self._latest[column][rows, stop - 1]
+            found = latest >= start
+            values = self._values[column][rows, np.where(found, latest, 0)]
+            entities[column] = [v if ok else default for v, ok in zip(values, found, strict=True)]
+        entities["currency"] = [c if isinstance(c, str) and c else None for c in entities["currency"]]
+        entities["fx_rate"] = pd.to_numeric(entities["fx_rate"].astype("float64"), errors="coerce")
+        sliced = {
+            f.name: getattr(wide, f.name)[rows][:, start:stop]
+            for f in fields(Panel)
+            if f.name != "maturity"
+            and isinstance(getattr(wide, f.name), np.ndarray)
+            and getattr(wide, f.name).ndim == 2
+        }
+        return replace(
+            wide,
+            **sliced,
+            as_of=as_of,
+            days=days,
+            weekdays=wide.weekdays[start:stop],
+            baseline_days=self.config.baseline_days,
+            entities=entities,
+            maturity=_maturity(entities, days, reported_as_of or as_of, self.config),
+        )
 
 
 # --- budgets -------------------------------------------------------------------------------------
