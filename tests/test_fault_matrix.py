@@ -29,7 +29,7 @@ from pipeline.config import PROJECT_ROOT
 from pipeline.connections import sandbox_connection
 from pipeline.connectors import CONNECTORS
 from pipeline.ingest import sync_connections
-from pipeline.sandbox.server import ROUTERS, SandboxServer
+from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
 from tests.raw_snapshot import raw_snapshot, raw_tables
 
@@ -90,6 +90,10 @@ def faults_of(platform: str) -> dict[str, list[Fault]]:
     return cells
 
 
+# Cells whose faulted sync must fail (the next run recovers): a storm longer than the connectors'
+# 5-attempt budget, and an expired token where there is no refresh token (a person reconnects).
+# Every other fault the connector absorbs: its first sync succeeds with the clean data.
+MUST_FAIL = {(p, "storm_429") for p in PLATFORMS} | {("meta", "token_expiry"), ("tiktok", "token_expiry")}
 REQUEST_CELLS = [(p, name) for p in PLATFORMS for name in faults_of(p)]
 SPECIAL_CELLS = [(p, name) for p in PLATFORMS for name in ("restated_values", "kill_9")]
 
@@ -171,7 +175,11 @@ def test_request_fault(
         sandbox.faults.clear()
     # Every fault was hit, unless the sync gave up under them (a storm longer than its retry budget).
     assert not unused or error is not None, f"faults never hit: the cell did not exercise {unused}"
-    if error is None:  # the connector absorbed the fault: what it loaded must be the clean data
+    if (platform, cell) in MUST_FAIL:
+        assert error is not None, "the faults were absorbed: the cell tests nothing"
+        assert SANDBOX_TOKENS[platform] not in str(error), "the error shows the token"
+    else:  # the connector absorbed the fault: what it loaded must be the clean data
+        assert error is None, error
         assert snapshot(url, platform) == clean[platform]
     assert sync(url, sandbox, platform) is None
     assert snapshot(url, platform) == clean[platform], f"after {error!r}"
