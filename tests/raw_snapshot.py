@@ -23,7 +23,10 @@ def raw_tables(conn: psycopg.Connection, platform: str | None = None) -> dict[st
     return {table: [c for c in columns if c not in BOOKKEEPING] for table, columns in sorted(rows)}
 
 
-def raw_snapshot(conn: psycopg.Connection, platform: str | None = None) -> dict[str, tuple]:
+def raw_snapshot(
+    conn: psycopg.Connection, platform: str | None = None, *, lineage: tuple[str, ...] = ()
+) -> dict[str, tuple]:
+    """``lineage``: payload fields naming where a row came from (a file's name and line), left out."""
     snapshot: dict[str, tuple] = {}
     for table, keys in raw_tables(conn, platform).items():
         key_text = sql.SQL(" || '|' || ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in keys)
@@ -31,10 +34,12 @@ def raw_snapshot(conn: psycopg.Connection, platform: str | None = None) -> dict[
         snapshot[table] = conn.execute(
             sql.SQL(
                 "select count(*), md5(coalesce(string_agg({keys}, ',' order by {order}), '')),"
-                " md5(coalesce(string_agg(payload::text, ',' order by {order}), '')),"
+                " md5(coalesce(string_agg((payload - {lineage}::text[])::text, ',' order by {order}), '')),"
                 " sum(case when jsonb_typeof(payload->'spend') in ('number', 'string')"
                 " and payload->>'spend' ~ '^-?[0-9.]+$' then (payload->>'spend')::numeric end)"
                 " from raw.{table}"
-            ).format(keys=key_text, order=order, table=sql.Identifier(table))
+            ).format(
+                keys=key_text, order=order, table=sql.Identifier(table), lineage=sql.Literal(list(lineage))
+            )
         ).fetchone()
     return snapshot
