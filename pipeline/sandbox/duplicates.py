@@ -77,16 +77,21 @@ def duplicate_zipped_csv(body: bytes) -> bytes | None:
     return buffer.getvalue()
 
 
-def with_duplicate_pages(app: Any, platform: str, faults: FaultInjector) -> Any:
-    """``app`` (an ASGI app) whose responses to requests matching a ``duplicate_page`` fault repeat
-    their records; the fault is used up only by a response that had records to repeat."""
+class _DuplicatePages:
+    """The wrapped router, its attributes (``state``) passed through."""
 
-    async def wrapped(scope: _Scope, receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
+    def __init__(self, app: Any, platform: str, faults: FaultInjector) -> None:
+        self.app, self.platform, self.faults = app, platform, faults
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
+        platform, faults, path = self.platform, self.faults, scope.get("path", "")
         if scope["type"] != "http" or not any(
             f.matches(platform, path, {DUPLICATE_PAGE}) for f in faults.pending(platform)
         ):
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
@@ -97,7 +102,7 @@ def with_duplicate_pages(app: Any, platform: str, faults: FaultInjector) -> Any:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await app(scope, receive, capture)
+        await self.app(scope, receive, capture)
         body = b"".join(chunks)
         headers = dict(start.get("headers", []))
         content_type = headers.get(b"content-type", b"").decode()
@@ -110,7 +115,11 @@ def with_duplicate_pages(app: Any, platform: str, faults: FaultInjector) -> Any:
         await send({**start, "headers": list(headers.items())})
         await send({"type": "http.response.body", "body": body})
 
-    return wrapped
+
+def with_duplicate_pages(app: Any, platform: str, faults: FaultInjector) -> Any:
+    """``app`` (an ASGI app) whose responses to requests matching a ``duplicate_page`` fault repeat
+    their records; the fault is used up only by a response that had records to repeat."""
+    return _DuplicatePages(app, platform, faults)
 
 
 __all__ = ["DUPLICATE_PAGE", "duplicate_json", "duplicate_zipped_csv", "with_duplicate_pages"]
