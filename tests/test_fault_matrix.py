@@ -186,28 +186,25 @@ def test_request_fault(
     assert running_syncs(url) == 0
 
 
-def test_restated_values(url: str, sandbox: SandboxServer, clean: dict[str, dict[str, tuple]]) -> None:
-    """The platforms restate recent days (attribution matures): a re-sync three days later holds the
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_restated_values(
+    platform: str, url: str, sandbox: SandboxServer, clean: dict[str, dict[str, tuple]]
+) -> None:
+    """The platform restates recent days (attribution matures): a re-sync three days later holds the
     restated values, exactly as a first sync at that time would."""
+    wipe(url, platform)
+    assert sync(url, sandbox, platform) is None
     try:
-        for platform in PLATFORMS:
-            wipe(url, platform)
-            assert sync(url, sandbox, platform) is None
         sandbox.world.now = NOON + timedelta(days=3)
-        resynced = {}
-        for platform in PLATFORMS:
-            assert sync(url, sandbox, platform) is None
-            resynced[platform] = snapshot(url, platform)
-        for platform in PLATFORMS:
-            wipe(url, platform)
-            assert sync(url, sandbox, platform) is None
-            assert snapshot(url, platform) == resynced[platform], platform
-            assert resynced[platform] != clean[platform], f"{platform} restated nothing"
+        assert sync(url, sandbox, platform) is None
+        resynced = snapshot(url, platform)
+        wipe(url, platform)
+        assert sync(url, sandbox, platform) is None
+        assert snapshot(url, platform) == resynced
     finally:
         sandbox.world.now = NOON
-        for platform in PLATFORMS:
-            wipe(url, platform)
-            sync(url, sandbox, platform)
+    assert resynced != clean[platform], f"{platform} restated nothing: the cell tests nothing"
+    assert running_syncs(url) == 0
 
 
 CHILD_SYNC = """
