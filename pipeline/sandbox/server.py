@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from pipeline.sandbox import google_ads_api, meta_api, microsoft_ads_api, snapchat_api, tiktok_api
+from pipeline.sandbox.duplicates import DUPLICATE_PAGE, with_duplicate_pages
 from pipeline.sandbox.simulator import World, default_scenario
 
 # The credentials the sandbox accepts out of the box (connections.py hands them to connectors).
@@ -56,8 +57,11 @@ ROUTERS: dict[str, ModuleType] = {
     "tiktok": tiktok_api,
 }
 
-# Fault kinds the routers understand (each router documents what they do on its protocol).
-FAULT_KINDS: frozenset[str] = frozenset().union(*(module.FAULT_KINDS for module in ROUTERS.values()))
+# Fault kinds the routers understand (each router documents what they do on its protocol), plus
+# ``duplicate_page`` on every platform (``pipeline.sandbox.duplicates``).
+FAULT_KINDS: frozenset[str] = frozenset({DUPLICATE_PAGE}).union(
+    *(module.FAULT_KINDS for module in ROUTERS.values())
+)
 
 
 @dataclass
@@ -204,7 +208,12 @@ def create_app(
         Route("/_sandbox/clock", clock_endpoint, methods=["GET", "POST"]),
     ]
     routes += [
-        Mount(f"/{platform}", app=module.router_factory(world, faults, tokens, settings.get(platform)))
+        Mount(
+            f"/{platform}",
+            app=with_duplicate_pages(
+                module.router_factory(world, faults, tokens, settings.get(platform)), platform, faults
+            ),
+        )
         for platform, module in ROUTERS.items()
     ]
     app = Starlette(routes=routes)
