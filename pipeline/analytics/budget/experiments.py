@@ -219,12 +219,17 @@ def assess_experiments(
         own_se = (
             curve.elasticity_data_se if curve.elasticity_data_se and curve.elasticity_data_se < 10 else None
         )
+        # The allocation's own move (current -> proposed, then held) is variation the refit learns from
+        # anyway: the experiment is worth only what it adds to that.
+        step = math.log(line.proposed_daily / line.current_daily) if line.proposed_daily > 0 else 0.0
+        move = curve.days * config.duration_days / (curve.days + config.duration_days) * step**2
         if own_se is None or days_info <= 0:
-            experiment_se = float("inf")
-        else:  # the same noise per day, over the schedule's variation instead of the history's
-            experiment_se = own_se * math.sqrt(days_info / information)
+            move_se = experiment_se = float("inf")
+        else:  # the same noise per day, over the new variation instead of the history's
+            move_se = own_se * math.sqrt(days_info / move) if move > 1e-12 else float("inf")
+            experiment_se = own_se * math.sqrt(days_info / (move + information))
         value, cost, sd_after = _value_and_cost(curve, line.proposed_daily, line.min_daily, line.max_daily,
-                                                 mean, sd, experiment_se, level, schedule, config,
+                                                 mean, sd, (move_se, experiment_se), level, schedule, config,
                                                  z_true, z_experiment)  # fmt: skip
         allowed = True if eligible is None else eligible.get(key, False)
         propose = allowed and value > 0 and value >= config.min_value_ratio * cost
@@ -250,14 +255,17 @@ def _value_and_cost(
     high: float,
     mean: float,
     sd: float,
-    experiment_se: float,
+    standard_errors: tuple[float, float],
     level: float,
     schedule: Sequence[float],
     config: ExperimentConfig,
     z_true: np.ndarray,
     z_experiment: np.ndarray,
 ) -> tuple[float, float, float]:
-    """(value of information over the horizon, cost over the experiment, predicted posterior sd after)."""
+    """(value of information over the horizon, cost over the experiment, predicted posterior sd after).
+
+    ``standard_errors``: of the elasticity the refit would measure from the allocation's move alone, and
+    from the move plus the experiment; the value is the difference of their preposterior gains."""
     k = curve.hill_slope
     anchor = float(curve.response(curve.reference_spend))
     e_grid = np.linspace(0.01 * k, 0.99 * k, 197)
@@ -271,16 +279,20 @@ def _value_and_cost(
 
     truth = index(np.clip(mean + sd * z_true, e_grid[0], e_grid[-1]))
     now_choice = best_s[index(np.array([mean]))[0]]
-    if math.isfinite(experiment_se) and sd > 0:
-        estimate = mean + sd * z_true + experiment_se * z_experiment
-        precision = 1.0 / sd**2 + 1.0 / experiment_se**2
-        after = (mean / sd**2 + estimate / experiment_se**2) / precision
+
+    def learned(se: float) -> tuple[float, float]:
+        """Expected daily gain of deciding after measuring the elasticity with ``se``, and the sd left."""
+        if not math.isfinite(se) or sd <= 0:
+            return 0.0, sd
+        estimate = mean + sd * z_true + se * z_experiment
+        precision = 1.0 / sd**2 + 1.0 / se**2
+        after = (mean / sd**2 + estimate / se**2) / precision
         later_choice = best_s[index(after)]
-        gain = float(np.mean(net[truth, later_choice] - net[truth, now_choice]))
-        sd_after = math.sqrt(1.0 / precision)
-    else:
-        gain, sd_after = 0.0, sd
-    value = max(gain, 0.0) * config.horizon_days
+        return float(np.mean(net[truth, later_choice] - net[truth, now_choice])), math.sqrt(1.0 / precision)
+
+    gain_move, _ = learned(standard_errors[0])
+    gain_both, sd_after = learned(standard_errors[1])
+    value = max(gain_both - gain_move, 0.0) * config.horizon_days
     mean_index = index(np.array([mean]))[0]
     r_steady = hill_response(baseline, vmax[mean_index], half[mean_index], k)
     r_varied = np.mean(hill_response(baseline * np.asarray(schedule), vmax[mean_index], half[mean_index], k))

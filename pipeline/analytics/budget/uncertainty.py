@@ -8,12 +8,15 @@ Hill curve through them. Valuing one split of the budget under every draw gives 
 expected outcome; valuing the current split under the same draws gives the interval of the uplift
 (paired, so the shared uncertainty cancels).
 
-Curves that are not trusted (held, inactive) keep their single curve: their spend does not move,
-so they add to both splits alike.
+Each level also gets the curves' *model discrepancy* (:func:`model_discrepancy`: how far the
+curves missed their held-out days), so the interval is not only parametric noise. Curves that are
+not trusted (held, inactive) keep their single curve: their spend does not move, so they add to
+both splits alike.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +50,19 @@ def hill_response(spend: Any, vmax: Any, half: Any, k: float) -> Any:
     return vmax * s / (np.asarray(half) ** k + s)
 
 
+MAX_LEVEL_SE = 0.5  # an ill-conditioned fit's level error is capped (draws stay finite)
+
+
+def model_discrepancy(curves: Mapping[CampaignKey, CurveFit]) -> float:
+    """How far curves miss days they were not fitted on, beyond their own standard error: a robust sd
+    (1.4826 x median absolute) of the held-out level errors of the trusted curves. It widens every
+    level's draws, so the interval also carries the error of the curve's shape, not only its noise."""
+    biases = [abs(c.holdout_bias) for c in curves.values() if c.trusted and c.holdout_bias is not None]
+    if len(biases) < 3:
+        return 0.0
+    return float(1.4826 * np.median(biases))
+
+
 @dataclass(frozen=True)
 class CurveDraws:
     """``n`` posterior draws of every curve: vmax and half-saturation arrays (n x campaigns)."""
@@ -73,6 +89,7 @@ def curve_draws(
     rng = np.random.default_rng(seed)
     pool = pool if pool is not None else curve_pool(curves)
     thetas = pool.draws(n, rng)
+    discrepancy = model_discrepancy(curves)
     column = {key: i for i, key in enumerate(pool.keys)}
     keys = tuple(curves)
     vmax = np.empty((n, len(keys)))
@@ -81,7 +98,8 @@ def curve_draws(
         c = curves[key]
         if key in column and c.reference_spend > 0 and c.vmax > 0:
             level = float(c.response(c.reference_spend))
-            noise = rng.standard_normal(n) * (c.level_se or 0.0)
+            spread = math.sqrt(min(c.level_se or 0.0, MAX_LEVEL_SE) ** 2 + discrepancy**2)
+            noise = rng.standard_normal(n) * spread
             vmax[:, j], half[:, j] = hill_from_anchor(
                 level * np.exp(noise), thetas[:, column[key]], c.reference_spend, c.hill_slope
             )
@@ -160,4 +178,5 @@ __all__ = [
     "curve_pool",
     "hill_from_anchor",
     "hill_response",
+    "model_discrepancy",
 ]
