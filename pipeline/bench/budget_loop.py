@@ -393,10 +393,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--experiment-days", type=int, default=14, help="a multiple of 14 (default 14)")
+    parser.add_argument("--amplitude", type=float, default=0.15, help="budget variation (default 0.15)")
+    parser.add_argument("--horizon-days", type=int, default=84, help="days the learned curves are used (84)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     config = LoopConfig(workers=args.workers, first_seed=args.first_seed,
-                        families=tuple(f for f in args.families.split(",") if f))  # fmt: skip
+                        families=tuple(f for f in args.families.split(",") if f),
+                        experiment_days=args.experiment_days, amplitude=args.amplitude,
+                        horizon_days=args.horizon_days)  # fmt: skip
     if args.quick:
         config = replace(config, seeds=4)
     if args.seeds is not None:
