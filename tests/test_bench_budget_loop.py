@@ -10,7 +10,12 @@ def test_one_seed_per_family_reports_every_strategy_and_the_experiment_cost() ->
     summary = result["summary"]
     assert set(summary) == {"sandbox", "market"}
     for family in summary.values():
-        assert set(family["captured"]) >= {"without", "without_refit", "proportional_roas", "after_experiment"}
+        assert set(family["captured"]) >= {
+            "without",
+            "without_refit",
+            "proportional_roas",
+            "after_experiment",
+        }
         assert set(family["net_cycle"]) == {"without", "with_experiments", "forced"}
         assert family["captured"]["without"]["median"] is not None
         assert family["cost_oracle_days"]["forced"]["median"] is not None

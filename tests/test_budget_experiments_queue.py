@@ -79,7 +79,7 @@ def test_experiment_is_queued_approved_stepped_completed_and_refitted(
             "cooldown",
             "signal_health",
         }
-        assert experiments.held_experiment_keys(conn) == {key}
+        assert experiments.held_experiment_keys(conn) == set()  # proposed: the next allocation decides again
         assert experiments.step_experiments(conn, TODAY, now=at(TODAY)) == {"waiting": [experiment_id]}
 
         def execute(action_id: int, moment: datetime) -> None:
@@ -101,6 +101,10 @@ def test_experiment_is_queued_approved_stepped_completed_and_refitted(
         execute(first_id, at(TODAY, 12))
         assert world.campaign_daily_budget(world.campaign(*key[::2])) == budgets[0]
         assert experiments.step_experiments(conn, TODAY, now=at(TODAY, 13)) == {"holding": [experiment_id]}
+        assert experiments.held_experiment_keys(conn) == {key}  # running: the allocation leaves it alone
+        # A later allocation that no longer chooses it does not cancel an approved, running experiment.
+        assert experiments.save_experiments(conn, None, [], now=at(TODAY, 14)) == {}
+        assert experiments.list_experiments(conn)[0]["status"] == "running"
 
         # Day 4: the schedule switches to -15 %; the step is queued, guardrailed and approved by the experiment.
         day = TODAY + timedelta(days=3)
@@ -162,3 +166,12 @@ def test_a_rejected_first_step_rejects_the_experiment(url: str, sandbox: Sandbox
         store.decide(conn, first_id, "reject", actor="bob", note="not this month")
         assert experiments.step_experiments(conn, TODAY, now=at(TODAY)) == {"rejected": [experiment_id]}
         assert key not in experiments.held_experiment_keys(conn)
+
+        # Proposed again; the next allocation does not choose it: cancelled, its first step superseded.
+        ((second_id, second_first),) = experiments.save_experiments(
+            conn, None, [planned], now=at(TODAY)
+        ).items()
+        experiments.save_experiments(conn, None, [], now=at(TODAY + timedelta(days=1)))
+        row = next(r for r in experiments.list_experiments(conn) if r["experiment_id"] == second_id)
+        action = store.get_action(conn, second_first)
+        assert row["status"] == "cancelled" and action is not None and action["status"] == "superseded"

@@ -45,10 +45,13 @@ def _audit(conn: psycopg.Connection, row: Mapping[str, Any], event: str, actor: 
 
 
 def held_experiment_keys(conn: psycopg.Connection, *, tenant_id: str = "default") -> set[CampaignKey]:
-    """Campaigns whose experiment is proposed or running: the allocation holds them and proposes nothing."""
+    """Campaigns whose experiment is running: the allocation holds them and proposes nothing for them.
+
+    (A proposed one is not held: the next allocation decides again, and :func:`save_experiments`
+    cancels it if it is no longer chosen.)"""
     rows = conn.execute(
         "select platform, account_id, campaign_id from app.budget_experiments"
-        " where tenant_id = %s and status in ('proposed', 'running')",
+        " where tenant_id = %s and status = 'running'",
         (tenant_id,),
     ).fetchall()
     return {(str(p), str(a), str(c)) for p, a, c in rows}
@@ -67,9 +70,13 @@ def save_experiments(
 ) -> dict[int, int]:
     """Record each planned experiment (skipped if its campaign has a live one) and queue its first step.
 
+    A proposed experiment (first step still awaiting a decision) that the new plan no longer chooses is
+    cancelled and its first step superseded, as a newer allocation supersedes older proposals.
     Returns ``{experiment_id: first step's action_id}``."""
+    planned = list(planned)
     out: dict[int, int] = {}
     with conn.transaction():
+        _cancel_unchosen(conn, {p.key for p in planned}, tenant_id=tenant_id, actor=actor)
         for p in planned:
             a = p.assessment
             row = conn.execute(
@@ -107,6 +114,31 @@ def save_experiments(
             )  # fmt: skip
             out[experiment_id] = action_id
     return out
+
+
+def _cancel_unchosen(
+    conn: psycopg.Connection, chosen: set[CampaignKey], *, tenant_id: str, actor: str
+) -> None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "select * from app.budget_experiments where tenant_id = %s and status = 'proposed' for update",
+            (tenant_id,),
+        ).fetchall()
+    for row in rows:
+        if (row["platform"], row["account_id"], row["campaign_id"]) in chosen:
+            continue
+        actions = _actions(conn, row)
+        if actions and actions[0]["status"] not in ("proposed", "blocked"):
+            continue  # approved or beyond: a person said yes; step_experiments takes it from here
+        for action in actions:
+            conn.execute(
+                "update app.actions_queue set status = 'superseded', updated_at = now() where action_id = %s",
+                (action["action_id"],),
+            )
+            audit(conn, tenant_id=tenant_id, actor=actor, event="action.superseded", object_type="action",
+                  object_id=action["action_id"], details={"budget_experiment_cancelled": row["experiment_id"]})  # fmt: skip
+        _set(conn, int(row["experiment_id"]), status="cancelled")
+        _audit(conn, row, "cancelled", actor, reason="no longer chosen by the latest allocation")
 
 
 def _actions(conn: psycopg.Connection, row: Mapping[str, Any]) -> list[dict[str, Any]]:
