@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -304,8 +304,6 @@ def _balance_signs(
     assessments: list[ExperimentAssessment], config: ExperimentConfig
 ) -> list[ExperimentAssessment]:
     """Mirror half of the proposed experiments, paired by spend, so the total spend stays level."""
-    from dataclasses import replace
-
     proposed = sorted((a for a in assessments if a.propose), key=lambda a: -a.baseline_daily)
     up = down = 0.0
     signs: dict[CampaignKey, int] = {}
