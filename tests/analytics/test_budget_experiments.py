@@ -6,9 +6,11 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.analytics.budget import CurveFit, allocate_budget
+from pipeline.analytics.budget.experiment_plan import ExperimentSettings, attach_experiments
 from pipeline.analytics.budget.experiments import (
     ExperimentConfig,
     abba_schedule,
@@ -20,6 +22,7 @@ from pipeline.analytics.budget.experiments import (
     schedule_steps,
     uncertainty_narrowing,
 )
+from pipeline.analytics.budget.plan import plan_allocation
 from pipeline.analytics.budget.pooling import pool_elasticities
 from pipeline.analytics.budget.uncertainty import allocation_interval, curve_draws, curve_pool
 
@@ -147,3 +150,78 @@ def test_narrowing_compares_the_pools_before_and_after() -> None:
     assert list(narrowed) == [("meta", "a", "c1")]
     sd_before, sd_after = narrowed[("meta", "a", "c1")]
     assert sd_after < sd_before
+
+
+def _steady_frame(campaigns: int = 8, days: int = 90) -> pd.DataFrame:
+    """Mart-shaped rows of campaigns on steady budgets (spend wobbles 3 %): curvature unidentified."""
+    as_of = date(2026, 3, 2)
+    frames = []
+    for i in range(campaigns):
+        rng = np.random.default_rng(100 + i)
+        level = float(rng.uniform(80, 400))
+        half = level * float(rng.uniform(0.6, 2.0))
+        roas = float(rng.uniform(2.0, 4.0))
+        spend = level * rng.lognormal(0.0, 0.03, days)
+        value = roas * (half + level) * spend / (half + spend) * rng.lognormal(0.0, 0.1, days)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date_day": [as_of - timedelta(days=days - d) for d in range(days)],
+                    "platform": "meta",
+                    "account_id": "1",
+                    "campaign_id": f"c{i}",
+                    "campaign_name": f"C {i}",
+                    "currency": "USD",
+                    "fx_rate": 1.0,
+                    "spend": spend,
+                    "spend_reporting": spend,
+                    "conversions": value / 40,
+                    "conversion_value_reporting": value,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_plan_gets_experiments_instead_of_reallocations_where_they_pay() -> None:
+    as_of = date(2026, 3, 2)
+    budgets = pd.DataFrame(
+        [{"platform": "meta", "account_id": "1", "campaign_id": f"c{i}", "daily_budget": 500.0, "budget_type": "DAILY"}
+         for i in range(8)]
+    )  # fmt: skip
+    plan = plan_allocation(_steady_frame(), as_of=as_of, campaigns=budgets)
+    assert plan.interval is not None and plan.interval.low < plan.interval.high
+    long = ExperimentSettings(horizon_days=3650)
+    planned_plan, assessments, planned = attach_experiments(plan, long)
+    assert len(assessments) == sum(1 for c in plan.curves.values() if c.trusted)
+    assert planned, [a.reason for a in assessments]
+    lines = {line.key: line for line in planned_plan.lines}
+    for p in planned:
+        assert not lines[p.key].propose and lines[p.key].not_proposed_reason.startswith("budget experiment")
+        previous = p.current_daily_budget
+        for amount in p.daily_budgets:  # every step within the guardrail's 30 %
+            assert abs(amount / previous - 1) <= 0.30 + 1e-6
+            previous = amount
+        step = p.step(7, 0, p.daily_budgets[0])
+        assert (step.action_type, step.source, step.source_ref) == (
+            "BUDGET_EXPERIMENT",
+            "experiment",
+            "experiment:7",
+        )
+        assert step.evidence["multipliers"] == list(p.assessment.schedule)
+    assert {p.key for p in planned}.isdisjoint({line.key for line in planned_plan.lines if line.propose})
+    # Off, or all running already: nothing proposed.
+    assert attach_experiments(plan, ExperimentSettings(enabled=False))[2] == []
+    assert attach_experiments(plan, long, exclude=set(plan.curves))[2] == []
+
+
+def test_experiment_settings_from_the_environment() -> None:
+    assert ExperimentSettings.from_env({}) == ExperimentSettings()
+    settings = ExperimentSettings.from_env({"ADSIGNAL_EXPERIMENTS": "0", "ADSIGNAL_EXPERIMENT_DAYS": "28"})
+    assert not settings.enabled and settings.duration_days == 28
+    with pytest.raises(ValueError, match="ADSIGNAL_EXPERIMENT_AMPLITUDE"):
+        ExperimentSettings.from_env({"ADSIGNAL_EXPERIMENT_AMPLITUDE": "lots"})
+    with pytest.raises(ValueError, match="multiple of 14"):
+        ExperimentSettings.from_env({"ADSIGNAL_EXPERIMENT_DAYS": "10"})
+    with pytest.raises(ValueError, match="per action"):
+        ExperimentSettings.from_env({"ADSIGNAL_EXPERIMENT_AMPLITUDE": "0.15"}, max_change_pct=20.0)

@@ -106,11 +106,13 @@ def experiment_budgets(
     (starting at ``current``) kept within ``max_change_pct`` (the guardrail would clamp it anyway)."""
     limit = max_change_pct / 100.0
     out: list[float] = []
-    previous = current
+    previous = round(current, 2)
     for multiplier in schedule:
-        target = baseline * multiplier
-        budget = min(max(target, previous * (1.0 - limit)), previous * (1.0 + limit))
-        out.append(round(budget, 2))
+        # Cents rounded inwards, so the step as the guardrail sees it (rounded amounts) stays within.
+        upper = math.floor(previous * (1.0 + limit) * 100 + 1e-9) / 100
+        lower = math.ceil(previous * (1.0 - limit) * 100 - 1e-9) / 100
+        budget = min(max(round(baseline * multiplier, 2), lower), upper)
+        out.append(budget)
         previous = budget
     return tuple(out)
 
