@@ -48,9 +48,11 @@ bench-alerts: $(STAMP)
 bench-replay: $(STAMP)
 	$(BIN)/python -m pipeline.bench.replay --out .data/bench/replay.json
 
-# Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves.
+# Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves, then the
+# experiment loop (two weeks of budget experiments, then the allocation) on two world families (~4 min).
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
+	$(BIN)/python -m pipeline.bench.budget_loop --workers 2 --out .data/bench/budget_loop.json
 
 # CSV import: peak RSS and rows/s of one import per file size (IMPORT_ROWS=...); flat memory = ratio ~1
 # (~40 min on 2 busy cores, ~5 GB of disk at 5 M rows).
