@@ -8,7 +8,7 @@
 - ``app.budget_allocations.expected_value_low / _high``: the allocation's interval of expected value
   (posterior draws of the curves; ``uncertainty`` holds the level, draws and the uplift interval).
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
