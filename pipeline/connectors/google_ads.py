@@ -42,7 +42,14 @@ from typing import Any
 
 import httpx
 
-from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.base import (
+    Credentials,
+    KeyColumn,
+    MajorUnitCampaignWrites,
+    Page,
+    RawStream,
+    TokenRefreshCallback,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -312,7 +319,7 @@ def _to_micros(amount: float, currency: str) -> int:
     return int(rounded * 1_000_000)
 
 
-class GoogleAdsConnector(HttpApiClient):
+class GoogleAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     """Google Ads API connector implementing :class:`pipeline.connectors.base.Connector`."""
 
     platform = PLATFORM

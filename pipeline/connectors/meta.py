@@ -484,6 +484,19 @@ class MetaConnector(HttpApiClient):
             "currency": currency or None,
         }
 
+    def update_arguments(
+        self, *, account_id: str, status: str | None, daily_budget: float | None, currency: str
+    ) -> dict[str, Any]:
+        """Meta takes budgets in int minor units of the account currency and no account id."""
+        arguments: dict[str, Any] = {}
+        if status is not None:
+            arguments["status"] = status
+        if daily_budget is not None:
+            if not currency:
+                raise ValueError("the Meta account's currency is unknown: cannot convert to minor units")
+            arguments["daily_budget"] = major_to_minor_units(daily_budget, currency)
+        return arguments
+
     def update_campaign(
         self, campaign_id: str, status: str | None = None, daily_budget: int | None = None
     ) -> dict[str, Any]:

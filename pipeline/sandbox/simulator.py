@@ -34,8 +34,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pipeline.config import last_complete_day
+from pipeline.platforms import PLATFORM_NAMES
+from pipeline.platforms import PLATFORMS as REGISTRY
 
-PLATFORMS: tuple[str, ...] = ("meta", "google_ads", "tiktok", "snapchat", "microsoft_ads")
+PLATFORMS: tuple[str, ...] = PLATFORM_NAMES  # the registry's order numbers accounts across platforms
 
 # Days after which a day's conversions stop changing (attribution / finalisation windows).
 DEFAULT_RESTATEMENT_DAYS: dict[str, int] = {
@@ -110,7 +112,7 @@ _ID_FORMATS: dict[str, dict[str, tuple[str, int]]] = {
     "tiktok": {"account": ("7", 19), "campaign": ("18", 19), "ad_group": ("18", 19), "ad": ("18", 19)},
     "microsoft_ads": {"account": ("1", 9), "campaign": ("4", 9), "ad_group": ("11", 13), "ad": ("8", 11)},
 }
-_UUID_PLATFORMS = frozenset({"snapchat"})
+_UUID_PLATFORMS = frozenset(spec.name for spec in REGISTRY if spec.sandbox_id_style == "uuid")
 
 # Relative delivery per local clock hour (evening peak); multiplied by the hour's real length (DST).
 _HOUR_PROFILE = np.array(
