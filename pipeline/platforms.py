@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from types import ModuleType
@@ -40,6 +40,18 @@ STAGING_ENTITIES = (
 
 
 @dataclass(frozen=True)
+class SandboxProfile:
+    """How the sandbox simulator shapes a platform's fake world (not how the platform is read)."""
+
+    restatement_days: int  # days after which a day's conversions stop changing
+    objectives: tuple[str, str]  # the objective of (sales-like, traffic-like) campaigns
+    cpm_range: tuple[float, float]  # typical cost per mille, account currency
+    ctr_range: tuple[float, float]  # typical click-through rate
+    # id shape per entity kind (account, campaign, ad_group, ad): (prefix, total digits); None: UUIDs
+    id_formats: Mapping[str, tuple[str, int]] | None
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     """Everything the rest of adsignal needs to know about one platform."""
 
@@ -51,7 +63,11 @@ class PlatformSpec:
     capabilities: frozenset[Capability]
     staging: Mapping[str, str]  # conformed entity -> dbt staging model
     aliases: tuple[str, ...] = ()  # other names a CSV export may use for this platform
-    sandbox_id_style: str = "numeric"  # how the simulator mints the fake's ids: "numeric" or "uuid"
+    sandbox: SandboxProfile | None = None
+    # "module:function" turning an account id as exports spell it into the connector's form, if they differ
+    account_id_form: str | None = None
+    # connector options when it talks to the sandbox (simulated time: shorter polls)
+    sandbox_connector_options: Mapping[str, Any] = field(default_factory=dict)
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -61,6 +77,10 @@ class PlatformSpec:
 
     def router_module(self) -> ModuleType:
         return importlib.import_module(self.sandbox_router)
+
+    def canonical_account_id(self, account_id: str) -> str:
+        """``account_id`` as this platform's connector writes it (e.g. Meta's without ``act_``)."""
+        return _load_attribute(self.account_id_form)(account_id) if self.account_id_form else account_id
 
 
 def _staging(platform: str, **renamed: str) -> dict[str, str]:
@@ -89,6 +109,20 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         capabilities=_READ_AND_WRITE,
         staging=_staging("meta", ad_groups="stg_meta__ad_sets"),
         aliases=("facebook", "facebook_ads", "meta_ads", "instagram"),
+        account_id_form="pipeline.connectors.meta:canonical_account_id",
+        sandbox_connector_options={"poll_interval": 0.05},
+        sandbox=SandboxProfile(
+            restatement_days=28,
+            objectives=("OUTCOME_SALES", "OUTCOME_TRAFFIC"),
+            cpm_range=(6.0, 14.0),
+            ctr_range=(0.008, 0.020),
+            id_formats={
+                "account": ("10", 16),
+                "campaign": ("1202", 18),
+                "ad_group": ("1202", 18),
+                "ad": ("1202", 18),
+            },
+        ),
     ),
     PlatformSpec(
         name="google_ads",
@@ -99,6 +133,14 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         capabilities=_READ_AND_WRITE,
         staging=_staging("google_ads"),
         aliases=("google", "adwords", "google_adwords"),
+        account_id_form="pipeline.connectors.google_ads:canonical_account_id",
+        sandbox=SandboxProfile(
+            restatement_days=30,
+            objectives=("PERFORMANCE_MAX", "DISPLAY"),
+            cpm_range=(25.0, 70.0),
+            ctr_range=(0.030, 0.070),
+            id_formats={"account": ("4", 10), "campaign": ("2", 11), "ad_group": ("1", 12), "ad": ("6", 12)},
+        ),
     ),
     PlatformSpec(
         name="tiktok",
@@ -109,6 +151,18 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         capabilities=_READ_AND_WRITE,
         staging=_staging("tiktok"),
         aliases=("tiktok_ads",),
+        sandbox=SandboxProfile(
+            restatement_days=7,
+            objectives=("WEB_CONVERSIONS", "TRAFFIC"),
+            cpm_range=(4.0, 10.0),
+            ctr_range=(0.006, 0.015),
+            id_formats={
+                "account": ("7", 19),
+                "campaign": ("18", 19),
+                "ad_group": ("18", 19),
+                "ad": ("18", 19),
+            },
+        ),
     ),
     PlatformSpec(
         name="snapchat",
@@ -119,7 +173,13 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         capabilities=_READ_AND_WRITE,
         staging=_staging("snapchat", ad_groups="stg_snapchat__ad_squads"),
         aliases=("snap", "snapchat_ads"),
-        sandbox_id_style="uuid",
+        sandbox=SandboxProfile(
+            restatement_days=2,
+            objectives=("SALES", "TRAFFIC"),
+            cpm_range=(2.5, 6.0),
+            ctr_range=(0.004, 0.010),
+            id_formats=None,
+        ),
     ),
     PlatformSpec(
         name="microsoft_ads",
@@ -130,6 +190,13 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         capabilities=_READ_AND_WRITE,
         staging=_staging("microsoft_ads"),
         aliases=("bing", "bing_ads", "microsoft", "microsoft_advertising"),
+        sandbox=SandboxProfile(
+            restatement_days=30,
+            objectives=("SEARCH", "AUDIENCE"),
+            cpm_range=(20.0, 55.0),
+            ctr_range=(0.020, 0.055),
+            id_formats={"account": ("1", 9), "campaign": ("4", 9), "ad_group": ("11", 13), "ad": ("8", 11)},
+        ),
     ),
 )
 
@@ -170,6 +237,7 @@ __all__ = [
     "STAGING_ENTITIES",
     "Capability",
     "PlatformSpec",
+    "SandboxProfile",
     "platform_aliases",
     "platform_spec",
     "platforms_with",

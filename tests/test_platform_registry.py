@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 from pathlib import Path
 
@@ -98,3 +99,35 @@ def test_campaign_writes_are_declared_and_implemented(platform):
 def test_unknown_platform_names_the_known_ones():
     with pytest.raises(KeyError, match="known: meta"):
         platform_spec("myspace")
+
+
+# Benchmarks pick platforms for their scenarios as data; they are not the product's code paths.
+_NAME_CHECK_EXEMPT = ("pipeline/platforms.py", "pipeline/bench/")
+# The same word meaning something else there.
+_HOMONYMS = {("pipeline/defs/health_checks.py", "meta")}  # dbt's ``meta`` config key
+
+
+def test_platform_names_appear_only_in_their_own_modules():
+    """Outside the registry, a platform's name (as a string in code) is only in its connector and router."""
+    root = Path(__file__).resolve().parents[1]
+    names = set(PLATFORM_NAMES)
+    misplaced = []
+    for path in sorted((root / "pipeline").rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(_NAME_CHECK_EXEMPT):
+            continue
+        own = {
+            name
+            for name in names
+            if relative in (f"pipeline/connectors/{name}.py", f"pipeline/sandbox/{name}_api.py")
+        }
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Constant)
+                and node.value in names - own
+                and (relative, node.value) not in _HOMONYMS
+            ):
+                misplaced.append(f"{relative}:{node.lineno} {node.value!r}")
+    assert not misplaced, "platform names outside the registry and their own modules:\n" + "\n".join(
+        misplaced
+    )

@@ -75,7 +75,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pipeline.connectors.base import KeyColumn, RawStream
-from pipeline.platforms import platform_aliases
+from pipeline.platforms import PLATFORM_NAMES, platform_aliases, platform_spec
 
 SOURCE = "csv"  # raw tables are raw.csv_*; the marts' `source` column says 'csv' for these rows
 FILE_NAME_KEY = "_file_name"
@@ -217,11 +217,9 @@ def canonical_platform(value: str) -> str:
 
 def canonical_account_id(platform: str, account_id: str) -> str:
     """The id as the platform's connector writes it (Meta without ``act_``, Google Ads without dashes)."""
-    if platform == "meta" and account_id.startswith("act_"):
-        return account_id[4:]
-    if platform == "google_ads" and re.fullmatch(r"\d{3}-\d{3}-\d{4}", account_id):
-        return account_id.replace("-", "")
-    return account_id
+    return (
+        platform_spec(platform).canonical_account_id(account_id) if platform in PLATFORM_NAMES else account_id
+    )
 
 
 def _platform(value: str) -> str:

@@ -319,6 +319,11 @@ def _to_micros(amount: float, currency: str) -> int:
     return int(rounded * 1_000_000)
 
 
+def canonical_account_id(account_id: str) -> str:
+    """A customer id as the UI shows it (``123-456-7890``) in the form this connector writes (digits)."""
+    return account_id.replace("-", "") if re.fullmatch(r"\d{3}-\d{3}-\d{4}", account_id) else account_id
+
+
 class GoogleAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     """Google Ads API connector implementing :class:`pipeline.connectors.base.Connector`."""
 

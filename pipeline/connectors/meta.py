@@ -245,6 +245,11 @@ def minor_to_major_units(amount: int, currency: str) -> float:
     return round(int(amount) / currency_offset(currency), 2)
 
 
+def canonical_account_id(account_id: str) -> str:
+    """An account id as exports spell it (``act_123``) in the form this connector writes (``123``)."""
+    return account_id.removeprefix("act_")
+
+
 def normalize_account_id(account_id: str | int) -> str:
     """Meta account ids are digits; accept ``act_123`` too."""
     text = str(account_id).strip()
