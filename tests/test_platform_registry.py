@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dagster import AssetKey
 
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import CampaignWriter
@@ -55,12 +56,29 @@ def test_dbt_staging_var_matches_the_registry():
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_dbt_sources_name_the_connectors_raw_tables_and_asset_keys(platform):
-    tables = {table["identifier"]: table for table in _sources(platform)["tables"]}
+def test_dbt_sources_are_the_connectors_raw_tables(platform):
+    identifiers = {table["identifier"] for table in _sources(platform)["tables"]}
     streams = {stream.table for stream in platform_spec(platform).connector_class().streams.values()}
-    assert set(tables) == streams
-    for identifier, table in tables.items():
-        assert table["config"]["meta"]["dagster"]["asset_key"] == ["raw", identifier]
+    assert identifiers == streams
+
+
+def test_dbt_reads_exactly_the_raw_assets_ingestion_writes():
+    """The translator derives each dbt source's key: the staging models depend on the ingestion assets."""
+    from pipeline.definitions import defs
+    from pipeline.defs.ingestion import raw_assets
+
+    graph = defs.resolve_asset_graph()
+    written = {key for assets in raw_assets() for key in assets.keys}
+    read_by_dbt = {
+        parent
+        for key in graph.get_all_asset_keys()
+        if key.path[0] != "raw"
+        for parent in graph.get(key).parent_keys
+        if parent.path[0] == "raw"
+    }
+    csv_tables = {AssetKey(["raw", t["identifier"]]) for t in _sources("csv")["tables"]}
+    sync_log = AssetKey(["raw", "sync_runs"])  # signal health reads the loader's log too
+    assert read_by_dbt - csv_tables - {sync_log} == written
 
 
 def test_dagster_raw_assets_are_the_connectors_streams():
@@ -104,7 +122,7 @@ def test_unknown_platform_names_the_known_ones():
 # Benchmarks pick platforms for their scenarios as data; they are not the product's code paths.
 _NAME_CHECK_EXEMPT = ("pipeline/platforms.py", "pipeline/bench/")
 # The same word meaning something else there.
-_HOMONYMS = {("pipeline/defs/health_checks.py", "meta")}  # dbt's ``meta`` config key
+_HOMONYMS: set[tuple[str, str]] = set()
 
 
 def test_platform_names_appear_only_in_their_own_modules():
