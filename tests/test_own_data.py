@@ -1,0 +1,160 @@
+"""A user's own data, first time right (issue 10): a warehouse fed only by CSV files builds its marts,
+ids are unique only within an account, a bad raw row is quarantined at transform time, and one
+platform's broken data never stops the others.
+
+One fresh database per module; the file is imported once with the real ``adsignal import`` command
+(real Dagster run, real dbt); later tests run dbt on the same database.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pipeline import config
+from pipeline.cli import main
+from pipeline.config import DBT_PROJECT_DIR, executable
+from pipeline.sandbox.sample_import import HEADER
+from pipeline.warehouse import db
+
+pytestmark = pytest.mark.slow
+
+FIRST_DAY = date(2026, 5, 1)  # inside the daily partitions, and never in the future
+DAYS = 120
+LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
+# (platform, account, campaigns, timezone): 40 campaigns. Both LinkedIn accounts use campaign ids
+# c1..c5 and ad ids a1..a5: ids are only unique within an account.
+ACCOUNTS = (
+    ("linkedin", "508", 5, "Europe/Berlin"),
+    ("linkedin", "509", 5, "Europe/Berlin"),
+    ("pinterest", "p-77", 10, "America/New_York"),
+    ("reddit", "t2_ads", 10, "UTC"),
+    ("amazon", "ENTITY1", 10, "America/Los_Angeles"),
+)
+PLATFORMS = {"linkedin", "pinterest", "reddit", "amazon"}
+
+
+def write_file(path: Path) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for account_index, (platform, account, campaigns, timezone) in enumerate(ACCOUNTS):
+            for offset in range(DAYS):
+                day = FIRST_DAY + timedelta(days=offset)
+                for c in range(1, campaigns + 1):
+                    spend = 10 + account_index + c + offset % 7
+                    impressions = 1000 * spend
+                    writer.writerow(
+                        [day.isoformat(), platform, account, f"{platform} {account}", "USD", timezone,
+                         f"c{c}", f"Campaign {c}", f"g{c}", f"a{c}", f"Ad {c}", f"{spend}.50",
+                         impressions, impressions // 50, c % 3, f"{c * 20}.00"]
+                    )  # fmt: skip
+    return path
+
+
+def expected_rows() -> int:
+    return sum(campaigns for *_, campaigns, _ in ACCOUNTS) * DAYS
+
+
+class Dbt:
+    """dbt against the module's database, with its own target and log paths."""
+
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.env = {**os.environ, **db.dbt_env(url)}
+        self.workdir = workdir
+
+    def __call__(self, *args: str, window: tuple[date, date] | None = None) -> subprocess.CompletedProcess:
+        dbt_vars = (
+            ["--vars", json.dumps({"min_date": str(window[0]), "max_date": str(window[1])})] if window else []
+        )
+        return subprocess.run(
+            [executable("dbt"), *args, *dbt_vars, "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--target-path", str(self.workdir / "target"), "--log-path", str(self.workdir / "logs")],
+            cwd=DBT_PROJECT_DIR, env=self.env, capture_output=True, text=True,
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def imported(
+    database_factory: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict]:
+    """A fresh database, no connector ever run: ``adsignal import`` of the multi-platform file."""
+    url = database_factory("own_data")
+    workdir = tmp_path_factory.mktemp("own_data")
+    path = write_file(workdir / "exports.csv")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", url)
+        patch.setenv("DAGSTER_HOME", str(workdir / "dagster"))
+        for cached in (config.settings, db.database_url):
+            cached.cache_clear()
+        try:
+            result = CliRunner().invoke(main, ["import", str(path)])
+        finally:
+            for cached in (config.settings, db.database_url):
+                cached.cache_clear()
+    yield {"url": url, "result": result, "dbt": Dbt(url, workdir), "workdir": workdir}
+
+
+def query(url: str, statement: str, params: tuple = ()) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+# --- 1. a CSV-only warehouse builds its marts ---------------------------------------------------
+
+
+def test_a_csv_only_warehouse_builds_marts_signal_health_and_alerts(imported: dict) -> None:
+    result, url = imported["result"], imported["url"]
+    assert result.exit_code == 0, result.output
+    assert f"{expected_rows()} rows loaded, 0 quarantined" in result.output
+    assert f"Marts rebuilt for {FIRST_DAY}..{LAST_DAY}" in result.output
+    assert query(url, "select distinct status from raw.file_imports") == [("rebuilt",)]
+
+    for table in (
+        "marts.dim_ad_accounts",
+        "marts.dim_campaigns",
+        "marts.dim_ads",
+        "marts.fct_ad_performance_daily",
+        "marts.fct_campaign_performance_daily",
+        "marts.fct_account_performance_daily",
+        "marts.fct_signal_health_daily",
+    ):
+        platforms = {p for (p,) in query(url, f"select distinct platform from {table}")}
+        assert platforms == PLATFORMS, table  # those platforms, and no sandbox platform mixed in
+    alert_platforms = {p for (p,) in query(url, "select distinct platform from app.alerts")}
+    assert alert_platforms <= PLATFORMS
+    assert query(url, "select count(*) from marts.fct_ad_performance_daily") == [(expected_rows(),)]
+
+
+# --- 3. ids are unique only within an account ---------------------------------------------------
+
+
+def test_two_accounts_sharing_campaign_ids_are_both_in_every_mart(imported: dict) -> None:
+    url = imported["url"]
+    assert imported["result"].exit_code == 0, imported["result"].output
+    campaign_c1 = (
+        "select account_id from {} where platform = 'linkedin' and campaign_id = 'c1'"
+        " group by account_id order by account_id"
+    )
+    for table in (
+        "marts.dim_campaigns",
+        "marts.dim_ads",
+        "marts.fct_ad_performance_daily",
+        "marts.fct_campaign_performance_daily",
+    ):
+        assert query(url, campaign_c1.format(table)) == [("508",), ("509",)], table
+    [(days_508, days_509)] = query(
+        url,
+        "select count(*) filter (where account_id = '508'), count(*) filter (where account_id = '509')"
+        " from marts.fct_campaign_performance_daily where platform = 'linkedin' and campaign_id = 'c1'",
+    )
+    assert days_508 == days_509 == DAYS
