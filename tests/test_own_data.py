@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,6 +25,7 @@ from pipeline.cli import main
 from pipeline.config import DBT_PROJECT_DIR, executable
 from pipeline.sandbox.sample_import import HEADER
 from pipeline.warehouse import db
+from pipeline.warehouse.actions_store import recent_actions
 from pipeline.warehouse.test_failures import failing_tests
 
 pytestmark = pytest.mark.slow
@@ -251,3 +252,31 @@ def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(importe
             (platform, LAST_DAY),
         )
         assert rows > 0, platform
+
+
+def test_guardrails_count_only_the_same_accounts_actions(warehouse: psycopg.Connection) -> None:
+    """An action on account 508's campaign c1 puts that campaign in cooldown, not account 509's c1."""
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    warehouse.execute(
+        "insert into app.actions_queue (source, platform, account_id, campaign_id, action_type, reason,"
+        " status, idempotency_key, dry_run, executed_at)"
+        " values ('manual', 'linkedin', '508', 'c1', 'PAUSE', 'test', 'executed', 'own-data-508-c1', false, %s)",
+        (now - timedelta(hours=1),),
+    )
+    try:
+        recent = {
+            account: recent_actions(
+                warehouse,
+                tenant_id="default",
+                platform="linkedin",
+                account_id=account,
+                campaign_id="c1",
+                now=now,
+                hours=24,
+            )
+            for account in ("508", "509")
+        }
+    finally:
+        warehouse.execute("delete from app.actions_queue where idempotency_key = 'own-data-508-c1'")
+    assert [a.action_type for a in recent["508"]] == ["PAUSE"]
+    assert recent["509"] == []
