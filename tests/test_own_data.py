@@ -222,19 +222,21 @@ def test_a_poison_value_in_raw_is_quarantined_and_every_day_still_builds(importe
 
 
 def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(imported: dict) -> None:
-    """Meta rows without a campaign (straight into raw) fail Meta's data tests: the pipeline's dbt run
-    still builds every platform's marts and names the platform, account and rows that failed."""
+    """Meta rows without a campaign and one with a spend no cast can read (straight into raw) fail
+    Meta's data tests: the pipeline's dbt run still builds every platform's marts and names the
+    platform, account and rows that failed."""
     url, dbt = imported["url"], imported["dbt"]
+    rows = {
+        "m1": {"ad_id": "m1", "spend": "5.00", "impressions": "100", "clicks": "3"},
+        "m2": {"ad_id": "m2", "spend": "5.00", "impressions": "100", "clicks": "3"},
+        "m3": {"ad_id": "m3", "campaign_id": "mc", "spend": "1e-100000", "impressions": "100"},
+    }
     with psycopg.connect(url) as conn:
-        for ad in ("m1", "m2"):
+        for ad, payload in rows.items():
             conn.execute(
                 "insert into raw.meta_ads_insights_daily (account_id, ad_id, date_start, payload, _sync_id)"
                 " values ('42', %s, %s, %s, gen_random_uuid())",
-                (
-                    ad,
-                    LAST_DAY,
-                    json.dumps({"ad_id": ad, "spend": "5.00", "impressions": "100", "clicks": "3"}),
-                ),
+                (ad, LAST_DAY, json.dumps(payload)),
             )
 
     run = dbt.daily_run(LAST_DAY)
@@ -244,6 +246,8 @@ def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(importe
     described = "\n".join(f.describe() for f in failures)
     campaign_missing = [f for f in failures if f.model == "stg_meta__ad_insights" and "campaign_id" in f.test]
     assert [(f.platform, f.account_id, f.rows) for f in campaign_missing] == [("meta", "42", 2)], described
+    spend_unreadable = [f for f in failures if f.test == "not_null_stg_meta__ad_insights_spend"]
+    assert [(f.platform, f.account_id, f.rows) for f in spend_unreadable] == [("meta", "42", 1)], described
     assert all(f.platform not in PLATFORMS for f in failures), described  # the CSV platforms are clean
     for platform in PLATFORMS:  # ... and their marts were rebuilt for the day
         [(rows,)] = query(
