@@ -85,9 +85,9 @@
 {%- endmacro %}
 
 
-{# Plain numbers numeric and double precision always hold: at most 40 characters, a two-digit exponent. #}
+{# Plain numbers numeric and double precision always hold (macros/safe_numbers.sql). #}
 {% macro csv_number_pattern() -%}
-    '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]{1,2})?$'
+    {{ plain_number_pattern() }}
 {%- endmacro %}
 
 
