@@ -466,13 +466,10 @@ def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
         import_ids += [report.import_id] if report.import_id is not None else []
     days = _rebuild_days(min(windows), max(windows)) if rebuild and windows else None
     if days:
-        import dagster as dg
-
         from pipeline.definitions import defs
+        from pipeline.defs.imports import rebuild_keys
 
-        graph = defs.resolve_asset_graph()
-        downstream = dg.AssetSelection.groups("raw_csv").downstream() - dg.AssetSelection.groups("raw_csv")
-        keys = [k for k in downstream.resolve(graph) if "hourly" not in k.to_user_string()]
+        keys = rebuild_keys(defs.resolve_asset_graph())
         first, last = days
         click.echo(f"Rebuilding the daily marts for {first}..{last}")
         outcome = run_pipeline(first, last, asset_selection=keys)

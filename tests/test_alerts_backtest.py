@@ -173,13 +173,8 @@ def write_history_csv(path: Path) -> Path:
     return path
 
 
-# RE-ENABLE after merging the branch that makes a CSV-only warehouse build its marts (issue 11): on
-# main, `adsignal import` of a CSV into a warehouse without platform data fails in dbt, so there are
-# no marts to backtest. The tests above cover the command on marts written directly.
+# A CSV-only warehouse builds its marts (issue 10): the import's rebuild gives the backtest its marts.
 @pytest.mark.slow
-@pytest.mark.skip(
-    reason="CSV-only warehouses do not build marts on main yet; re-enable after that fix merges"
-)
 def test_backtest_of_an_imported_csv_history(
     database_factory: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

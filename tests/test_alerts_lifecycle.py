@@ -316,3 +316,34 @@ def test_people_acknowledge_and_resolve_with_clear_errors(db: psycopg.Connection
         acknowledge_alert(db, alert_id, by="bo", tenant_id=TENANT)
     with pytest.raises(AlertNotFoundError, match="no alert with id 987654"):
         resolve_alert(db, 987654, by="bo", tenant_id=TENANT)
+
+
+def test_two_accounts_sharing_a_campaign_id_keep_one_live_alert_each(db: psycopg.Connection) -> None:
+    """Ids are unique only within an account: campaign C1 of accounts 111 and 222 are two scopes. Both
+    open their own alert; when 222 recovers, only 222's alert is resolved."""
+    broken_both = history(date(2026, 11, 30), broken=BROKEN)
+    recovers = history(date(2026, 11, 30), broken={BREAK_START}, account_id="222")
+    first = date(2026, 11, 12)
+    sync(
+        db,
+        detect(first, pd.concat([broken_both, history(date(2026, 11, 30), broken=BROKEN, account_id="222")])),
+        first,
+    )
+
+    def live() -> list[tuple]:
+        return db.execute(
+            "select account_id, entity_id, status from app.alerts where alert_type = 'ZERO_CONVERSIONS'"
+            " and entity_level = 'campaign' order by account_id"
+        ).fetchall()
+
+    assert live() == [("111", "C1", "open"), ("222", "C1", "open")]
+    later = date(2026, 11, 20)
+    sync(
+        db,
+        detect(
+            later,
+            pd.concat([history(date(2026, 11, 30), broken=BROKEN | {later - timedelta(days=1)}), recovers]),
+        ),
+        later,
+    )
+    assert dict((a, s) for a, _, s in live()) == {"111": "open", "222": "resolved"}

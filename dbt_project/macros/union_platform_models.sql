@@ -19,6 +19,12 @@
     unit per entity is below (daily/hourly performance: the account-day, so a day's account total
     never adds a file's ads to the API's); `one_source_per` overrides it. `prefer_connectors=false`
     returns every row (tests use it to report what was left out).
+
+    Only staging relations that exist are read: a warehouse that only ever imported files has no
+    connector staging views until a run builds them (an import rebuilds what the files feed, not
+    every connector's staging), and it must still get its marts. Within one `dbt build` a staging
+    model runs before the unions that ref it, so a run that selects both always reads it. With no
+    relation at all the union is empty but keeps its columns and types.
 #}
 {% macro union_platform_models(entity, columns, one_source_per=none, prefer_connectors=true) -%}
     {%- set platform_models = var('platform_staging_models') -%}
@@ -45,8 +51,25 @@
     {%- endif -%}
     {%- set apply_precedence = prefer_connectors and state.has_file_sources and unit -%}
 
+    {%- set present = [] -%}
+    {%- for source_name, model_name, platform_column in entries -%}
+        {#- At parse time (execute is false) every ref is kept so the DAG holds every staging model. -#}
+        {%- if not execute or load_relation(ref(model_name)) is not none -%}
+            {%- do present.append((source_name, model_name, platform_column)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
     {%- set union_sql -%}
-    {%- for source_name, model_name, platform_column in entries %}
+    {%- if present | length == 0 %}
+select
+    null::text as platform,
+    null::text as source,
+    {%- for column_name, column_type in columns %}
+    null::{{ column_type }} as {{ column_name }}{{ "," if not loop.last }}
+    {%- endfor %}
+where false
+    {%- endif %}
+    {%- for source_name, model_name, platform_column in present %}
 select
     {% if platform_column %}{{ platform_column }}::text{% else %}'{{ source_name }}'::text{% endif %} as platform,
     '{{ source_name }}'::text as source,

@@ -7,10 +7,12 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from pipeline.config import settings
+from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CSV_STREAMS
 from pipeline.defs.ingestion import raw_asset_key
 from pipeline.defs.partitions import range_tags
@@ -24,6 +26,17 @@ REBUILD_OF_IMPORT_RUN_TAG = "adsignal/rebuild_of_import_run"
 
 def import_dir() -> Path:
     return settings().import_dir
+
+
+def rebuild_keys(graph: Any) -> list[dg.AssetKey]:
+    """The daily assets an import rebuilds: everything the files feed, plus the dbt models those read
+    that no connector feeds (exchange rates, the ad and ad group unions), so a warehouse where no
+    connector ever ran still builds them. Connector staging is left alone: the unions read it if it exists.
+    """
+    fed = dg.AssetSelection.groups(CSV_GROUP).downstream() - dg.AssetSelection.groups(CSV_GROUP)
+    connector_groups = [f"raw_{platform}" for platform in CONNECTORS]
+    read = fed.upstream() - dg.AssetSelection.groups(CSV_GROUP, "staging", *connector_groups)
+    return [k for k in (fed | read).resolve(graph) if "hourly" not in k.to_user_string()]
 
 
 @dg.multi_asset(
@@ -108,12 +121,9 @@ def csv_rebuild_sensor(
     start, end = metadata.get("window_start"), metadata.get("window_end")
     if not start or not end or not start.value or not end.value:
         return dg.SkipReason("the import replaced no days")
-    selection = dg.AssetSelection.groups(CSV_GROUP).downstream() - dg.AssetSelection.groups(CSV_GROUP)
-    graph = context.repository_def.asset_graph
-    keys = [k for k in selection.resolve(graph) if "hourly" not in k.to_user_string()]
     return dg.RunRequest(
         run_key=asset_event.run_id,
-        asset_selection=keys,
+        asset_selection=rebuild_keys(context.repository_def.asset_graph),
         tags={
             **range_tags(date.fromisoformat(str(start.value)), date.fromisoformat(str(end.value))),
             REBUILD_OF_IMPORT_RUN_TAG: asset_event.run_id,

@@ -112,21 +112,23 @@ def recent_actions(
     *,
     tenant_id: str,
     platform: str,
+    account_id: str,
     campaign_id: str,
     now: datetime,
     hours: float,
     exclude_action_id: int | None = None,
 ) -> list[RecentAction]:
-    """The campaign's actions executed (for real) in the last ``hours``, and those approved or executing."""
+    """The campaign's actions executed (for real) in the last ``hours``, and those approved or executing.
+    A campaign is (platform, account, campaign id): ids are unique only within an account."""
     rows = conn.execute(
         """select action_id, action_type, status, executed_at, previous_state, new_state
            from app.actions_queue
-           where tenant_id = %s and platform = %s and campaign_id = %s
+           where tenant_id = %s and platform = %s and account_id = %s and campaign_id = %s
              and action_id <> coalesce(%s, -1)
              and (status in ('approved', 'executing')
                   or (status = 'executed' and dry_run is not true and executed_at > %s))
            order by action_id""",
-        (tenant_id, platform, campaign_id, exclude_action_id, now - timedelta(hours=hours)),
+        (tenant_id, platform, account_id, campaign_id, exclude_action_id, now - timedelta(hours=hours)),
     ).fetchall()
     return [
         RecentAction(action_id, action_type, status, executed_at, _budget_of(previous), _budget_of(new))
@@ -159,6 +161,7 @@ def guardrail_context(
             conn,
             tenant_id=tenant_id,
             platform=platform,
+            account_id=account_id,
             campaign_id=campaign_id,
             now=now,
             hours=max(settings.cooldown_hours, 24.0),

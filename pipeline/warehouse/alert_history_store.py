@@ -75,7 +75,9 @@ _LIFECYCLE = (
     "status", "detection_mornings", "detection_count", "first_detected_at", "last_detected_at",
     "evaluated_as_of", "resolved_at", "resolved_by", "resolution",
 )  # fmt: skip
-_KEY = ("alert_type", "platform", "entity_level", "entity_id")
+_KEY = ("alert_type", "platform", "entity_level", "entity_id")  # columns; the account is in _CONTENT
+# A ScopeKey's columns (replay.scope_key): ids are unique only within an account.
+_SCOPE = ("alert_type", "platform", "entity_level", "entity_id", "account_id")
 
 
 def moment(morning: date) -> datetime:
@@ -133,7 +135,8 @@ class HistoryResult:
 # --- reading --------------------------------------------------------------------------------------
 
 _STATE = f"""
-    select a.alert_id, {", ".join("a." + c for c in _KEY)}, coalesce(a.detection_mornings, '{{}}'),
+    select a.alert_id, a.alert_type, a.platform, a.entity_level, a.entity_id, coalesce(a.account_id, ''),
+        coalesce(a.detection_mornings, '{{}}'),
         (a.evaluated_as_of at time zone 'UTC')::date, a.acknowledged_at is not null,
         exists (select 1 from app.alert_notification_state s where s.alert_id = a.alert_id),
         {", ".join("a." + c for c in _CONTENT + _LIFECYCLE)}
@@ -158,9 +161,9 @@ def stored_alerts(conn: psycopg.Connection, tenant_id: str, since: date) -> list
     ).fetchall()
     out = []
     for row in rows:
-        alert_id, *key = row[:5]
-        mornings, evaluated_on, acknowledged, notified = row[5:9]
-        values = dict(zip(_CONTENT + _LIFECYCLE, row[9:], strict=True))
+        alert_id, *key = row[:6]
+        mornings, evaluated_on, acknowledged, notified = row[6:10]
+        values = dict(zip(_CONTENT + _LIFECYCLE, row[10:], strict=True))
         out.append(
             StoredAlert(alert_id, tuple(key), tuple(mornings), evaluated_on, acknowledged, notified, values)
         )
@@ -477,7 +480,7 @@ def _insert(
         "tenant_id": tenant_id,
         "detected_by": DAILY_DETECTOR,
         "run_id": run_id,
-        **dict(zip(_KEY, episode.key, strict=True)),
+        **{c: v for c, v in zip(_SCOPE, episode.key, strict=True) if c in _KEY},
     }
     conn.execute(
         f"insert into app.alerts ({', '.join(columns)}) values ({', '.join(f'%({c})s' for c in columns)})",

@@ -227,6 +227,7 @@ def _alert_params(
         "platform": alert.platform,
         "level": str(alert.entity_level),
         "entity": alert.entity_id,
+        "account": alert.account_id,  # ids are unique only within an account: part of the scope
         "run": run_id,
         "detector": detector,
         "as_of": as_of,
@@ -244,8 +245,9 @@ NOT_JUDGED_LATER = """-- a run for an older as-of than this producer already jud
         where newer.tenant_id = %(tenant)s and newer.detected_by = %(detector)s
           and newer.alert_type = %(type)s and newer.platform = %(platform)s
           and newer.entity_level = %(level)s and newer.entity_id = %(entity)s
+          and coalesce(newer.account_id, '') = coalesce(%(account)s::text, '')
           and newer.evaluated_as_of > %(as_of)s)
-    on conflict (tenant_id, detected_by, alert_type, platform, entity_level, entity_id)
+    on conflict (tenant_id, detected_by, alert_type, platform, entity_level, (coalesce(account_id, '')), entity_id)
         where status in ('open', 'acknowledged', 'suppressed')"""
 REDETECTION = """-- a re-run for the same as-of is not a new detection
         last_detected_at = case when app.alerts.evaluated_as_of is null
@@ -294,8 +296,9 @@ _UPSERT = f"""
 _RESOLVE = """
     with passed as (
         select * from unnest(%(types)s::text[], %(platforms)s::text[], %(levels)s::text[],
-                             %(entities)s::text[], %(covers)s::date[], %(evidence)s::jsonb[])
-            as p(alert_type, platform, entity_level, entity_id, covers_since, evidence)
+                             %(accounts)s::text[], %(entities)s::text[], %(covers)s::date[],
+                             %(evidence)s::jsonb[])
+            as p(alert_type, platform, entity_level, account_id, entity_id, covers_since, evidence)
     )
     update app.alerts a
     set status = 'resolved', resolved_at = now(), resolved_by = %(resolver)s,
@@ -308,6 +311,7 @@ _RESOLVE = """
       and a.status in ('open', 'acknowledged', 'suppressed')
       and a.alert_type = passed.alert_type and a.platform = passed.platform
       and a.entity_level = passed.entity_level and a.entity_id = passed.entity_id
+      and coalesce(a.account_id, '') = coalesce(passed.account_id, '')
       and (a.evaluated_as_of is null or a.evaluated_as_of <= %(as_of)s)
       and (passed.covers_since is null or a.window_start >= passed.covers_since)
     returning a.alert_id
@@ -354,6 +358,7 @@ def sync_alerts(
                     "types": [str(c.alert_type) for c in checks],
                     "platforms": [c.platform for c in checks],
                     "levels": [str(c.entity_level) for c in checks],
+                    "accounts": [c.account_id for c in checks],
                     "entities": [c.entity_id for c in checks],
                     "covers": [c.covers_since for c in checks],
                     "evidence": [Jsonb(jsonable(c.evidence)) for c in checks],

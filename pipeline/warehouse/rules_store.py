@@ -443,7 +443,9 @@ def _carry_out(
                 }
             )
     alerted = {
-        (a.alert.platform, a.alert.entity_level, a.alert.entity_id) for a in evaluation.actions if a.alert
+        (a.alert.platform, a.alert.account_id, a.alert.entity_level, a.alert.entity_id)
+        for a in evaluation.actions
+        if a.alert
     }
     resolved = _resolve_alerts(
         conn,
@@ -613,14 +615,14 @@ def _resolve_alerts(
     conn: psycopg.Connection,
     rule_id: int,
     *,
-    keep: set[tuple[str, str, str]],
+    keep: set[tuple[str, str | None, str, str]],
     tenant_id: str,
     by: str,
     reason: str,
     as_of: date | None = None,
     run_id: str | None = None,
 ) -> list[tuple[int, str, str | None, str, str, str | None]]:
-    """Resolve the rule's live alerts on entities not in ``keep`` (platform, entity_level, entity_id),
+    """Resolve the rule's live alerts on entities not in ``keep`` (platform, account_id, entity_level, entity_id),
     leaving those an evaluation for a later day than ``as_of`` raised (a backfill does not undo them)."""
     live = conn.execute(
         """
@@ -630,7 +632,7 @@ def _resolve_alerts(
         """,
         (tenant_id, alert_producer(rule_id), *([_as_of_moment(as_of)] * 2 if as_of else [None, None])),
     ).fetchall()
-    stale = [row for row in live if (row[1], row[3], row[4]) not in keep]
+    stale = [row for row in live if (row[1], row[2], row[3], row[4]) not in keep]
     if stale:
         resolution = {"reason": reason, "as_of": as_of.isoformat() if as_of else None, "run_id": run_id}
         conn.execute(

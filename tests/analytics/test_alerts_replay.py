@@ -206,7 +206,7 @@ def test_a_replay_on_data_read_later_does_not_discount_matured_days() -> None:
     as_read_later = replay_alerts(frame, last, last, config, reported_as_of=last + timedelta(days=8))
     assert as_read_then.history == []
     [episode] = as_read_later.history
-    assert episode.key == ("ROAS_DROP", "meta", "campaign", "C9")
+    assert episode.key == ("ROAS_DROP", "meta", "campaign", "C9", "111")
     assert episode.alert.evidence["daily"][-1]["expected_maturity"] == 1.0
 
 
@@ -220,7 +220,7 @@ def test_the_lifecycle_continues_carried_alerts_and_honours_people() -> None:
     [data_alert] = [
         a for _, d in replay_alerts(FRAME, FIRST, FIRST, health=HEALTH).mornings for a in d.alerts
     ]
-    key = ("DATA_INCOMPLETE", "meta", "account", "222")
+    key = ("DATA_INCOMPLETE", "meta", "account", "222", "222")
     types = (AlertType.DATA_INCOMPLETE,)
     carried = AlertEpisode(key, mornings=[date(2026, 10, 31)], window_start=MISSING, ref=41)
     # A person resolved the carried alert after the morning of Nov 3.

@@ -33,9 +33,9 @@
     {{ payload }} -> 'adGroup' ->> 'name' as ad_group_name,
     {{ payload }} -> 'adGroupAd' -> 'ad' ->> 'name' as ad_name,
     upper({{ payload }} -> 'customer' ->> 'currencyCode') as currency,
-    coalesce({{ google_ads_micros_to_major(payload ~ " -> 'metrics' ->> 'costMicros'") }}, 0) as spend,
-    coalesce(nullif({{ payload }} -> 'metrics' ->> 'impressions', '')::bigint, 0) as impressions,
-    coalesce(nullif({{ payload }} -> 'metrics' ->> 'clicks', '')::bigint, 0) as clicks,
-    coalesce(nullif({{ payload }} -> 'metrics' ->> 'conversions', '')::numeric, 0) as conversions,
-    coalesce(nullif({{ payload }} -> 'metrics' ->> 'conversionsValue', '')::numeric, 0) as conversion_value
+    round({{ metric_number(payload ~ " -> 'metrics' ->> 'costMicros'") }} / 1000000, 6) as spend,
+    {{ metric_count(payload ~ " -> 'metrics' ->> 'impressions'") }} as impressions,
+    {{ metric_count(payload ~ " -> 'metrics' ->> 'clicks'") }} as clicks,
+    {{ metric_number(payload ~ " -> 'metrics' ->> 'conversions'") }} as conversions,
+    {{ metric_number(payload ~ " -> 'metrics' ->> 'conversionsValue'") }} as conversion_value
 {%- endmacro %}

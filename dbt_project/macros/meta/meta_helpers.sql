@@ -7,7 +7,7 @@
    array counts as empty. #}
 {% macro meta_action_total(json_array, action_type) -%}
     coalesce((
-        select sum(nullif(action ->> 'value', '')::numeric)
+        select sum({{ metric_number("action ->> 'value'") }})
         from jsonb_array_elements(
             case when jsonb_typeof({{ json_array }}) = 'array' then {{ json_array }} else '[]'::jsonb end
         ) as action
@@ -54,11 +54,11 @@
     {{ payload }} ->> 'adset_name' as ad_group_name,
     {{ payload }} ->> 'ad_name' as ad_name,
     upper({{ payload }} ->> 'account_currency') as currency,
-    coalesce(nullif({{ payload }} ->> 'spend', '')::numeric, 0) as spend,
-    coalesce(nullif({{ payload }} ->> 'impressions', '')::bigint, 0) as impressions,
-    coalesce(nullif({{ payload }} ->> 'clicks', '')::bigint, 0) as clicks,
+    {{ metric_number(payload ~ " ->> 'spend'") }} as spend,
+    {{ metric_count(payload ~ " ->> 'impressions'") }} as impressions,
+    {{ metric_count(payload ~ " ->> 'clicks'") }} as clicks,
     {%- if with_reach %}
-    coalesce(nullif({{ payload }} ->> 'reach', '')::bigint, 0) as reach,
+    {{ metric_count(payload ~ " ->> 'reach'") }} as reach,
     {%- endif %}
     {{ meta_action_total(payload ~ " -> 'actions'", 'link_click') }} as link_clicks,
     {{ meta_action_total(payload ~ " -> 'actions'", var('meta_conversion_action_type')) }} as conversions,

@@ -13,6 +13,12 @@
 {%- endmacro %}
 
 
+{# A report value as plain number text: thousands separators dropped; "" and "--" (undefined) null. #}
+{% macro microsoft_ads_text(value) -%}
+    nullif(nullif(replace(btrim({{ value }}), ',', ''), ''), '--')
+{%- endmacro %}
+
+
 {# A report metric: a missing or undefined value ("--") counts as zero. #}
 {% macro microsoft_ads_metric(value) -%}
     coalesce({{ microsoft_ads_number(value) }}, 0)
@@ -129,11 +135,11 @@
     payload ->> 'CampaignType' as campaign_type,
     payload ->> 'AdType' as ad_type,
     upper(payload ->> 'CurrencyCode') as currency,
-    {{ microsoft_ads_metric("payload ->> 'Spend'") }} as spend,
-    {{ microsoft_ads_metric("payload ->> 'Impressions'") }}::bigint as impressions,
-    {{ microsoft_ads_metric("payload ->> 'Clicks'") }}::bigint as clicks,
-    {{ microsoft_ads_metric("payload ->> 'ConversionsQualified'") }} as conversions,
-    {{ microsoft_ads_metric("payload ->> 'Revenue'") }} as conversion_value,
+    {{ metric_number(microsoft_ads_text("payload ->> 'Spend'")) }} as spend,
+    {{ metric_count(microsoft_ads_text("payload ->> 'Impressions'")) }} as impressions,
+    {{ metric_count(microsoft_ads_text("payload ->> 'Clicks'")) }} as clicks,
+    {{ metric_number(microsoft_ads_text("payload ->> 'ConversionsQualified'")) }} as conversions,
+    {{ metric_number(microsoft_ads_text("payload ->> 'Revenue'")) }} as conversion_value,
     {{ microsoft_ads_percent("payload ->> 'Ctr'") }} as platform_ctr,
     {{ microsoft_ads_percent("payload ->> 'ConversionRate'") }} as platform_conversion_rate,
     {{ microsoft_ads_number("payload ->> 'AverageCpc'") }} as platform_average_cpc,

@@ -24,11 +24,11 @@
 {# The metric columns of one stats record (`payload -> 'stats'`), in the house vocabulary: swipes
    are Snap's clicks, purchases its conversions; a metric that is absent means zero. #}
 {% macro snapchat_stats_columns(payload='payload') -%}
-    coalesce({{ snapchat_micros_to_major_units(payload ~ " -> 'stats' ->> 'spend'") }}, 0) as spend,
-    coalesce(nullif({{ payload }} -> 'stats' ->> 'impressions', '')::bigint, 0) as impressions,
-    coalesce(nullif({{ payload }} -> 'stats' ->> 'swipes', '')::bigint, 0) as clicks,
-    coalesce(nullif({{ payload }} -> 'stats' ->> 'conversion_purchases', '')::numeric, 0) as conversions,
-    coalesce({{ snapchat_micros_to_major_units(payload ~ " -> 'stats' ->> 'conversion_purchases_value'") }}, 0)
+    round({{ metric_number(payload ~ " -> 'stats' ->> 'spend'") }} / 1000000, 6) as spend,
+    {{ metric_count(payload ~ " -> 'stats' ->> 'impressions'") }} as impressions,
+    {{ metric_count(payload ~ " -> 'stats' ->> 'swipes'") }} as clicks,
+    {{ metric_number(payload ~ " -> 'stats' ->> 'conversion_purchases'") }} as conversions,
+    round({{ metric_number(payload ~ " -> 'stats' ->> 'conversion_purchases_value'") }} / 1000000, 6)
         as conversion_value,
     -- The attribution the numbers were computed with, e.g. "28_DAY swipe / 1_DAY view".
     ({{ payload }} ->> 'swipe_up_attribution_window') || ' swipe / '

@@ -6,7 +6,8 @@
    means empty (a ratio with a zero denominator, or no events of that kind on the row): empty,
    missing and "-" all count as zero. #}
 {% macro tiktok_metric(metric, type='numeric') -%}
-    coalesce(nullif(nullif(btrim(payload -> 'metrics' ->> '{{ metric }}'), '-'), '')::{{ type }}, 0)
+    {%- set text = "nullif(btrim(payload -> 'metrics' ->> '" ~ metric ~ "'), '-')" -%}
+    {%- if type == 'bigint' %}{{ metric_count(text) }}{% else %}{{ metric_number(text) }}::{{ type }}{% endif -%}
 {%- endmacro %}
 
 

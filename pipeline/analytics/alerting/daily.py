@@ -111,13 +111,13 @@ def evaluate_panel(
     config: AlertConfig,
     health_index: HealthIndex | None,
     budget_index: dict[tuple[str, str, str], Budget],
-    check_filter: Callable[[tuple[str, str, str, str]], bool] | None = None,
+    check_filter: Callable[[tuple[str, str, str, str, str]], bool] | None = None,
 ) -> Detection:
     """:func:`evaluate_alerts` on inputs already prepared (``frames.build_panel``,
     ``prepare_health``, ``prepare_budgets``): the replay prepares them once for many mornings.
 
     ``check_filter``: which passed checks to build, by scope (alert type, platform, entity level,
-    entity id); a replay builds only those that can resolve a live alert. Default: all."""
+    entity id, account or ''); a replay builds only those that can resolve a live alert. Default: all."""
     as_of = panel.as_of
     enabled = set(config.alert_types)
 
@@ -154,7 +154,14 @@ def evaluate_panel(
     return Detection(
         alerts=sorted(alerts, key=sort_key),
         cleared=sorted(
-            cleared, key=lambda c: (c.alert_type.value, c.platform, c.entity_level.value, c.entity_id)
+            cleared,
+            key=lambda c: (
+                c.alert_type.value,
+                c.platform,
+                c.entity_level.value,
+                c.account_id or "",
+                c.entity_id,
+            ),
         ),
         alert_types=types,
     )
@@ -177,7 +184,7 @@ class _Context:
         config: AlertConfig,
         health: HealthIndex | None,
         budgets: dict[tuple[str, str, str], Budget],
-        check_filter: Callable[[tuple[str, str, str, str]], bool] | None = None,
+        check_filter: Callable[[tuple[str, str, str, str, str]], bool] | None = None,
     ) -> None:
         self.panel = panel
         self.check_filter = check_filter
@@ -239,7 +246,8 @@ class _Context:
     def wants_check(self, alert_type: AlertType, level: EntityLevel, key: tuple[str, ...]) -> bool:
         """Whether to build the check of a scope that passed (see ``evaluate_panel``)."""
         wanted = self.check_filter
-        return wanted is None or wanted((alert_type.value, key[0], level.value, key[-1]))
+        account = key[1] if len(key) > 1 else ""  # the scope is replay.scope_key's
+        return wanted is None or wanted((alert_type.value, key[0], level.value, key[-1], account))
 
     def wanted_checks(self, spec: _RateSpec, level: EntityLevel) -> np.ndarray | None:
         """Per group of the level, whether its check is wanted (``None``: all are)."""
@@ -1077,12 +1085,12 @@ def _pacing_alert(
 def _keep_most_specific(alerts: list[Alert]) -> list[Alert]:
     """ZERO_CONVERSIONS explains a ROAS drop and a CPA spike of the same entity, a ROAS drop
     explains a CPA spike: keep the first, note the others in its evidence."""
-    by_entity: dict[tuple[str, str, str], list[Alert]] = {}
+    by_entity: dict[tuple[str, str, str | None, str], list[Alert]] = {}
     for alert in alerts:
         if alert.alert_type in CONVERSION_FAMILY:
-            by_entity.setdefault((alert.platform, alert.entity_level.value, alert.entity_id), []).append(
-                alert
-            )
+            # Ids are unique only within an account: two accounts' campaign c1 are two entities.
+            entity = (alert.platform, alert.entity_level.value, alert.account_id, alert.entity_id)
+            by_entity.setdefault(entity, []).append(alert)
     dropped: set[int] = set()
     replaced: dict[int, Alert] = {}
     for group in by_entity.values():

@@ -51,11 +51,18 @@ from pipeline.analytics.alerting.model import (
 )
 
 # (alert type, platform, entity level, entity id): what app.alerts keeps one live alert per.
-ScopeKey = tuple[str, str, str, str]
+ScopeKey = tuple[str, str, str, str, str]
 
 
 def scope_key(item: Alert | Check) -> ScopeKey:
-    return (item.alert_type.value, item.platform, item.entity_level.value, item.entity_id)
+    """(type, platform, level, entity id, account or ''): ids are unique only within an account."""
+    return (
+        item.alert_type.value,
+        item.platform,
+        item.entity_level.value,
+        item.entity_id,
+        item.account_id or "",
+    )
 
 
 # --- the lifecycle ---------------------------------------------------------------------------------

@@ -23,3 +23,5 @@ from source
 left join accounts
     on source.platform = accounts.platform
     and source.account_id = accounts.account_id
+-- Rows with a value staging cannot read are in stg_csv__rejected_rows instead.
+where {{ csv_row_problem('source.payload') }} is null

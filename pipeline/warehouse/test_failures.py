@@ -1,0 +1,97 @@
+"""Which platforms, accounts and rows a dbt run's failing data tests are about.
+
+In the pipeline dbt's data tests warn instead of failing (var ``data_test_severity``), so one
+platform's broken rows never skip the marts and decisions of the others. Each test stores its
+failing rows as a view (``store_failures_as: view`` in dbt_project.yml); this module reads those
+views and says, per test, which (platform, account) holds how many failing rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+# Connector staging models name their platform: stg_<platform>__<entity>.
+_STAGING_MODEL = re.compile(r"^stg_(?P<platform>[a-z0-9_]+?)__")
+_FAILED = ("fail", "warn", "error")
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    test: str  # the dbt test's name
+    model: str | None  # the model it tests
+    platform: str  # "all platforms" when neither the rows nor the model say
+    account_id: str | None
+    rows: int  # failing rows (or failing keys, for grain tests) of this platform and account
+    status: str  # dbt's: warn, fail or error
+
+    def describe(self) -> str:
+        account = f" account {self.account_id}" if self.account_id is not None else ""
+        rows = f"{self.rows} row{'s' if self.rows != 1 else ''}"
+        return f"{self.test} ({self.status}) on {self.model or 'several models'}: {self.platform}{account}: {rows}"
+
+
+def _tested_model(node: Mapping[str, Any], manifest: Mapping[str, Any]) -> str | None:
+    attached = node.get("attached_node") or next(
+        (n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("model.")), None
+    )
+    return manifest["nodes"].get(attached, {}).get("name") if attached else None
+
+
+def _model_platform(model: str | None) -> str | None:
+    match = _STAGING_MODEL.match(model or "")
+    return match["platform"] if match and match["platform"] != "csv" else None
+
+
+def failing_tests(url: str, run_results: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[TestFailure]:
+    """Every failing or warning data test of the run, split by the platform and account of its rows."""
+    failures: list[TestFailure] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for result in run_results.get("results", []):
+            unique_id = result.get("unique_id", "")
+            if not unique_id.startswith("test.") or result.get("status") not in _FAILED:
+                continue
+            node = manifest["nodes"].get(unique_id, {})
+            name = node.get("name", unique_id)
+            model = _tested_model(node, manifest)
+            status = result["status"]
+            groups = _failing_rows_by_account(conn, node.get("relation_name"))
+            if not groups:
+                rows = int(result.get("failures") or 0)
+                failures.append(
+                    TestFailure(name, model, _model_platform(model) or "all platforms", None, rows, status)
+                )
+                continue
+            for platform, account_id, rows in groups:
+                platform = platform or _model_platform(model) or "all platforms"
+                failures.append(TestFailure(name, model, platform, account_id, rows, status))
+    return failures
+
+
+def _failing_rows_by_account(
+    conn: psycopg.Connection, relation_name: str | None
+) -> list[tuple[str | None, str | None, int]]:
+    """(platform, account, rows) of a test's stored failures; empty when they name no account."""
+    if not relation_name:
+        return []
+    parts = [part.strip('"') for part in relation_name.split(".")]
+    relation = sql.SQL(".").join(sql.Identifier(p) for p in parts[-2:])
+    try:
+        cursor = conn.execute(sql.SQL("select * from {} limit 0").format(relation))
+    except psycopg.Error:  # the test errored before storing anything
+        return []
+    columns = {column.name for column in cursor.description or []}
+    if "account_id" not in columns:
+        return []
+    platform = sql.Identifier("platform") if "platform" in columns else sql.SQL("null::text")
+    return conn.execute(
+        sql.SQL(
+            "select {platform} as platform, account_id::text, count(*) from {relation}"
+            " group by 1, 2 order by 1 nulls first, 2 nulls first"
+        ).format(platform=platform, relation=relation)
+    ).fetchall()
