@@ -395,10 +395,12 @@ def run_seed(
     return incidents, detections, campaign_days
 
 
-def _matches(detection: Detection, incident: InjectedIncident) -> bool:
+def _matches(
+    detection: Detection, incident: InjectedIncident, compatible: dict[str, frozenset[str]] = COMPATIBLE
+) -> bool:
     if detection.seed != incident.seed or detection.platform != incident.platform:
         return False
-    if detection.alert_type not in COMPATIBLE[incident.kind]:
+    if detection.alert_type not in compatible[incident.kind]:
         return False
     if detection.entity_level == "campaign":
         in_scope = detection.campaign_id == incident.campaign_id or (
@@ -432,7 +434,10 @@ def score(
     detections: Sequence[Detection],
     campaign_days: int,
     config: BenchConfig,
+    compatible: dict[str, frozenset[str]] = COMPATIBLE,
 ) -> tuple[Scores, list[dict[str, Any]]]:
+    """Recall and delay per incident, precision and false alerts per alert episode; ``compatible``:
+    the alert types that count for each incident kind (the scenario family's)."""
     mine = [d for d in detections if d.detector == detector]
     scores = Scores(incidents=len(incidents), campaign_days=campaign_days)
     per_incident = []
@@ -440,7 +445,7 @@ def score(
         delays = [
             (d.as_of - incident.first_chance).days
             for d in mine
-            if _matches(d, incident) and d.as_of >= incident.first_chance
+            if _matches(d, incident, compatible) and d.as_of >= incident.first_chance
         ]
         delay = min(delays) if delays else None
         detected = delay is not None and delay <= config.max_delay_days
@@ -465,7 +470,7 @@ def score(
         )
     for first in episodes(mine, config.episode_gap_days):
         scores.alerts += 1
-        if any(_matches(first, incident) for incident in incidents):
+        if any(_matches(first, incident, compatible) for incident in incidents):
             scores.true_alerts += 1
         else:
             scores.false_alerts += 1
