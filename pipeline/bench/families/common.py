@@ -34,6 +34,14 @@ class FamilyWorld:
     lag_shares: np.ndarray  # (n, days, lags): share of each campaign-day's conversions reported at lag k
     incidents: list[InjectedIncident]
 
+    def __post_init__(self) -> None:
+        # Whole conversions per lag (multinomial on the shares), drawn once: every morning sees a
+        # consistent, growing count, and a day with one conversion reports one or none.
+        rng = np.random.default_rng(self.seed * 7 + len(self.family))
+        counts = self.conversions.astype(np.int64)
+        shares = self.lag_shares / self.lag_shares.sum(axis=2, keepdims=True)
+        self.lag_counts = rng.multinomial(counts, shares).astype(float)
+
     def column(self, day: date) -> int:
         return (day - self.days[0]).days
 
@@ -45,8 +53,7 @@ class FamilyWorld:
         lags = self.lag_shares.shape[2]
         # Lag k (0 = by the next morning) is reported once the day is at least k + 1 days old.
         reported = (np.arange(lags)[None, :] < ages[:, None]).astype(float)  # (days, lags)
-        share = (self.lag_shares[:, start:stop, :] * reported[None, :, :]).sum(axis=2)
-        conversions = np.floor(self.conversions[:, start:stop] * share + 1e-9)
+        conversions = (self.lag_counts[:, start:stop, :] * reported[None, :, :]).sum(axis=2)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_conversion = np.where(
                 self.conversions[:, start:stop] > 0,
