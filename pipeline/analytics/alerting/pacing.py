@@ -40,6 +40,9 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
         spend = panel.spend[position]
         best: tuple[float, int, str, float, float, float] | None = None
         scored: tuple[int, float, float] | None = None  # the shortest window with known delivery
+        # A weekday that usually spends above (or below) its budget is judged against that usual
+        # level, so a campaign's normal weekend dip or Monday surge is not news.
+        weekday_usual = _usual_pacing_by_weekday(panel, position, targets, known)
         for index, length in enumerate(config.pacing_windows):
             cols = panel.window(length)
             window_targets = targets[cols]
@@ -47,13 +50,15 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
                 continue
             spent, target = float(spend[cols].sum()), float(window_targets.sum())
             scored = scored or (length, spent, target)
-            ratio = spent / target
+            usual = np.nan_to_num(weekday_usual[panel.weekdays[cols]], nan=1.0)
+            over_ratio = spent / float((window_targets * np.maximum(usual, 1.0)).sum())
+            under_ratio = spent / float((window_targets * np.minimum(usual, 1.0)).sum())
             if abs(spent - target) < config.pacing_min_amount:
                 continue
-            if ratio >= config.pacing_over_ratio[index]:
-                direction, deviation = "over", 1.0 - 1.0 / ratio
-            elif ratio <= config.pacing_under_ratio[index]:
-                direction, deviation = "under", 1.0 - ratio
+            if over_ratio >= config.pacing_over_ratio[index]:
+                direction, deviation = "over", 1.0 - 1.0 / over_ratio
+            elif under_ratio <= config.pacing_under_ratio[index]:
+                direction, deviation = "under", 1.0 - under_ratio
             else:
                 continue
             if best is None or deviation > best[0]:
@@ -101,6 +106,23 @@ def _pacing_check(context: Context, position: int, length: int, spent: float, ta
             }
         ),
     )
+
+
+def _usual_pacing_by_weekday(
+    panel: Panel, position: int, targets: np.ndarray, known: np.ndarray
+) -> np.ndarray:
+    """Per weekday, the median spend / budget of the baseline's same weekdays (nan with fewer than
+    three of them)."""
+    cols = panel.baseline
+    usable = known[cols] & np.isfinite(targets[cols])
+    ratios = np.where(usable, panel.spend[position, cols] / np.where(usable, targets[cols], 1.0), np.nan)
+    weekdays = panel.weekdays[cols]
+    out = np.full(7, np.nan)
+    for weekday in range(7):
+        values = ratios[(weekdays == weekday) & usable]
+        if values.size >= 3:
+            out[weekday] = float(np.median(values))
+    return out
 
 
 def _usual_pacing(panel: Panel, position: int, targets: np.ndarray, known: np.ndarray) -> float | None:
