@@ -619,9 +619,11 @@ def test_roas_drop_evidence_is_exact() -> None:
     assert alert.baseline == pytest.approx(5.0)
     assert evidence["roas_as_reported"] == pytest.approx(1.0)
     assert evidence["relative_shortfall"] == pytest.approx(1 - 600 / expected_value)
-    # No day-to-day scatter in the baseline: the Poisson floor of the counts sets the noise.
+    # No day-to-day scatter in the baseline: the Poisson floor of the counts sets the noise, plus
+    # the uncertainty of the shares still to be reported (half of what is missing, as an sd).
     expected_conversions = 0.1 * weighted_spend
-    noise = math.sqrt(1 / expected_conversions + 1 / 280)
+    unreported = sum((5 * 200 * m * 0.5 * (1 - m)) ** 2 for m in (0.8, 0.9, 1.0)) / expected_value**2
+    noise = math.sqrt(1 / expected_conversions + 1 / 280 + unreported)
     assert evidence["noise_relative_sd"] == pytest.approx(noise)
     # The threshold: where the exact lower tail of the conversions (gamma-Poisson with that relative
     # variance) reaches the one-sided normal tail of roas_z.

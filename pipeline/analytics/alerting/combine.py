@@ -127,7 +127,20 @@ def roll_up(alerts: list[Alert], config: AlertConfig) -> list[Alert]:
 
 def _explained_share(parent: Alert, children: list[Alert]) -> float:
     """Share of the broader alert's shortfall its narrower alerts account for (1.0 when the
-    figures are not comparable): one small campaign's drop does not explain an account-wide one."""
+    figures are not comparable): one small campaign's drop does not explain an account-wide one.
+    Rate alerts of different metrics (a ROAS drop over CPA spikes) compare in counts: the relative
+    shortfall x the conversions (or clicks) expected."""
+
+    def in_counts(alert: Alert) -> float | None:
+        evidence = alert.evidence
+        if "relative_shortfall" in evidence and "expected_counts" in evidence:
+            return float(evidence["relative_shortfall"]) * float(evidence["expected_counts"])
+        return None
+
+    total = in_counts(parent)
+    shortfalls = [in_counts(c) for c in children]
+    if total is not None and children and all(s is not None for s in shortfalls):
+        return sum(max(s or 0.0, 0.0) for s in shortfalls) / total if total > 0 else 1.0
     for name in ("value", "conversions", "clicks"):
         key_expected, key_observed = f"expected_{name}", f"observed_{name}"
 

@@ -42,7 +42,9 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
         scored: tuple[int, float, float] | None = None  # the shortest window with known delivery
         # A weekday that usually spends above (or below) its budget is judged against that usual
         # level, so a campaign's normal weekend dip or Monday surge is not news.
+        usual = _usual_pacing(panel, position, targets, known)
         weekday_usual = _usual_pacing_by_weekday(panel, position, targets, known)
+        weekday_usual = np.where(np.isnan(weekday_usual), 1.0 if usual is None else usual, weekday_usual)
         for index, length in enumerate(config.pacing_windows):
             cols = panel.window(length)
             window_targets = targets[cols]
@@ -50,21 +52,22 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
                 continue
             spent, target = float(spend[cols].sum()), float(window_targets.sum())
             scored = scored or (length, spent, target)
-            usual = np.nan_to_num(weekday_usual[panel.weekdays[cols]], nan=1.0)
-            over_ratio = spent / float((window_targets * np.maximum(usual, 1.0)).sum())
-            under_ratio = spent / float((window_targets * np.minimum(usual, 1.0)).sum())
-            if abs(spent - target) < config.pacing_min_amount:
-                continue
-            if over_ratio >= config.pacing_over_ratio[index]:
+            usual_share = weekday_usual[panel.weekdays[cols]]
+            over_reference = float((window_targets * np.maximum(usual_share, 1.0)).sum())
+            under_reference = float((window_targets * np.minimum(usual_share, 1.0)).sum())
+            over_ratio, under_ratio = spent / over_reference, spent / max(under_reference, 1e-9)
+            if over_ratio >= config.pacing_over_ratio[index] and spent - target >= config.pacing_min_amount:
                 direction, deviation = "over", 1.0 - 1.0 / over_ratio
-            elif under_ratio <= config.pacing_under_ratio[index]:
+            elif (
+                under_ratio <= config.pacing_under_ratio[index]
+                and under_reference - spent >= config.pacing_min_amount
+            ):
                 direction, deviation = "under", 1.0 - under_ratio
             else:
                 continue
             if best is None or deviation > best[0]:
                 best = (deviation, length, direction, spent, target, config.pacing_over_ratio[index]
                         if direction == "over" else config.pacing_under_ratio[index])  # fmt: skip
-        usual = _usual_pacing(panel, position, targets, known)
         if best is None or (best[2] == "under" and (usual is None or usual < config.pacing_under_usual_min)):
             key = (entity.platform, entity.account_id, entity.campaign_id)
             if scored is not None and context.wants_check(AlertType.SPEND_PACING, EntityLevel.CAMPAIGN, key):

@@ -70,8 +70,9 @@ def rate_specs(config: AlertConfig) -> list[RateSpec]:
     ]  # fmt: skip
 
 
+MAD_EFFICIENCY = 0.37
 _POOLED = (
-    "observed", "observed_counts", "expected", "variance", "expected_counts", "baseline_counts", "spend",
+    "observed", "observed_counts", "expected", "variance", "maturity_variance", "expected_counts", "baseline_counts", "spend",
     "denominator", "denominator_x_maturity", "baseline_numerator", "baseline_denominator", "campaigns",
 )  # fmt: skip
 
@@ -105,6 +106,12 @@ def _window_stats(context: Context, spec: RateSpec, length: int) -> tuple[dict[s
         "variance": np.nan_to_num(
             noise**2 * (expected**2 * np.minimum(1.0 + model.weekday_variance[:, weekdays], 1e6)).sum(axis=1)
         ),
+        # The share of recent days already reported is itself uncertain (it varies by day and
+        # platform around the configured curve): a relative sd of `maturity_uncertainty` x the
+        # share still to come, on top of the count and day-to-day noise.
+        "maturity_variance": ((expected * context.config.maturity_uncertainty * (1.0 - maturity)) ** 2).sum(
+            axis=1
+        ),
         "expected_counts": count_model.expected(weekdays, denominator, maturity).sum(axis=1),
         "baseline_counts": count_model.counts,
         "spend": panel.spend[:, cols].sum(axis=1),
@@ -133,7 +140,7 @@ def _pool(
     pooled = {}
     for name in _POOLED:
         values = stats[name] * (fx if name in money else 1.0)
-        if name == "variance" and spec.money_numerator:
+        if name in ("variance", "maturity_variance") and spec.money_numerator:
             values = stats[name] * fx**2
         pooled[name] = np.bincount(codes[use], weights=values[use], minlength=len(keys))
     days_used = np.zeros(len(keys))
@@ -163,7 +170,14 @@ def _evaluate(
     with np.errstate(divide="ignore", invalid="ignore"):
         relative_variance = pooled["variance"] / expected**2
         poisson = 1.0 / counts + 1.0 / pooled["baseline_counts"]
-        sigma = np.sqrt(np.maximum(relative_variance, poisson))
+        # The day-to-day scatter is estimated from a few weeks (a median absolute deviation is
+        # worth about 37 % of as many normal observations): its tail is Student's t, not normal.
+        df = np.maximum(MAD_EFFICIENCY * pooled["baseline_days_used"], 3.0)
+        alpha = float(scipy_stats.norm.sf(spec.z))
+        inflation = (scipy_stats.t.isf(alpha, df) / spec.z) ** 2
+        sigma = np.sqrt(
+            np.maximum(relative_variance * inflation, poisson) + pooled["maturity_variance"] / expected**2
+        )
         drop = 1.0 - pooled["observed"] / expected
     eligible = (
         (expected > 0)
@@ -175,7 +189,6 @@ def _evaluate(
         eligible &= pooled["observed"] > 0  # no conversions at all: ZERO_CONVERSIONS' case
     safe_counts = np.where(eligible, counts, 1.0)
     extra = np.where(eligible, np.maximum(sigma**2 - 1.0 / safe_counts, 0.0), 0.0)
-    alpha = float(scipy_stats.norm.sf(spec.z))
     tail = lower_tail(safe_counts * np.clip(1.0 - drop, 0.0, None), safe_counts, extra)
     fires = eligible & (drop >= spec.min_drop) & (tail <= alpha)
     # The shortfall at which the tail reaches alpha: the threshold shown in evidence.
