@@ -435,9 +435,12 @@ def test_immature_last_days_do_not_look_like_a_drop() -> None:
 def test_tiny_campaigns_stay_quiet(frame: pd.DataFrame, unguarded: AlertConfig) -> None:
     campaign_id = str(frame["campaign_id"].iloc[0])
     tiny_budget = budgets((campaign_id, 11.0 if campaign_id == "4009" else 1_000.0))
-    assert detect_alerts(frame, AS_OF, budgets=tiny_budget) == []
+    # Nothing reaches people; a few quiet days on a small campaign are said, held as inconclusive.
+    alerts = detect_alerts(frame, AS_OF, budgets=tiny_budget)
+    assert active_alerts(alerts) == []
+    assert all(a.suppressed_reason.startswith("inconclusive") for a in alerts)
     # The guard is what keeps it quiet: without it the same data alerts.
-    assert detect_alerts(frame, AS_OF, unguarded, budgets=tiny_budget) != []
+    assert active_alerts(detect_alerts(frame, AS_OF, unguarded, budgets=tiny_budget)) != []
 
 
 def test_campaign_without_baseline_conversions_stays_quiet() -> None:
@@ -791,3 +794,34 @@ def test_config_rejects_nonsense() -> None:
         AlertConfig(recent_maturity=(0.0,))
     assert AlertConfig().maturity(1) == 0.85
     assert AlertConfig(maturity_by_platform={"snapchat": (0.85,)}).maturity(2, "snapchat") == 1.0
+
+
+def test_quiet_days_on_a_small_campaign_are_said_then_escalate() -> None:
+    # About one conversion a day: three quiet days are inconclusive, twelve are not chance.
+    three = campaign_frame("7001", daily_spend=120, conversions_per_spend=1 / 120, incident=tracking_break(3))
+    twelve = campaign_frame(
+        "7001", daily_spend=120, conversions_per_spend=1 / 120, incident=tracking_break(12)
+    )
+
+    def zero(alerts: list[Alert]) -> Alert:
+        [alert] = [
+            a
+            for a in alerts
+            if a.alert_type == AlertType.ZERO_CONVERSIONS and a.entity_level == EntityLevel.CAMPAIGN
+        ]
+        return alert
+
+    held = zero(detect_alerts(three, AS_OF))
+    assert held.suppressed_reason.startswith("inconclusive")
+    assert held.evidence["inconclusive"] is True
+    assert 2 <= held.evidence["expected_conversions"] < AlertConfig().zero_min_expected
+    assert held.evidence["probability_of_zero_by_chance"] == pytest.approx(
+        math.exp(-held.evidence["expected_conversions"])
+    )
+    active = zero(detect_alerts(twelve, AS_OF))
+    assert active.suppressed_reason is None
+    assert active.evidence["window_days"] == 12 and active.window_end == AS_OF - timedelta(days=1)
+    assert active.evidence["expected_conversions"] >= AlertConfig().zero_min_expected
+    assert AlertConfig(zero_inconclusive_min_expected=5.0)  # validated, any positive value
+    with pytest.raises(ValueError, match="zero_inconclusive_min_expected"):
+        AlertConfig(zero_inconclusive_min_expected=float("nan"))

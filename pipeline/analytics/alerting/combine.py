@@ -24,7 +24,8 @@ CONVERSION_FAMILY = (AlertType.ZERO_CONVERSIONS, AlertType.ROAS_DROP, AlertType.
 
 def keep_most_specific(alerts: list[Alert]) -> list[Alert]:
     """ZERO_CONVERSIONS explains a ROAS drop and a CPA spike of the same entity, a ROAS drop
-    explains a CPA spike: keep the first, note the others in its evidence."""
+    explains a CPA spike: keep the first, note the others in its evidence. An inconclusive (held)
+    ZERO_CONVERSIONS yields to a ROAS or CPA alert of the entity and is listed in its evidence."""
     by_entity: dict[tuple[str, str, str], list[Alert]] = {}
     for alert in alerts:
         if alert.alert_type in CONVERSION_FAMILY:
@@ -38,6 +39,9 @@ def keep_most_specific(alerts: list[Alert]) -> list[Alert]:
             continue
         group.sort(key=lambda a: CONVERSION_FAMILY.index(a.alert_type))
         kept, others = group[0], group[1:]
+        if kept.evidence.get("inconclusive"):
+            # Held quiet days do not hide a rate test that fired: it speaks, they are its evidence.
+            kept, others = others[0], [kept, *others[1:]]
         related = [
             {
                 "alert_type": o.alert_type.value,

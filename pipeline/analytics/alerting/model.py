@@ -222,6 +222,11 @@ class AlertConfig:
     # Conversions those days should have reported at the baseline rate: at 8, zero happens by
     # chance with probability e^-8 (0.03 %) per test.
     zero_min_expected: float = 8.0
+    # Fewer expected than `zero_min_expected` but at least this many (zero by chance: e^-2, 14 %;
+    # above `zero_min_expected` it has no effect):
+    # the alert is returned held as inconclusive, with the expected count and the probability of
+    # zero by chance, and becomes active once the quiet days have accumulated enough.
+    zero_inconclusive_min_expected: float = 2.0
     zero_min_baseline_conversions: float = 10.0
 
     # --- CTR_DROP: clicks per impression -----------------------------------------------------------
@@ -293,6 +298,8 @@ class AlertConfig:
         for name in ("roas_min_drop", "ctr_min_drop"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if not self.zero_inconclusive_min_expected > 0:
+            raise ValueError("zero_inconclusive_min_expected must be positive")
         if not 0 <= self.pacing_under_usual_min <= 1:
             raise ValueError("pacing_under_usual_min must be between 0 and 1")
         if self.cpa_min_increase <= 0 or self.cpc_min_increase <= 0:

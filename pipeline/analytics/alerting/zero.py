@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from pipeline.analytics.alerting.context import Context, suffix
+from pipeline.analytics.alerting.frames import Panel
 from pipeline.analytics.alerting.model import (
     Alert,
     AlertType,
     Check,
     EntityLevel,
+    Severity,
     severity_for,
 )
 from pipeline.jsonable import jsonable
@@ -19,7 +22,9 @@ from pipeline.jsonable import jsonable
 
 def zero_conversion_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
     panel, config = context.panel, context.config
-    cols = panel.scored
+    # The run of quiet days may reach back into the baseline: a small campaign's evidence
+    # accumulates over more days than the scored period.
+    cols = slice(0, len(panel.days))
     model = context.conversion_model
     ok = context.model_ok(model)
     expected = np.where(
@@ -27,6 +32,7 @@ def zero_conversion_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
         model.expected(panel.weekdays[cols], panel.spend[:, cols], panel.maturity[:, cols]),
         0.0,
     )
+    expected = _without_the_run(panel, expected, config.scored_days)
     arrays = {
         "conversions": panel.conversions[:, cols],
         "spend": panel.spend[:, cols],
@@ -56,14 +62,26 @@ def zero_conversion_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
             expected_run = float(grouped["expected"][i, -length:].sum())
             spend_run = float(grouped["spend"][i, -length:].sum())
             if (
-                expected_run < config.zero_min_expected
+                expected_run < min(config.zero_inconclusive_min_expected, config.zero_min_expected)
                 or spend_run < config.zero_min_spend
                 or baseline[i] < config.zero_min_baseline_conversions
             ):
                 continue
-            alerts.append(
-                _zero_alert(context, level, key, length, expected_run, spend_run, float(baseline[i]))
-            )
+            alert = _zero_alert(context, level, key, length, expected_run, spend_run, float(baseline[i]))
+            if expected_run < config.zero_min_expected:
+                # Too few conversions expected to be sure: said, held, and re-judged every morning
+                # as the quiet days (and the expected count) accumulate.
+                alert = replace(
+                    alert,
+                    severity=Severity.LOW,
+                    suppressed_reason=(
+                        f"inconclusive: {expected_run:.1f} conversions expected over {length} day"
+                        f"{'s' if length > 1 else ''}, zero happens by chance with probability "
+                        f"{math.exp(-expected_run):.1%}; alerts once {config.zero_min_expected:g} are expected"
+                    ),
+                    evidence={**alert.evidence, "inconclusive": True},
+                )
+            alerts.append(alert)
     return alerts, cleared
 
 
@@ -90,6 +108,24 @@ def _zero_check(context: Context, level: EntityLevel, key: tuple[str, ...], last
             }
         ),
     )
+
+
+def _without_the_run(panel: Panel, expected: np.ndarray, scored_days: int) -> np.ndarray:
+    """Expected conversions of a quiet run that reaches into the baseline, at the rate of the days
+    before it: the baseline fit has the run's own zeros in it, which would make a long break look
+    less and less surprising."""
+    run = _trailing_zero_run(panel.conversions, panel.spend, panel.has_row)
+    out = expected.copy()
+    n_days = len(panel.days)
+    for row in np.flatnonzero(run > scored_days):
+        before = slice(0, n_days - int(run[row]))
+        spend = panel.spend[row, before].sum()
+        if panel.has_row[row, before].sum() < 7 or spend <= 0:
+            continue
+        rate = panel.conversions[row, before].sum() / spend
+        tail = slice(n_days - int(run[row]), n_days)
+        out[row, tail] = rate * panel.spend[row, tail] * panel.maturity[row, tail]
+    return out
 
 
 def _trailing_zero_run(conversions: np.ndarray, spend: np.ndarray, has_row: np.ndarray) -> np.ndarray:
