@@ -825,3 +825,27 @@ def test_quiet_days_on_a_small_campaign_are_said_then_escalate() -> None:
     assert AlertConfig(zero_inconclusive_min_expected=5.0)  # validated, any positive value
     with pytest.raises(ValueError, match="zero_inconclusive_min_expected"):
         AlertConfig(zero_inconclusive_min_expected=float("nan"))
+
+
+def test_value_per_conversion_drop_with_steady_conversions_is_a_roas_drop() -> None:
+    # 12 conversions a day, value per conversion halved for three days (a broken value parameter):
+    # as a shortfall of conversion counts that is within noise, as value per conversion it is not.
+    frame = campaign_frame(
+        "8001", daily_spend=400, conversions_per_spend=0.03, incident=scale(3, conversion_value=0.5)
+    )
+
+    [roas] = [a for a in active_alerts(detect_alerts(frame, AS_OF)) if a.alert_type == AlertType.ROAS_DROP]
+
+    assert roas.evidence["driver"] == "value_per_conversion"
+    assert roas.evidence["value_per_conversion"] == pytest.approx(
+        roas.evidence["usual_value_per_conversion"] * 0.5, rel=0.25
+    )
+    assert roas.evidence["value_per_conversion_z"] >= AlertConfig().roas_z
+    # Without the value-per-conversion path the count test alone misses it.
+    assert not [
+        a
+        for a in active_alerts(detect_alerts(frame, AS_OF, AlertConfig(roas_value_min_conversions=1e9)))
+        if a.alert_type == AlertType.ROAS_DROP
+    ]
+    with pytest.raises(ValueError, match="roas_value_min_conversions"):
+        AlertConfig(roas_value_min_conversions=float("nan"))

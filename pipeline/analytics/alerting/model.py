@@ -208,6 +208,9 @@ class AlertConfig:
     roas_min_window_spend: float = 100.0
     roas_min_baseline_conversions: float = 20.0
     roas_min_expected_conversions: float = 5.0
+    # Value per conversion is judged on its own noise too (a broken value parameter or currency
+    # with conversions steady); the mean of fewer order values than this is no evidence.
+    roas_value_min_conversions: float = 10.0
 
     # --- CPA_SPIKE: spend per conversion ------------------------------------------------------------
     cpa_windows: tuple[int, ...] = (1, 2, 3, 4)
@@ -298,6 +301,8 @@ class AlertConfig:
         for name in ("roas_min_drop", "ctr_min_drop"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if not self.roas_value_min_conversions >= 1:
+            raise ValueError("roas_value_min_conversions must be at least 1")
         if not self.zero_inconclusive_min_expected > 0:
             raise ValueError("zero_inconclusive_min_expected must be positive")
         if not 0 <= self.pacing_under_usual_min <= 1:

@@ -20,6 +20,7 @@ from pipeline.analytics.alerting.model import (
     EntityLevel,
     severity_for,
 )
+from pipeline.analytics.alerting.value import ValueBaseline, value_per_conversion_test
 from pipeline.jsonable import jsonable
 
 
@@ -228,8 +229,44 @@ def lower_tail(observed: np.ndarray, mean: np.ndarray, extra_variance: np.ndarra
     return np.where(extra_variance > 1e-12, negative_binomial, poisson)
 
 
+def _with_value_per_conversion(
+    context: Context,
+    baseline: ValueBaseline,
+    stats: dict[str, np.ndarray],
+    level: EntityLevel,
+    spec: RateSpec,
+    evaluated: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """ROAS also fires when the value per conversion fell significantly (see ``value``), the
+    ROAS being down by the minimum too; the more significant of the two paths scores it."""
+    test = value_per_conversion_test(context, baseline, stats, level, spec.z)
+    money = (
+        (evaluated["spend"] >= spec.min_window_spend)
+        & (evaluated["baseline_counts"] >= spec.min_baseline_counts)
+        # The mean of a handful of skewed order values is no evidence: enough conversions observed.
+        & (test["observed_conversions"] >= context.config.roas_value_min_conversions)
+    )
+    by_value = (
+        money
+        & (evaluated["expected"] > 0)
+        & (evaluated["drop"] >= spec.min_drop)
+        & (test["value_per_conversion_shortfall"] >= spec.min_drop)
+        & (test["value_per_conversion_z"] >= spec.z)
+    )
+    return {
+        **evaluated,
+        **test,
+        "fires_by_value": by_value.astype(float),
+        "fires": evaluated["fires"] | by_value,
+        "score": np.where(
+            by_value, np.maximum(evaluated["score"], test["value_per_conversion_z"]), evaluated["score"]
+        ),
+    }
+
+
 def rate_alerts(context: Context, spec: RateSpec) -> tuple[list[Alert], list[Check]]:
     per_window = {length: _window_stats(context, spec, length) for length in sorted(spec.windows)}
+    value_baseline = ValueBaseline(context) if spec.alert_type == AlertType.ROAS_DROP else None
     alerts: list[Alert] = []
     cleared: list[Check] = []
     for level in context.config.levels:
@@ -240,6 +277,8 @@ def rate_alerts(context: Context, spec: RateSpec) -> tuple[list[Alert], list[Che
         wanted = context.wanted_checks(spec.alert_type, level)
         for length, (stats, _) in per_window.items():
             evaluated = _evaluate(_pool(context, stats, level, spec), spec, wanted)
+            if value_baseline is not None:
+                evaluated = _with_value_per_conversion(context, value_baseline, stats, level, spec, evaluated)
             for g in np.flatnonzero(evaluated["eligible"]):
                 if int(g) not in scored:
                     scored[int(g)] = (length, {name: float(values[g]) for name, values in evaluated.items()})
@@ -377,6 +416,12 @@ def _rate_alert(
         evidence["largest_shortfalls"] = _largest_shortfalls(context, stats, expected, rows, spec)
     if spec.alert_type == AlertType.ROAS_DROP:
         evidence["estimated_value_shortfall"] = expected_total - observed
+        if math.isfinite(row.get("value_per_conversion", math.nan)):
+            evidence["value_per_conversion"] = row["value_per_conversion"]
+            evidence["usual_value_per_conversion"] = row["usual_value_per_conversion"]
+            evidence["value_per_conversion_z"] = row["value_per_conversion_z"]
+        if row.get("fires_by_value"):
+            evidence["driver"] = "value_per_conversion"
     name = identity["entity_name"]
     what = {"roas": "ROAS", "cpa": "CPA", "ctr": "CTR", "cpc": "CPC"}[spec.metric]
     fmt = (lambda v: f"{v:.2%}") if spec.metric == "ctr" else (lambda v: f"{v:,.2f}")
