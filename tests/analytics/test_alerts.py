@@ -849,3 +849,30 @@ def test_value_per_conversion_drop_with_steady_conversions_is_a_roas_drop() -> N
     ]
     with pytest.raises(ValueError, match="roas_value_min_conversions"):
         AlertConfig(roas_value_min_conversions=float("nan"))
+
+
+def test_dearer_clicks_that_raise_the_cpa_are_one_cpa_spike_with_cpc_as_its_driver() -> None:
+    # CPC x2 on the same spend: half the clicks, half the conversions, CPA x2. One alert: CPA.
+    frame = campaign_frame(
+        "8101",
+        daily_spend=300,
+        conversions_per_spend=0.02,
+        incident=scale(3, clicks=0.5, impressions=0.5, conversions=0.5, conversion_value=0.5),
+    )
+
+    active = [a for a in active_alerts(detect_alerts(frame, AS_OF)) if a.entity_level == EntityLevel.CAMPAIGN]
+
+    assert [a.alert_type for a in active] == [AlertType.CPA_SPIKE]
+    [cpa] = active
+    assert cpa.evidence["driver"] == "cpc"
+    assert cpa.evidence["cpc"]["increase"] == pytest.approx(1.0, rel=0.3)
+    assert "CPC up" in cpa.title
+    # CPC up while conversions per click doubled: the CPA held, the CPC spike is the news.
+    cheap_conversions = campaign_frame(
+        "8102",
+        daily_spend=300,
+        conversions_per_spend=0.02,
+        incident=scale(3, clicks=0.5, impressions=0.5),
+    )
+    kinds_seen = {a.alert_type for a in active_alerts(detect_alerts(cheap_conversions, AS_OF))}
+    assert AlertType.CPC_SPIKE in kinds_seen and AlertType.CPA_SPIKE not in kinds_seen

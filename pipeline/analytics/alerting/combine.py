@@ -37,7 +37,10 @@ def keep_most_specific(alerts: list[Alert]) -> list[Alert]:
     for group in by_entity.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda a: CONVERSION_FAMILY.index(a.alert_type))
+        # A CPA spike driven by dearer clicks names the cause; it speaks before a ROAS drop.
+        group.sort(
+            key=lambda a: CONVERSION_FAMILY.index(a.alert_type) - 1.5 * (a.evidence.get("driver") == "cpc")
+        )
         kept, others = group[0], group[1:]
         if kept.evidence.get("inconclusive"):
             # Held quiet days do not hide a rate test that fired: it speaks, they are its evidence.

@@ -41,7 +41,7 @@ from pipeline.analytics.alerting.model import (
     sort_key,
 )
 from pipeline.analytics.alerting.pacing import pacing_alerts
-from pipeline.analytics.alerting.rates import rate_alerts, rate_specs
+from pipeline.analytics.alerting.rates import attribute_cpc, rate_alerts, rate_specs
 from pipeline.analytics.alerting.zero import zero_conversion_alerts
 
 
@@ -137,6 +137,8 @@ def evaluate_panel(
         # A scope whose data is not healthy over the scored days was not really scored.
         scored_period = context.window_dates(config.scored_days)
         cleared = [c for c in cleared if not gate_check(c, context, scored_period)]
+        if {AlertType.CPC_SPIKE, AlertType.CPA_SPIKE} <= enabled:
+            fired = attribute_cpc(context, fired)
         fired = keep_most_specific(fired)
         fired = roll_up(fired, config)
         fired = gate(fired, context)

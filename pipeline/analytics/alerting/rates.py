@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from scipy import stats as scipy_stats
 from pipeline.analytics.alerting.baseline import RateBaseline
 from pipeline.analytics.alerting.context import Context, ratio, suffix
 from pipeline.analytics.alerting.model import (
+    SEVERITY_ORDER,
     Alert,
     AlertConfig,
     AlertType,
@@ -462,3 +463,69 @@ def _largest_shortfalls(
         }
         for p in positions
     ]
+
+
+def attribute_cpc(context: Context, alerts: list[Alert]) -> list[Alert]:
+    """One cause, the alert a person acts on: where clicks got dearer (CPC_SPIKE) and the CPA rose
+    with them (by at least half as much: conversions per click held), the entity's alert is
+    CPA_SPIKE with the CPC figures as its driver, even when the conversion counts alone were too
+    few for the CPA test to be sure. The CPC_SPIKE itself is folded into it."""
+    cpa_spec = next(s for s in rate_specs(context.config) if s.alert_type == AlertType.CPA_SPIKE)
+    cpa_by_scope = {a.scope: a for a in alerts if a.alert_type == AlertType.CPA_SPIKE}
+    replaced: dict[tuple[str, str, str], Alert] = {}
+    folded: set[int] = set()
+    for cpc in (a for a in alerts if a.alert_type == AlertType.CPC_SPIKE):
+        cpa_scope = (AlertType.CPA_SPIKE.value, cpc.entity_level.value, cpc.entity_id)
+        cpa = cpa_by_scope.get(cpa_scope) or _cpa_alert(
+            context, cpa_spec, cpc.entity_level, _key(cpc), int(cpc.evidence["window_days"])
+        )
+        if cpa is None or not (cpc.baseline and cpa.baseline and cpa.value):
+            continue
+        cpc_increase, cpa_increase = cpc.value / cpc.baseline - 1.0, cpa.value / cpa.baseline - 1.0
+        if cpa_increase < 0.5 * cpc_increase:
+            continue  # conversions per click rose too: the CPC spike is the news
+        driver = {
+            "metric": "cpc",
+            "value": cpc.value,
+            "baseline": cpc.baseline,
+            "increase": cpc_increase,
+            "window_start": cpc.window_start.isoformat(),
+            "window_end": cpc.window_end.isoformat(),
+            "z_score": cpc.evidence.get("z_score"),
+        }
+        replaced[cpa_scope] = replace(
+            cpa,
+            severity=max(cpa.severity, cpc.severity, key=SEVERITY_ORDER.index),
+            title=f"{cpa.title} (CPC up {cpc_increase:.0%})",
+            message=f"{cpa.message} Clicks cost {cpc_increase:.0%} more than usual: the likely cause.",
+            evidence={**cpa.evidence, "driver": "cpc", "cpc": driver},
+        )
+        folded.add(id(cpc))
+    out = [replaced.pop(a.scope, a) if a.alert_type == AlertType.CPA_SPIKE else a for a in alerts]
+    return [a for a in out if id(a) not in folded] + list(replaced.values())
+
+
+def _key(alert: Alert) -> tuple[str, ...]:
+    if alert.entity_level == EntityLevel.CAMPAIGN:
+        return (alert.platform, str(alert.account_id), alert.entity_id)
+    if alert.entity_level == EntityLevel.ACCOUNT:
+        return (alert.platform, alert.entity_id)
+    return (alert.platform,)
+
+
+def _cpa_alert(
+    context: Context, spec: RateSpec, level: EntityLevel, key: tuple[str, ...], length: int
+) -> Alert | None:
+    """The CPA figures of an entity over a window as an alert (whether or not its test fired)."""
+    _, keys = context.groups[level]
+    if key not in keys or length not in spec.windows:
+        return None
+    g = keys.index(key)
+    stats, expected = _window_stats(context, spec, length)
+    wanted = np.zeros(len(keys), dtype=bool)
+    wanted[g] = True
+    evaluated = _evaluate(_pool(context, stats, level, spec), spec, wanted)
+    if not evaluated["eligible"][g]:
+        return None
+    row = {name: float(values[g]) for name, values in evaluated.items()}
+    return _rate_alert(context, spec, level, key, length, row, stats, expected)
