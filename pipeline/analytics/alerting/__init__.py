@@ -15,8 +15,8 @@ Alert types (daily ones at campaign, account and platform level unless noted):
 type               fires when                                           default thresholds
 =================  ===================================================  ==========================
 ZERO_CONVERSIONS   the last 1-4 days spent without a single conversion  >= 8 expected, >= 50 spent
-ROAS_DROP          conversion value per spend below its expected level  -30 % and z 2.75
-CPA_SPIKE          spend per conversion above its expected level        +50 % and z 2.75
+ROAS_DROP          conversion value per spend below its expected level  -30 % and z 3
+CPA_SPIKE          spend per conversion above its expected level        +50 % and z 3
 CTR_DROP           clicks per impression below its expected level       -30 % and 3 sd
 CPC_SPIKE          spend per click above its expected level (daily),    +50 % and 3 sd;
                    or today so far vs the same hours (hourly)           hourly 1.5x and 3 sd
