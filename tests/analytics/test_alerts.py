@@ -822,6 +822,9 @@ def test_quiet_days_on_a_small_campaign_are_said_then_escalate() -> None:
     assert active.suppressed_reason is None
     assert active.evidence["window_days"] == 12 and active.window_end == AS_OF - timedelta(days=1)
     assert active.evidence["expected_conversions"] >= AlertConfig().zero_min_expected
+    assert sum(d["expected_conversions"] for d in active.evidence["daily"]) == pytest.approx(
+        active.evidence["expected_conversions"], rel=1e-4
+    )
     assert AlertConfig(zero_inconclusive_min_expected=5.0)  # validated, any positive value
     with pytest.raises(ValueError, match="zero_inconclusive_min_expected"):
         AlertConfig(zero_inconclusive_min_expected=float("nan"))

@@ -169,13 +169,13 @@ def _zero_alert(
     rows = context.rows_for(level, key)
     model = context.conversion_model
     cols = context.panel.window(length)
-    expected_by_day = np.where(
-        context.model_ok(model)[:, None],
-        model.expected(
-            context.panel.weekdays[cols], context.panel.spend[:, cols], context.panel.maturity[:, cols]
-        ),
-        0.0,
-    )[rows].sum(axis=0)
+    panel = context.panel
+    everything = np.where(
+        context.model_ok(model)[:, None], model.expected(panel.weekdays, panel.spend, panel.maturity), 0.0
+    )
+    expected_by_day = _without_the_run(panel, everything, context.config.scored_days)[rows][:, cols].sum(
+        axis=0
+    )
     evidence = {
         "metric": "conversions",
         "value": 0.0,
