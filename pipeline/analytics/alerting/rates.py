@@ -265,6 +265,14 @@ def _with_value_per_conversion(
     }
 
 
+def _for_window(context: Context, spec: RateSpec, length: int) -> RateSpec:
+    """Conversion tests on yesterday alone need `one_day_extra_z` more: one day is mostly
+    restatement and day-to-day noise, and yesterday is tested every morning anew."""
+    if length == 1 and spec.mature and context.config.one_day_extra_z:
+        return replace(spec, z=spec.z + context.config.one_day_extra_z)
+    return spec
+
+
 def rate_alerts(context: Context, spec: RateSpec) -> tuple[list[Alert], list[Check]]:
     per_window = {length: _window_stats(context, spec, length) for length in sorted(spec.windows)}
     value_baseline = ValueBaseline(context) if spec.alert_type == AlertType.ROAS_DROP else None
@@ -277,9 +285,12 @@ def rate_alerts(context: Context, spec: RateSpec) -> tuple[list[Alert], list[Che
         scored: dict[int, tuple[int, dict[str, float]]] = {}
         wanted = context.wanted_checks(spec.alert_type, level)
         for length, (stats, _) in per_window.items():
-            evaluated = _evaluate(_pool(context, stats, level, spec), spec, wanted)
+            window_spec = _for_window(context, spec, length)
+            evaluated = _evaluate(_pool(context, stats, level, window_spec), window_spec, wanted)
             if value_baseline is not None:
-                evaluated = _with_value_per_conversion(context, value_baseline, stats, level, spec, evaluated)
+                evaluated = _with_value_per_conversion(
+                    context, value_baseline, stats, level, window_spec, evaluated
+                )
             for g in np.flatnonzero(evaluated["eligible"]):
                 if int(g) not in scored:
                     scored[int(g)] = (length, {name: float(values[g]) for name, values in evaluated.items()})
@@ -524,6 +535,7 @@ def _cpa_alert(
     stats, expected = _window_stats(context, spec, length)
     wanted = np.zeros(len(keys), dtype=bool)
     wanted[g] = True
+    spec = _for_window(context, spec, length)
     evaluated = _evaluate(_pool(context, stats, level, spec), spec, wanted)
     if not evaluated["eligible"][g]:
         return None
