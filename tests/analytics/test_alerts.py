@@ -850,8 +850,15 @@ def test_value_per_conversion_drop_with_steady_conversions_is_a_roas_drop() -> N
         for a in active_alerts(detect_alerts(frame, AS_OF, AlertConfig(roas_value_min_conversions=1e9)))
         if a.alert_type == AlertType.ROAS_DROP
     ]
-    with pytest.raises(ValueError, match="roas_value_min_conversions"):
-        AlertConfig(roas_value_min_conversions=float("nan"))
+    for bad in (float("nan"), float("inf"), 0.5):
+        with pytest.raises(ValueError, match="roas_value_min_conversions"):
+            AlertConfig(roas_value_min_conversions=bad)
+    for field, bad in (("maturity_uncertainty", float("nan")), ("maturity_uncertainty", 2.0),
+                       ("one_day_extra_z", float("inf")), ("one_day_extra_z", -1.0),
+                       ("zero_inconclusive_min_expected", float("inf")),
+                       ("pacing_under_usual_min", float("nan"))):  # fmt: skip
+        with pytest.raises(ValueError, match=field):
+            AlertConfig(**{field: bad})
 
 
 def test_dearer_clicks_that_raise_the_cpa_are_one_cpa_spike_with_cpc_as_its_driver() -> None:

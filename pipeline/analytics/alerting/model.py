@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -307,9 +308,9 @@ class AlertConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if not 0 <= self.one_day_extra_z <= 10:
             raise ValueError("one_day_extra_z must be between 0 and 10")
-        if not self.roas_value_min_conversions >= 1:
+        if not 1 <= self.roas_value_min_conversions < math.inf:
             raise ValueError("roas_value_min_conversions must be at least 1")
-        if not self.zero_inconclusive_min_expected > 0:
+        if not 0 < self.zero_inconclusive_min_expected < math.inf:
             raise ValueError("zero_inconclusive_min_expected must be positive")
         if not 0 <= self.pacing_under_usual_min <= 1:
             raise ValueError("pacing_under_usual_min must be between 0 and 1")
