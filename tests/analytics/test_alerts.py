@@ -886,3 +886,28 @@ def test_dearer_clicks_that_raise_the_cpa_are_one_cpa_spike_with_cpc_as_its_driv
     )
     kinds_seen = {a.alert_type for a in active_alerts(detect_alerts(cheap_conversions, AS_OF))}
     assert AlertType.CPC_SPIKE in kinds_seen and AlertType.CPA_SPIKE not in kinds_seen
+
+
+def test_a_usual_weekend_dip_is_not_under_delivery_but_a_drop_from_it_is() -> None:
+    keys = ("spend", "clicks", "impressions", "conversions", "conversion_value")
+
+    def weekends(factor: float, extra: Incident | None = None) -> Incident:
+        def apply(day: date, row: Row) -> Row:
+            row = {k: v * factor if k in keys else v for k, v in row.items()} if day.weekday() >= 5 else row
+            return extra(day, row) if extra else row
+
+        return apply
+
+    # Weekends at 35 % of the budget, every week: yesterday (a Sunday) is as usual.
+    usual = campaign_frame("9001", daily_spend=200, conversions_per_spend=0.02, incident=weekends(0.4))
+    # The same campaign whose weekend delivery then fell to a third of its usual level.
+    fell = campaign_frame(
+        "9002", daily_spend=200, conversions_per_spend=0.02, seed=2, incident=weekends(0.4, delivery(2, 0.3))
+    )
+    frame = pd.concat([usual, fell], ignore_index=True)
+
+    alerts = detect_alerts(frame, AS_OF, budgets=budgets(("9001", 220.0), ("9002", 220.0)))
+
+    pacing = {a.entity_id: a for a in alerts if a.alert_type == AlertType.SPEND_PACING}
+    assert set(pacing) == {"9002"}
+    assert pacing["9002"].evidence["direction"] == "under"
