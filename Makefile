@@ -40,9 +40,11 @@ bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports
 bench-warehouse: $(STAMP)
 	$(BIN)/python -m pipeline.bench.warehouse --tier $(or $(TIER),S) --out .data/bench/warehouse.json
 
-# Alert quality on sandbox incidents vs a plain 3-sigma z-score (a few minutes; --quick: under a minute).
+# Alert quality vs a plain 3-sigma z-score on three scenario families: the sandbox, 'compound' and the
+# held-out 'funnel' (pipeline/bench/families; FAMILY=compound to run one; a few minutes).
+FAMILY ?= sandbox,compound,funnel
 bench-alerts: $(STAMP)
-	$(BIN)/python -m pipeline.bench.alerts --out .data/bench/alerts.json
+	$(BIN)/python -m pipeline.bench.alerts --family $(FAMILY) --out .data/bench/alerts.json
 
 # Alert replay: 120 mornings x 200 campaigns in one replay vs one detector run per morning (a few minutes).
 bench-replay: $(STAMP)
