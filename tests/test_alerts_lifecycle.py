@@ -342,7 +342,15 @@ def test_two_accounts_sharing_a_campaign_id_keep_one_live_alert_each(db: psycopg
         db,
         detect(
             later,
-            pd.concat([history(date(2026, 11, 30), broken=BROKEN | {later - timedelta(days=1)}), recovers]),
+            # 111 breaks again for as long as the first time (a conclusive run), 222 has recovered
+            pd.concat(
+                [
+                    history(
+                        date(2026, 11, 30), broken=BROKEN | {later - timedelta(days=d) for d in (1, 2, 3)}
+                    ),
+                    recovers,
+                ]
+            ),
         ),
         later,
     )
