@@ -23,7 +23,7 @@ import pytest
 
 from pipeline.connections import sandbox_connection
 from pipeline.connectors import CONNECTORS
-from pipeline.dagster_runs import PID_TAG
+from pipeline.dagster_runs import PID_TAG, PROCESS_STARTED_TAG, owner_is_gone, owner_tags
 from pipeline.ingest import sync_connections
 from pipeline.sandbox.server import ROUTERS, SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
@@ -146,3 +146,20 @@ def test_a_killed_materialize_is_failed_and_the_next_run_completes_with_clean_da
         sync_connections(clean_url, connections, windowed, since=FIRST, until=LAST)
     with psycopg.connect(clean_url, autocommit=True) as conn:
         assert killed_run == raw_snapshot(conn)
+
+
+def test_a_run_owner_is_gone_once_its_process_died_even_if_its_pid_is_reused() -> None:
+    mine = owner_tags()
+    assert not owner_is_gone(mine)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    theirs = {**mine, PID_TAG: str(child.pid)}
+    theirs[PROCESS_STARTED_TAG] = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    assert not owner_is_gone(theirs)
+    child.send_signal(signal.SIGKILL)
+    time.sleep(0.2)
+    assert owner_is_gone(theirs)  # killed, not yet reaped (a zombie): gone
+    child.wait()
+    assert owner_is_gone(theirs)
+    # Another process now holding the pid (here: this one) started at another time: still gone.
+    assert owner_is_gone({**mine, PROCESS_STARTED_TAG: "1"})
+    assert not owner_is_gone({**theirs, "adsignal/host": "another-host"})

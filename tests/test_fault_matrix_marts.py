@@ -119,7 +119,12 @@ def faulted_marts(
         for faults in faults_of(platform).values():
             for fault in faults:
                 sandbox.faults.add(
-                    platform, fault.kind, path=fault.path, times=fault.times, **dict(fault.params)
+                    platform,
+                    fault.kind,
+                    path=fault.path,
+                    times=fault.times,
+                    skip=fault.skip,
+                    **dict(fault.params),
                 )
         try:
             errors = []

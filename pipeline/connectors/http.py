@@ -556,6 +556,16 @@ class HttpApiClient:
                 endpoint=endpoint,
             )
         body, decode_problem = _decode_json(response)
+        if decode_problem is not None and response.status_code >= 400 and _looks_like_json(response):
+            # An error answer cut short or garbled on the way: what it said (a disabled account, an
+            # expired token, a quota) is unknown, and HTTP alone would call a 403 "reconnect" and stop
+            # the whole sync. Ask again: the retry reads the platform's actual error.
+            return TransientError(
+                self.display_name,
+                f"HTTP {response.status_code} with an unreadable error body ({decode_problem})",
+                status_code=response.status_code,
+                endpoint=endpoint,
+            )
         error = self.classify_error(response, body, endpoint)
         if error is not None:
             # Platform error messages can echo request parameters: scrub our own secrets too.
@@ -665,6 +675,13 @@ def _decode_json(response: httpx.Response) -> tuple[Any, str | None]:
     except (ValueError, UnicodeDecodeError) as exc:
         # Only the parser's position, never the body: bodies can echo request parameters.
         return None, f"malformed JSON at char {getattr(exc, 'pos', '?')} of {len(content)}"
+
+
+def _looks_like_json(response: httpx.Response) -> bool:
+    """A body meant as JSON (its type, or its first character), not a proxy's HTML page."""
+    if "json" in response.headers.get("content-type", "").lower():
+        return True
+    return response.content.lstrip()[:1] in (b"{", b"[")
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:

@@ -5,7 +5,8 @@ platform registry, ``pipeline.platforms``) plus control endpoints under ``/_sand
 
 - ``GET  /_sandbox/health``  liveness, platforms served, the world's clock;
 - ``GET|POST|DELETE /_sandbox/faults``  list, inject (``{"platform", "kind", "path"?, "times"?,
-  "params"?: {...}}``; other keys are taken as params too) or clear faults (``?platform=`` optional);
+  "skip"?, "params"?: {...}}``; other keys are taken as params too) or clear faults (``?platform=``
+  optional);
 - ``GET|POST /_sandbox/clock``  read or pin the clock: ``{"now": "2026-11-20T12:00:00Z"}``
   (``null`` = real time) or ``{"advance_days": 1, "advance_hours": 0}``.
 
@@ -53,7 +54,8 @@ FAULT_KINDS: frozenset[str] = frozenset({DUPLICATE_PAGE}).union(
 
 @dataclass
 class Fault:
-    """One injected fault: hits the next ``remaining`` matching requests (negative: until cleared)."""
+    """One injected fault: hits the next ``remaining`` matching requests (negative: until cleared),
+    after letting the first ``skip`` of them through (a fault in the middle of a sync)."""
 
     id: int
     platform: str
@@ -62,6 +64,7 @@ class Fault:
     remaining: int
     params: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
+    skip: int = 0
 
     def matches(self, platform: str, path: str, kinds: Collection[str]) -> bool:
         return (
@@ -81,9 +84,17 @@ class FaultInjector:
         self._ids = itertools.count(1)
 
     def add(
-        self, platform: str, kind: str, *, path: str | None = None, times: int = 1, **params: Any
+        self,
+        platform: str,
+        kind: str,
+        *,
+        path: str | None = None,
+        times: int = 1,
+        skip: int = 0,
+        **params: Any,
     ) -> Fault:
-        """Make the next ``times`` requests to ``platform`` whose path contains ``path`` fail as ``kind``.
+        """Make the next ``times`` requests to ``platform`` whose path contains ``path`` fail as ``kind``,
+        once ``skip`` of them went through untouched.
 
         Async kinds (``async_*``) are taken when a report run is created and shape that run.
         ``times < 0`` keeps the fault until :meth:`clear`.
@@ -94,7 +105,9 @@ class FaultInjector:
             raise ValueError(f"no sandbox router for platform {platform!r}; known: {', '.join(ROUTERS)}")
         if times == 0:
             raise ValueError("times must be positive (or negative for 'until cleared')")
-        fault = Fault(next(self._ids), platform, kind, path, int(times), dict(params))
+        if skip < 0:
+            raise ValueError("skip must not be negative")
+        fault = Fault(next(self._ids), platform, kind, path, int(times), dict(params), skip=int(skip))
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -104,6 +117,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(platform, path, kinds):
+                    if fault.skip > 0:  # this request goes through; the fault waits for a later one
+                        fault.skip -= 1
+                        continue
                     fault.hits += 1
                     if fault.remaining > 0:
                         fault.remaining -= 1
@@ -166,9 +182,10 @@ def create_app(
             kind = str(spec.pop("kind"))
             path = spec.pop("path", None)
             times = int(spec.pop("times", 1))
+            skip = int(spec.pop("skip", 0))
             params = dict(spec.pop("params", None) or {})
             params.update(spec)
-            fault = faults.add(platform, kind, path=path, times=times, **params)
+            fault = faults.add(platform, kind, path=path, times=times, skip=skip, **params)
         except (KeyError, TypeError, ValueError) as exc:
             return JSONResponse({"error": f"bad fault: {exc}"}, status_code=400)
         return JSONResponse({"fault": asdict(fault)}, status_code=201)

@@ -145,6 +145,25 @@ def test_unauthorised_fails_fast_without_the_token() -> None:
     assert SECRET not in str(caught.value) and SECRET not in repr(caught.value.args)
 
 
+def test_an_error_answer_cut_short_is_asked_again_not_taken_for_a_credentials_error() -> None:
+    """A 403 whose JSON body broke on the way says nothing about the credentials (Google answers 403
+    for a disabled account): asked again, the platform's own answer decides."""
+    sleeps: list[float] = []
+    broken = b'{"error": {"code": 403, "status": "PERMISSION_DE'
+    steps: list[Handler | Exception] = [
+        lambda r: httpx.Response(403, content=broken, headers={"content-type": "application/json"}),
+        _ok,
+    ]
+    client = _client(iter(steps), sleeps)
+    assert client.request_json("GET", "/v1/things") == {"ok": True}
+    assert sleeps == [1.0]
+    # A proxy's HTML 403 is still "not authorised": reconnect, no retry.
+    html = _client(iter([lambda r: httpx.Response(403, text="<html>Forbidden</html>")]), sleeps)
+    with pytest.raises(CredentialsError):
+        html.request_json("GET", "/v1/things")
+    assert sleeps == [1.0]
+
+
 def test_rate_limit_honours_retry_after_but_not_for_hours() -> None:
     sleeps: list[float] = []
     client = _client(
