@@ -40,17 +40,21 @@ bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports
 bench-warehouse: $(STAMP)
 	$(BIN)/python -m pipeline.bench.warehouse --tier $(or $(TIER),S) --out .data/bench/warehouse.json
 
-# Alert quality on sandbox incidents vs a plain 3-sigma z-score (a few minutes; --quick: under a minute).
+# Alert quality vs a plain 3-sigma z-score on three scenario families: the sandbox, 'compound' and the
+# held-out 'funnel' (pipeline/bench/families; FAMILY=compound to run one; a few minutes).
+FAMILY ?= sandbox,compound,funnel
 bench-alerts: $(STAMP)
-	$(BIN)/python -m pipeline.bench.alerts --out .data/bench/alerts.json
+	$(BIN)/python -m pipeline.bench.alerts --family $(FAMILY) --out .data/bench/alerts.json
 
 # Alert replay: 120 mornings x 200 campaigns in one replay vs one detector run per morning (a few minutes).
 bench-replay: $(STAMP)
 	$(BIN)/python -m pipeline.bench.replay --out .data/bench/replay.json
 
-# Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves.
+# Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves, then the
+# experiment loop (two weeks of budget experiments, then the allocation) on two world families (~4 min).
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
+	$(BIN)/python -m pipeline.bench.budget_loop --workers 2 --out .data/bench/budget_loop.json
 
 # CSV import: peak RSS and rows/s of one import per file size (IMPORT_ROWS=...); flat memory = ratio ~1
 # (~40 min on 2 busy cores, ~5 GB of disk at 5 M rows).

@@ -21,12 +21,22 @@ if TYPE_CHECKING:
 from pipeline.config import PROJECT_ROOT, executable, settings
 from pipeline.dbt_manifest import MANIFEST_PATH, prepare_manifest
 
-LOCAL_DAGSTER_YAML = """\
-# Local Dagster instance (SQLite under this directory), written by `adsignal`.
+LOCAL_DAGSTER_HEADER = "# Local Dagster instance (SQLite under this directory), written by `adsignal`."
+LOCAL_DAGSTER_YAML = f"""\
+{LOCAL_DAGSTER_HEADER}
 # One dbt run at a time (incremental models), one sync at a time per platform API.
 concurrency:
   pools:
     default_limit: 1
+# Dead runs: the daemon (make ui) fails runs that never start or run for over 6 hours and frees
+# the slots finished runs still hold; `adsignal` fails its own killed runs before each run.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_runtime_seconds: 21600
+  poll_interval_seconds: 60
+  free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
 """
@@ -36,7 +46,10 @@ def dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings().data_dir / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    # A file an older adsignal wrote is brought up to date; one a person wrote is theirs.
+    if not config.exists() or (
+        config.read_text().startswith(LOCAL_DAGSTER_HEADER) and config.read_text() != LOCAL_DAGSTER_YAML
+    ):
         config.write_text(LOCAL_DAGSTER_YAML)
     return home
 
@@ -383,14 +396,17 @@ def run_pipeline(
     from pipeline.defs.partitions import range_tags
 
     dagster_home()
+    from pipeline.dagster_runs import fail_dead_runs, owner_tags
     from pipeline.definitions import defs
     from pipeline.defs.imports import describe_run_failure
 
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
+        for run_id in fail_dead_runs(instance):
+            click.echo(f"Run {run_id} died with its process (killed?): marked failed, its slots freed.")
         result = job.execute_in_process(
             instance=instance,
-            tags=range_tags(first, last),
+            tags={**range_tags(first, last), **owner_tags()},
             asset_selection=asset_selection,
             # Step events stay in the instance (and the UI); the terminal gets the assets' own logs.
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},

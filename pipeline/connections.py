@@ -27,6 +27,7 @@ from pipeline.config import DEFAULT_TENANT, settings
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import Connector, Credentials, TokenGrant
 from pipeline.connectors.http import CredentialsError
+from pipeline.platforms import platform_spec
 from pipeline.secret_box import decrypt_json, encrypt_json
 
 Origin = Literal["stored", "environment", "sandbox"]
@@ -34,7 +35,6 @@ Origin = Literal["stored", "environment", "sandbox"]
 # The sandbox runs on simulated time: report jobs advance per poll, not per second, and a backoff
 # or throttle pause need not really last a minute. Waits are compressed, never skipped.
 SANDBOX_MAX_SLEEP_S = 0.05
-SANDBOX_OPTIONS: dict[str, dict[str, object]] = {"meta": {"poll_interval": 0.05}}
 
 
 def _sandbox_sleep(seconds: float) -> None:
@@ -249,7 +249,11 @@ def resolve_connections(
 def open_connector(connection: PlatformConnection, *, url: str | None = None, **options: object) -> Connector:
     """A connector for ``connection``; refreshed tokens of stored connections are saved back."""
     if connection.origin == "sandbox":
-        options = {"sleep": _sandbox_sleep, **SANDBOX_OPTIONS.get(connection.platform, {}), **options}
+        options = {
+            "sleep": _sandbox_sleep,
+            **platform_spec(connection.platform).sandbox_connector_options,
+            **options,
+        }
     if connection.origin == "stored" and url is not None:
         options["on_token_refresh"] = lambda grant: store_refreshed_token(url, connection, grant)
     return CONNECTORS[connection.platform](

@@ -15,8 +15,9 @@
      state, that attempt's write landed (its answer was lost): record ``executed`` without writing again;
    - run the guardrails against the platform's state (it may have changed since the proposal): a
      violation ends the action ``blocked``;
-   - call the connector's ``update_campaign`` (Meta: ``daily_budget`` in int minor units; the others
-     major units and ``account_id``), read the campaign back and record previous and new state;
+   - call the connector's ``update_campaign`` with the arguments its ``update_arguments`` builds (each
+     platform's money units stay in its connector), read the campaign back and record previous and
+     new state; a platform that does not declare campaign writes (``pipeline.platforms``) fails here;
    - any failure ends the action ``failed`` with ``last_error`` (retry by executing again).
 
 Every attempt is one ``app.ai_actions_log`` row; every status change one ``app.audit_logs`` row.
@@ -35,7 +36,9 @@ import psycopg
 
 from pipeline.analytics.guardrails import BUDGET_ACTIONS, CampaignState, GuardrailSettings, evaluate
 from pipeline.connections import open_connector, resolve_connections
+from pipeline.connectors.base import CampaignWriter
 from pipeline.connectors.http import redact_text
+from pipeline.platforms import Capability, platform_spec
 from pipeline.warehouse import actions_store as store
 from pipeline.warehouse.audit import audit
 
@@ -91,26 +94,18 @@ def _reached(action: Mapping[str, Any], state: Mapping[str, Any], budget: float 
 
 
 def _write_call(
-    action: Mapping[str, Any], current: Mapping[str, Any], budget: float | None
+    connector: CampaignWriter, action: Mapping[str, Any], current: Mapping[str, Any], budget: float | None
 ) -> dict[str, Any]:
-    """The ``update_campaign`` keyword arguments for this action on its platform."""
-    kwargs: dict[str, Any] = {}
-    if action["action_type"] in TARGET_STATUS:
-        kwargs["status"] = TARGET_STATUS[action["action_type"]]
-    else:
+    """The ``update_campaign`` keyword arguments for this action, in its platform's own units."""
+    status = TARGET_STATUS.get(action["action_type"])
+    if status is None:
         assert budget is not None
-        if action["platform"] == "meta":
-            from pipeline.connectors.meta import major_to_minor_units
-
-            currency = str(current.get("currency") or "")
-            if not currency:
-                raise ValueError("the Meta account's currency is unknown: cannot convert to minor units")
-            kwargs["daily_budget"] = major_to_minor_units(budget, currency)
-        else:
-            kwargs["daily_budget"] = round(float(budget), 2)
-    if action["platform"] != "meta":
-        kwargs["account_id"] = action["account_id"]
-    return kwargs
+    return connector.update_arguments(
+        account_id=action["account_id"],
+        status=status,
+        daily_budget=None if status is not None else budget,
+        currency=str(current.get("currency") or ""),
+    )
 
 
 def _summary(answer: Any) -> Any:
@@ -136,7 +131,9 @@ def _error_text(exc: BaseException) -> str:
     return redact_text(f"{type(exc).__name__}: {exc}")[:2000]
 
 
-def _open(platform: str, url: str, tenant_id: str, sandbox_url: str | None) -> Any:
+def _open(platform: str, url: str, tenant_id: str, sandbox_url: str | None) -> CampaignWriter:
+    if not platform_spec(platform).can(Capability.WRITE_CAMPAIGNS):
+        raise ValueError(f"{platform} does not declare campaign writes (pipeline.platforms)")
     connections = resolve_connections(platform, url=url, sandbox_url=sandbox_url, tenant_id=tenant_id)
     return open_connector(connections[0], url=url)
 
@@ -350,7 +347,7 @@ def _run(
         budget = verdict.new_daily_budget
         target = _target(action, current, budget)
         try:
-            kwargs = _write_call(action, current, budget)
+            kwargs = _write_call(connector, action, current, budget)
         except ValueError as exc:
             return fail(_error_text(exc), previous=current)
         request = {"call": "update_campaign", "campaign_id": action["campaign_id"], **kwargs}

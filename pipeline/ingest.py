@@ -9,7 +9,7 @@ from pipeline.connections import PlatformConnection, mark_connection, open_conne
 from pipeline.connectors.base import Connector
 from pipeline.connectors.http import CredentialsError
 from pipeline.warehouse.api_usage import record_api_usage
-from pipeline.warehouse.loader import LoadResult, replace_window
+from pipeline.warehouse.loader import LoadResult, reap_dead_syncs, replace_window
 
 
 class SyncFailed(RuntimeError):
@@ -94,15 +94,19 @@ def sync_connections(
     since: date | None = None,
     until: date | None = None,
     run_id: str | None = None,
+    **connector_options: object,
 ) -> dict[str, SyncReport]:
     """Sync ``stream_names`` through every connection of one platform; reports merged per stream.
 
-    API usage is booked to ``app.api_rate_limits`` whatever happens; a credentials error marks a
-    stored connection broken with the reason (a person must reconnect it) and stops the sync.
+    Syncs left ``running`` by a process that died (``kill -9``) are marked failed first. API usage is
+    booked to ``app.api_rate_limits`` whatever happens; a credentials error marks a stored connection
+    broken with the reason (a person must reconnect it) and stops the sync. ``connector_options``
+    go to the connectors (tests: shorter timeouts).
     """
+    reap_dead_syncs(url)
     merged: dict[str, SyncReport] = {}
     for connection in connections:
-        connector = open_connector(connection, url=url)
+        connector = open_connector(connection, url=url, **connector_options)
         try:
             for name in stream_names:
                 report = sync_stream(url, connector, name, since=since, until=until, run_id=run_id)

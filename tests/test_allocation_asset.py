@@ -117,6 +117,16 @@ def test_allocation_rows_lines_proposals_and_idempotent_rerun(url: str, conn: ps
     assert metadata["expected_value"].value > metadata["expected_value_current_split"].value
     assert metadata["uplift_vs_current_pct"].value > 0
     assert "proportional_roas" in metadata["strategies"].value
+    # The allocation's 90 % interval of expected value (posterior draws of the curves), also stored.
+    interval = metadata["expected_value_interval"].value
+    assert interval["low"] < metadata["expected_value"].value < interval["high"]
+    assert interval["level"] == 0.9 and 0 <= interval["probability_uplift_positive"] <= 1
+    stored = conn.execute(
+        "select expected_value_low, expected_value_high, uncertainty from app.budget_allocations"
+    )
+    low, high, uncertainty = stored.fetchone()
+    assert (low, high) == (interval["low"], interval["high"]) and uncertainty == interval
+    assert metadata["experiments_assessed"].value >= metadata["experiments_proposed"].value >= 0
 
     header = conn.execute(
         "select allocation_id, period_start, period_end, total_budget, currency, objective, allocations,"

@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ActionType = Literal["PAUSE", "RESUME", "BUDGET_CHANGE", "REALLOCATE"]
-ActionSource = Literal["rule", "recommendation", "allocation", "manual"]
-ACTION_TYPES: tuple[str, ...] = ("PAUSE", "RESUME", "BUDGET_CHANGE", "REALLOCATE")
+ActionType = Literal["PAUSE", "RESUME", "BUDGET_CHANGE", "REALLOCATE", "BUDGET_EXPERIMENT"]
+ActionSource = Literal["rule", "recommendation", "allocation", "manual", "experiment"]
+ACTION_TYPES: tuple[str, ...] = ("PAUSE", "RESUME", "BUDGET_CHANGE", "REALLOCATE", "BUDGET_EXPERIMENT")
+# A BUDGET_EXPERIMENT is one step of a budget experiment's schedule (app.budget_experiments): a budget
+# change like any other (guardrails, approval, audit), flagged so that it is read as deliberate variation.
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class ActionProposal:
     account_id: str
     campaign_id: str
     reason: str
-    new_daily_budget: float | None = None  # BUDGET_CHANGE and REALLOCATE
+    new_daily_budget: float | None = None  # BUDGET_CHANGE, REALLOCATE and BUDGET_EXPERIMENT
     campaign_name: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
@@ -37,7 +39,7 @@ class ActionProposal:
             raise ValueError(
                 f"action_type must be one of {', '.join(ACTION_TYPES)}, not {self.action_type!r}"
             )
-        needs_budget = self.action_type in ("BUDGET_CHANGE", "REALLOCATE")
+        needs_budget = self.action_type in ("BUDGET_CHANGE", "REALLOCATE", "BUDGET_EXPERIMENT")
         if needs_budget and (self.new_daily_budget is None or self.new_daily_budget <= 0):
             raise ValueError(f"{self.action_type} needs a positive new_daily_budget")
         if not needs_budget and self.new_daily_budget is not None:

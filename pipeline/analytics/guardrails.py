@@ -48,7 +48,7 @@ from typing import Any, Literal
 Outcome = Literal["passed", "clamped", "blocked"]
 Stage = Literal["propose", "execute"]
 
-BUDGET_ACTIONS = frozenset({"BUDGET_CHANGE", "REALLOCATE"})
+BUDGET_ACTIONS = frozenset({"BUDGET_CHANGE", "REALLOCATE", "BUDGET_EXPERIMENT"})
 ENV_PREFIX = "ADSIGNAL_GUARDRAIL_"
 
 

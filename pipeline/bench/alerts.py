@@ -26,18 +26,13 @@ assumes Poisson noise at least, so its delays on small campaigns are conservativ
 
 from __future__ import annotations
 
-import argparse
-import ast
-import json
-import math
 import statistics
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -395,10 +390,12 @@ def run_seed(
     return incidents, detections, campaign_days
 
 
-def _matches(detection: Detection, incident: InjectedIncident) -> bool:
+def _matches(
+    detection: Detection, incident: InjectedIncident, compatible: dict[str, frozenset[str]] = COMPATIBLE
+) -> bool:
     if detection.seed != incident.seed or detection.platform != incident.platform:
         return False
-    if detection.alert_type not in COMPATIBLE[incident.kind]:
+    if detection.alert_type not in compatible[incident.kind]:
         return False
     if detection.entity_level == "campaign":
         in_scope = detection.campaign_id == incident.campaign_id or (
@@ -432,7 +429,10 @@ def score(
     detections: Sequence[Detection],
     campaign_days: int,
     config: BenchConfig,
+    compatible: dict[str, frozenset[str]] = COMPATIBLE,
 ) -> tuple[Scores, list[dict[str, Any]]]:
+    """Recall and delay per incident, precision and false alerts per alert episode; ``compatible``:
+    the alert types that count for each incident kind (the scenario family's)."""
     mine = [d for d in detections if d.detector == detector]
     scores = Scores(incidents=len(incidents), campaign_days=campaign_days)
     per_incident = []
@@ -440,7 +440,7 @@ def score(
         delays = [
             (d.as_of - incident.first_chance).days
             for d in mine
-            if _matches(d, incident) and d.as_of >= incident.first_chance
+            if _matches(d, incident, compatible) and d.as_of >= incident.first_chance
         ]
         delay = min(delays) if delays else None
         detected = delay is not None and delay <= config.max_delay_days
@@ -465,7 +465,7 @@ def score(
         )
     for first in episodes(mine, config.episode_gap_days):
         scores.alerts += 1
-        if any(_matches(first, incident) for incident in incidents):
+        if any(_matches(first, incident, compatible) for incident in incidents):
             scores.true_alerts += 1
         else:
             scores.false_alerts += 1
@@ -500,6 +500,7 @@ def run(
         for row in per_incident:
             groups[f"{row['kind']} {row['size']}"].append(row)
         results["incidents"][detector] = per_incident
+        results.setdefault("by_kind", {})[detector] = _by_kind(per_incident)
         results["by_incident"][detector] = {
             name: {
                 "incidents": len(rows),
@@ -539,88 +540,27 @@ def run(
     return results
 
 
-def render(results: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=120)
-    setup = results["setup"]
-    table = Table(
-        title=(
-            f"Alert quality: {len(setup['seeds'])} seed(s) x {setup['campaigns_per_world']} campaigns x "
-            f"{setup['period_days']} days, {setup['incidents']} injected incidents"
-        )
-    )
-    for column in ("detector", "precision", "recall", "median delay (d)", "false / campaign-month", "alerts",
-                   "false", "detected"):  # fmt: skip
-        table.add_column(column, justify="left" if column == "detector" else "right")
-    for name, s in results["detectors"].items():
-        table.add_row(
-            name,
-            _fmt(s["precision"]),
-            _fmt(s["recall"]),
-            _fmt(s["median_delay_days"], 1),
-            _fmt(s["false_alerts_per_campaign_month"], 3),
-            str(s["alerts"]),
-            str(s["false_alerts"]),
-            f"{s['detected']}/{s['incidents']}",
-        )
-    console.print(table)
-    detail = Table(title="Detected (median delay, days) by incident")
-    detail.add_column("incident")
-    for name in results["by_incident"]:
-        detail.add_column(name, justify="right")
-    names = list(next(iter(results["by_incident"].values())))
-    for incident in names:
-        cells = []
-        for per in results["by_incident"].values():
-            row = per[incident]
-            delay = f" ({_fmt(row['median_delay_days'], 1)})" if row["median_delay_days"] is not None else ""
-            cells.append(f"{row['detected']}/{row['incidents']}{delay}")
-        detail.add_row(incident, *cells)
-    console.print(detail)
-    volume = Table(title="Detected by the incident campaign's conversions per day")
-    volume.add_column("conversions / day")
-    for name in results["by_volume"]:
-        volume.add_column(name, justify="right")
-    for band in VOLUME_BANDS:
-        cells = [per.get(band) for per in results["by_volume"].values()]
-        if any(cells):
-            volume.add_row(band, *(f"{c['detected']}/{c['incidents']}" if c else "-" for c in cells))
-    console.print(volume)
-    console.print(f"runtime {results['runtime_seconds']}s")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.bench.alerts", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="one seed, two platforms, three weeks (smoke test)"
-    )
-    parser.add_argument("--out", type=Path, help="write the results as JSON here")
-    parser.add_argument("--seeds", help="comma-separated seeds (default 1-5; quick: 1)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override an AlertConfig field for a sensitivity run, e.g. --set roas_z=2.5",
-    )
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else BenchConfig()
-    if args.seeds:
-        config = replace(config, seeds=tuple(int(s) for s in args.seeds.split(",")))
-    overrides = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        overrides[name.strip()] = ast.literal_eval(value.strip())
-    results = run(config, AlertConfig(**overrides), progress=not args.quick)
-    render(results)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    return 0
+    """Every scenario family (sandbox and the independent ones): see ``pipeline.bench.families``."""
+    from pipeline.bench.families.runner import main as run_families
+
+    return run_families(argv)
+
+
+def _by_kind(per_incident: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Recall and median delay per incident kind."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in per_incident:
+        groups[row["kind"]].append(row)
+    return {
+        kind: {
+            "incidents": len(rows),
+            "detected": sum(r["detected"] for r in rows),
+            "recall": sum(r["detected"] for r in rows) / len(rows),
+            "median_delay_days": _median([r["delay"] for r in rows if r["detected"]]),
+        }
+        for kind, rows in sorted(groups.items())
+    }
 
 
 def _volume_band(conversions_per_day: float) -> str:
@@ -637,10 +577,6 @@ def _ratio(a: float, b: float) -> float | None:
 
 def _median(values: list[int]) -> float | None:
     return statistics.median(values) if values else None
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 if __name__ == "__main__":

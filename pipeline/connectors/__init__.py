@@ -1,29 +1,13 @@
 """Platform connectors: one module per platform, all speaking the contract in ``base``.
 
-``CONNECTORS`` maps a platform name to its connector class; adding a platform adds one line here.
+``CONNECTORS`` maps a platform name to its connector class, derived from the platform registry
+(``pipeline.platforms``): adding a platform adds its module and one registry entry, nothing here.
 """
 
 from __future__ import annotations
 
-from pipeline.connectors.google_ads import GoogleAdsConnector
-from pipeline.connectors.meta import MetaConnector
-from pipeline.connectors.microsoft_ads import MicrosoftAdsConnector
-from pipeline.connectors.snapchat import SnapchatConnector
-from pipeline.connectors.tiktok import TikTokConnector
+from pipeline.platforms import PLATFORMS
 
-CONNECTORS: dict[str, type] = {
-    "google_ads": GoogleAdsConnector,
-    "meta": MetaConnector,
-    "microsoft_ads": MicrosoftAdsConnector,
-    "snapchat": SnapchatConnector,
-    "tiktok": TikTokConnector,
-}
+CONNECTORS: dict[str, type] = {spec.name: spec.connector_class() for spec in PLATFORMS}
 
-__all__ = [
-    "CONNECTORS",
-    "GoogleAdsConnector",
-    "MetaConnector",
-    "MicrosoftAdsConnector",
-    "SnapchatConnector",
-    "TikTokConnector",
-]
+__all__ = ["CONNECTORS"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 Page = list[dict[str, Any]]
 
@@ -128,3 +128,39 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class CampaignWriter(Protocol):
+    """What a connector of a platform declaring ``Capability.WRITE_CAMPAIGNS`` (``pipeline.platforms``) adds.
+
+    ``pipeline.execution`` reads a campaign's state, writes through ``update_campaign`` with the
+    arguments ``update_arguments`` builds (each platform's own money units and ids stay in its
+    connector), then reads the state back.
+    """
+
+    def campaign_state(self, campaign_id: str, *, account_id: str | None = None) -> dict[str, Any]:
+        """The campaign's status, daily budget (major units) and the account's currency."""
+        ...
+
+    def update_arguments(
+        self, *, account_id: str, status: str | None, daily_budget: float | None, currency: str
+    ) -> dict[str, Any]:
+        """``update_campaign``'s keyword arguments for a new status or a daily budget in major units."""
+        ...
+
+    def update_campaign(self, campaign_id: str, **changes: Any) -> dict[str, Any]: ...
+
+
+class MajorUnitCampaignWrites:
+    """``update_arguments`` of the platforms whose write APIs take major units and the account id."""
+
+    def update_arguments(
+        self, *, account_id: str, status: str | None, daily_budget: float | None, currency: str
+    ) -> dict[str, Any]:
+        arguments: dict[str, Any] = {"account_id": account_id}
+        if status is not None:
+            arguments["status"] = status
+        if daily_budget is not None:
+            arguments["daily_budget"] = round(float(daily_budget), 2)
+        return arguments

@@ -75,6 +75,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pipeline.connectors.base import KeyColumn, RawStream
+from pipeline.platforms import PLATFORM_NAMES, platform_aliases, platform_spec
 
 SOURCE = "csv"  # raw tables are raw.csv_*; the marts' `source` column says 'csv' for these rows
 FILE_NAME_KEY = "_file_name"
@@ -151,22 +152,7 @@ ISO_4217_CURRENCIES = frozenset(
 
 # Names people write for the platforms adsignal has connectors for -> the connectors' codes, so a
 # file's rows land on the same platform as the API's.
-PLATFORM_ALIASES = {
-    "facebook": "meta",
-    "facebook_ads": "meta",
-    "meta_ads": "meta",
-    "instagram": "meta",
-    "google": "google_ads",
-    "adwords": "google_ads",
-    "google_adwords": "google_ads",
-    "bing": "microsoft_ads",
-    "bing_ads": "microsoft_ads",
-    "microsoft": "microsoft_ads",
-    "microsoft_advertising": "microsoft_ads",
-    "tiktok_ads": "tiktok",
-    "snap": "snapchat",
-    "snapchat_ads": "snapchat",
-}
+PLATFORM_ALIASES = platform_aliases()  # "facebook" -> "meta", ... (each platform's registry entry)
 _PLATFORM_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 # ASCII digits only ([0-9], not \d): Python reads "١٢" as 12, PostgreSQL refuses it.
 _NUMBER = re.compile(
@@ -231,11 +217,9 @@ def canonical_platform(value: str) -> str:
 
 def canonical_account_id(platform: str, account_id: str) -> str:
     """The id as the platform's connector writes it (Meta without ``act_``, Google Ads without dashes)."""
-    if platform == "meta" and account_id.startswith("act_"):
-        return account_id[4:]
-    if platform == "google_ads" and re.fullmatch(r"\d{3}-\d{3}-\d{4}", account_id):
-        return account_id.replace("-", "")
-    return account_id
+    return (
+        platform_spec(platform).canonical_account_id(account_id) if platform in PLATFORM_NAMES else account_id
+    )
 
 
 def _platform(value: str) -> str:

@@ -42,7 +42,14 @@ from typing import Any
 
 import httpx
 
-from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.base import (
+    Credentials,
+    KeyColumn,
+    MajorUnitCampaignWrites,
+    Page,
+    RawStream,
+    TokenRefreshCallback,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -312,7 +319,12 @@ def _to_micros(amount: float, currency: str) -> int:
     return int(rounded * 1_000_000)
 
 
-class GoogleAdsConnector(HttpApiClient):
+def canonical_account_id(account_id: str) -> str:
+    """A customer id as the UI shows it (``123-456-7890``) in the form this connector writes (digits)."""
+    return account_id.replace("-", "") if re.fullmatch(r"\d{3}-\d{3}-\d{4}", account_id) else account_id
+
+
+class GoogleAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     """Google Ads API connector implementing :class:`pipeline.connectors.base.Connector`."""
 
     platform = PLATFORM

@@ -245,6 +245,11 @@ def minor_to_major_units(amount: int, currency: str) -> float:
     return round(int(amount) / currency_offset(currency), 2)
 
 
+def canonical_account_id(account_id: str) -> str:
+    """An account id as exports spell it (``act_123``) in the form this connector writes (``123``)."""
+    return account_id.removeprefix("act_")
+
+
 def normalize_account_id(account_id: str | int) -> str:
     """Meta account ids are digits; accept ``act_123`` too."""
     text = str(account_id).strip()
@@ -483,6 +488,19 @@ class MetaConnector(HttpApiClient):
             "daily_budget": minor_to_major_units(int(daily), currency) if budget_type == "DAILY" else None,
             "currency": currency or None,
         }
+
+    def update_arguments(
+        self, *, account_id: str, status: str | None, daily_budget: float | None, currency: str
+    ) -> dict[str, Any]:
+        """Meta takes budgets in int minor units of the account currency and no account id."""
+        arguments: dict[str, Any] = {}
+        if status is not None:
+            arguments["status"] = status
+        if daily_budget is not None:
+            if not currency:
+                raise ValueError("the Meta account's currency is unknown: cannot convert to minor units")
+            arguments["daily_budget"] = major_to_minor_units(daily_budget, currency)
+        return arguments
 
     def update_campaign(
         self, campaign_id: str, status: str | None = None, daily_budget: int | None = None

@@ -58,7 +58,14 @@ from typing import Any
 
 import httpx
 
-from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.base import (
+    Credentials,
+    KeyColumn,
+    MajorUnitCampaignWrites,
+    Page,
+    RawStream,
+    TokenRefreshCallback,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -302,7 +309,7 @@ class _Submitted:
     polls: int = 0
 
 
-class MicrosoftAdsConnector(HttpApiClient):
+class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     """Microsoft Advertising connector implementing :class:`pipeline.connectors.base.Connector`."""
 
     platform = PLATFORM

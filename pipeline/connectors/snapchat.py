@@ -63,7 +63,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.base import (
+    Credentials,
+    KeyColumn,
+    MajorUnitCampaignWrites,
+    Page,
+    RawStream,
+    TokenRefreshCallback,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -214,7 +221,7 @@ def hour_windows(since: date, until: date, tz: ZoneInfo, now: datetime) -> list[
     return windows
 
 
-class SnapchatConnector(HttpApiClient):
+class SnapchatConnector(MajorUnitCampaignWrites, HttpApiClient):
     """Snapchat Marketing API connector implementing :class:`pipeline.connectors.base.Connector`."""
 
     platform = PLATFORM

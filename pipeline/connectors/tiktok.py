@@ -43,7 +43,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.base import (
+    Credentials,
+    KeyColumn,
+    MajorUnitCampaignWrites,
+    Page,
+    RawStream,
+    TokenRefreshCallback,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -208,7 +215,7 @@ def _report_row_key(row: dict[str, Any]) -> Hashable:
     return tuple(sorted((str(k), str(v)) for k, v in dimensions.items()))
 
 
-class TikTokConnector(HttpApiClient):
+class TikTokConnector(MajorUnitCampaignWrites, HttpApiClient):
     """TikTok API for Business connector implementing :class:`pipeline.connectors.base.Connector`."""
 
     platform = PLATFORM

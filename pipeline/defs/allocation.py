@@ -6,7 +6,10 @@ from datetime import timedelta
 import dagster as dg
 
 from pipeline.analytics.budget import response_curves_svg, svg_data_uri
+from pipeline.analytics.budget.experiment_plan import ExperimentSettings, attach_experiments
 from pipeline.analytics.budget.plan import AllocationSettings, plan_allocation
+from pipeline.analytics.budget.uncertainty import curve_pool
+from pipeline.analytics.guardrails import GuardrailSettings
 from pipeline.config import DEFAULT_TENANT, settings
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
@@ -19,6 +22,12 @@ from pipeline.warehouse.allocation_store import (
 )
 from pipeline.warehouse.app_store import campaign_budgets_frame, signal_health_frame
 from pipeline.warehouse.db import connect
+from pipeline.warehouse.experiments_store import (
+    held_experiment_keys,
+    record_refits,
+    save_experiments,
+    step_experiments,
+)
 
 # The picture: the largest campaigns only, so the metadata stays small.
 MAX_CURVE_PANELS = 12
@@ -42,7 +51,9 @@ MAX_CURVE_PANELS = 12
         " reporting currency, the total (default: current daily spend x period days) split to maximise the"
         " expected conversion value under per-campaign bounds; accounts with unhealthy or degraded signal"
         " health are left out. One row per period and run window in app.budget_allocations with per-campaign"
-        " lines; material changes (>= 10 %) are proposed as REALLOCATE actions."
+        " lines; material changes (>= 10 %) are proposed as REALLOCATE actions. Campaigns whose curvature is"
+        " unidentified and worth learning get a BUDGET_EXPERIMENT (app.budget_experiments) instead, stepped day by"
+        " day through the action queue; the expected value's 90 % interval is in the metadata."
     ),
     metadata={"dagster/table_name": "app.budget_allocations"},
 )
@@ -52,9 +63,12 @@ def budget_allocations(
     first_day, last_day = partition_window(context)
     as_of = last_day + timedelta(days=1)  # the curves use the complete days before as_of
     config = AllocationSettings.from_env()
+    guardrails = GuardrailSettings.from_env()
+    experiment_settings = ExperimentSettings.from_env(max_change_pct=guardrails.max_change_pct)
     since = as_of - timedelta(days=config.lookback_days)
     with connect(warehouse.get_url()) as conn:
         frame = allocation_daily_frame(conn, since, last_day)
+        held = held_experiment_keys(conn, tenant_id=DEFAULT_TENANT)
         plan = plan_allocation(
             frame,
             as_of=as_of,
@@ -62,7 +76,12 @@ def budget_allocations(
             health=signal_health_frame(conn, since, last_day),
             settings=config,
             reporting_currency=reporting_currency(conn, since, last_day, settings().reporting_currency),
+            hold=held,
         )
+        plan, assessments, planned = attach_experiments(plan, experiment_settings, exclude=held)
+        # Running experiments take today's step first (a new proposal must not race them).
+        stepped = step_experiments(conn, as_of, tenant_id=DEFAULT_TENANT, settings=guardrails)
+        refits = record_refits(conn, curve_pool(plan.curves).posterior_of(), as_of, tenant_id=DEFAULT_TENANT)
         with conn.transaction():
             allocation_id = save_allocation(
                 conn, plan, window=(first_day, last_day), tenant_id=DEFAULT_TENANT, run_id=context.run_id
@@ -76,6 +95,14 @@ def budget_allocations(
                     (p.platform, p.account_id, p.campaign_id): a
                     for p, a in zip(proposals, action_ids, strict=True)
                 },
+            )
+            experiments = save_experiments(
+                conn,
+                allocation_id,
+                planned,
+                tenant_id=DEFAULT_TENANT,
+                run_id=context.run_id,
+                settings=guardrails,
             )
         statuses = dict(
             conn.execute(
@@ -103,7 +130,18 @@ def budget_allocations(
         "allocations_by_platform": dg.MetadataValue.json(plan.platform_amounts()),
         "actions_proposed": len(action_ids),
         "actions_by_status": dg.MetadataValue.json(statuses),
+        "experiments_proposed": len(experiments),
+        "experiments_assessed": len(assessments),
+        "experiments_stepped": dg.MetadataValue.json({k: len(v) for k, v in stepped.items()}),
+        "experiments_refitted": dg.MetadataValue.json(refits),
     }
+    if plan.interval is not None:
+        interval = plan.interval
+        metadata |= {
+            "expected_value_interval": dg.MetadataValue.json(interval.to_dict()),
+            "expected_value_low": round(interval.low, 2),
+            "expected_value_high": round(interval.high, 2),
+        }
     if comparison is not None:
         optimized = comparison["optimized"].expected_outcome
         current = comparison["current"].expected_outcome

@@ -32,7 +32,7 @@ from pipeline.connectors.base import RawStream
 from pipeline.defs.ingestion import raw_asset_key
 from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.resources import WarehouseResource
-from pipeline.defs.transform import dbt_manifest_path
+from pipeline.defs.transform import AdsignalDbtTranslator, dbt_manifest_path
 from pipeline.warehouse.db import connect
 from pipeline.warehouse.health_store import latest_scored_day, signal_health_rows, sync_states
 
@@ -145,16 +145,16 @@ def signal_health_checks(
 def _source_freshness() -> dict[dg.AssetKey, FreshnessThresholds]:
     """Thresholds of every dbt source with ``freshness`` set, by the raw asset key it maps to."""
     manifest = read_manifest_path(dbt_manifest_path())
+    translator = AdsignalDbtTranslator()
     thresholds: dict[dg.AssetKey, FreshnessThresholds] = {}
     for source in manifest.get("sources", {}).values():
         config = source.get("config") or {}
-        meta = config.get("meta") or source.get("meta") or {}
-        asset_key = (meta.get("dagster") or {}).get("asset_key")
+        asset_key = translator.get_asset_key(source)
         freshness = config.get("freshness") or source.get("freshness") or {}
         warn_after = threshold_from_dbt(freshness.get("warn_after"))
         error_after = threshold_from_dbt(freshness.get("error_after"))
-        if asset_key and (warn_after or error_after):
-            thresholds[dg.AssetKey(asset_key)] = FreshnessThresholds(warn_after, error_after)
+        if warn_after or error_after:
+            thresholds[asset_key] = FreshnessThresholds(warn_after, error_after)
     return thresholds
 
 

@@ -6,11 +6,11 @@ import dagster as dg
 
 from pipeline.analytics.recommender import RecommenderConfig, build_context, measure_effect
 from pipeline.config import DEFAULT_TENANT
-from pipeline.connectors import CONNECTORS
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
 from pipeline.llm.claude import ClaudeSettings
 from pipeline.llm.recommendations import produce_recommendations
+from pipeline.platforms import Capability, platforms_with
 from pipeline.warehouse.app_store import campaign_daily_frame
 from pipeline.warehouse.db import connect
 from pipeline.warehouse.recommendations_store import (
@@ -64,7 +64,7 @@ def ai_recommendations(
         alerts=inputs.alerts,
         allocation_lines=inputs.allocation_lines,
         rule_matches=inputs.rule_matches,
-        writable_platforms=CONNECTORS,
+        writable_platforms=platforms_with(Capability.WRITE_CAMPAIGNS),
         config=config,
     )
     # The model call happens outside any database transaction; its record is kept even if storing fails.

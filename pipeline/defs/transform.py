@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline.config import executable
+from pipeline.connectors.csv_import import SOURCE as CSV_SOURCE
 from pipeline.defs.partitions import (
     daily_partitions,
     intraday_partitions,
@@ -21,12 +22,24 @@ from pipeline.defs.partitions import (
     single_run_backfill,
 )
 from pipeline.defs.resources import WarehouseResource, dbt_project
+from pipeline.platforms import PLATFORM_NAMES
 from pipeline.warehouse.db import dbt_env
 from pipeline.warehouse.test_failures import failing_tests
 
+# dbt sources whose tables adsignal's ingestion lands (each platform's raw streams, imported files).
+LANDED_SOURCES = frozenset(PLATFORM_NAMES) | {CSV_SOURCE}
+
 
 class AdsignalDbtTranslator(DagsterDbtTranslator):
-    """Models are grouped by layer; sources carry their raw asset keys in their dbt meta."""
+    """Models are grouped by layer; a source table's key is its raw table's ingestion asset, [raw, <identifier>]."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if (
+            dbt_resource_props["resource_type"] == "source"
+            and dbt_resource_props["source_name"] in LANDED_SOURCES
+        ):
+            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

@@ -262,14 +262,14 @@ def _answer(mode: str, data: dict[str, Any]) -> Any:
         return {
             "recommendations": [
                 {"action": "DELETE_ACCOUNT", "confidence": "very high", "entity": "everything"},
-                {"action": "PAUSE", "platform": "meta"},
+                {"action": "PAUSE", "platform": "no-such-platform"},
             ]
         }
     if mode == "wrong_ids":
         campaigns = data.get("campaigns", [])
         bogus = {
             "entity_level": "campaign",
-            "platform": campaigns[0]["platform"] if campaigns else "meta",
+            "platform": campaigns[0]["platform"] if campaigns else "no-such-platform",
             "account_id": campaigns[0]["account_id"] if campaigns else "act_0",
             "campaign_id": "no-such-campaign",
             "action": "INVESTIGATE",

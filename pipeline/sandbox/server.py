@@ -1,7 +1,7 @@
 """The sandbox server: every platform's fake API on one loopback port.
 
-``create_app`` mounts one router per platform from ``ROUTERS`` at ``/{platform}`` (adding a platform
-is one line there) plus control endpoints under ``/_sandbox``:
+``create_app`` mounts one router per platform from ``ROUTERS`` at ``/{platform}`` (derived from the
+platform registry, ``pipeline.platforms``) plus control endpoints under ``/_sandbox``:
 
 - ``GET  /_sandbox/health``  liveness, platforms served, the world's clock;
 - ``GET|POST|DELETE /_sandbox/faults``  list, inject (``{"platform", "kind", "path"?, "times"?,
@@ -32,32 +32,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from pipeline.sandbox import google_ads_api, meta_api, microsoft_ads_api, snapchat_api, tiktok_api
+from pipeline.platforms import PLATFORMS
+from pipeline.sandbox.duplicates import DUPLICATE_PAGE, with_duplicate_pages
 from pipeline.sandbox.simulator import World, default_scenario
 
 # The credentials the sandbox accepts out of the box (connections.py hands them to connectors).
 SANDBOX_SERVICE = "adsignal-sandbox"  # /_sandbox/health says this
-SANDBOX_TOKENS: dict[str, str] = {
-    "meta": "sandbox-meta-token",
-    "google_ads": "sandbox-google-ads-token",
-    "tiktok": "sandbox-tiktok-token",
-    "snapchat": "sandbox-snapchat-token",
-    "microsoft_ads": "sandbox-microsoft-ads-token",
-}
+SANDBOX_TOKENS: dict[str, str] = {spec.name: spec.sandbox_token for spec in PLATFORMS}
 
+# platform -> router module (``router_factory``, ``FAULT_KINDS``: ``pipeline.sandbox.router_protocol``),
+# from the platform registry.
+ROUTERS: dict[str, ModuleType] = {spec.name: spec.router_module() for spec in PLATFORMS}
 
-# platform -> router module (with ``router_factory`` and ``FAULT_KINDS``); a new platform's fake API
-# is one more line here.
-ROUTERS: dict[str, ModuleType] = {
-    "google_ads": google_ads_api,
-    "meta": meta_api,
-    "microsoft_ads": microsoft_ads_api,
-    "snapchat": snapchat_api,
-    "tiktok": tiktok_api,
-}
-
-# Fault kinds the routers understand (each router documents what they do on its protocol).
-FAULT_KINDS: frozenset[str] = frozenset().union(*(module.FAULT_KINDS for module in ROUTERS.values()))
+# Fault kinds the routers understand (each router documents what they do on its protocol), plus
+# ``duplicate_page`` on every platform (``pipeline.sandbox.duplicates``).
+FAULT_KINDS: frozenset[str] = frozenset({DUPLICATE_PAGE}).union(
+    *(module.FAULT_KINDS for module in ROUTERS.values())
+)
 
 
 @dataclass
@@ -204,7 +195,12 @@ def create_app(
         Route("/_sandbox/clock", clock_endpoint, methods=["GET", "POST"]),
     ]
     routes += [
-        Mount(f"/{platform}", app=module.router_factory(world, faults, tokens, settings.get(platform)))
+        Mount(
+            f"/{platform}",
+            app=with_duplicate_pages(
+                module.router_factory(world, faults, tokens, settings.get(platform)), platform, faults
+            ),
+        )
         for platform, module in ROUTERS.items()
     ]
     app = Starlette(routes=routes)

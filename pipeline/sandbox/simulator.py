@@ -34,17 +34,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pipeline.config import last_complete_day
+from pipeline.platforms import PLATFORMS as REGISTRY
 
-PLATFORMS: tuple[str, ...] = ("meta", "google_ads", "tiktok", "snapchat", "microsoft_ads")
+# The registry's platforms with a sandbox profile; their order numbers accounts across platforms.
+_SIMULATED = tuple(spec for spec in REGISTRY if spec.sandbox is not None)
+PLATFORMS: tuple[str, ...] = tuple(spec.name for spec in _SIMULATED)
 
 # Days after which a day's conversions stop changing (attribution / finalisation windows).
-DEFAULT_RESTATEMENT_DAYS: dict[str, int] = {
-    "meta": 28,
-    "google_ads": 30,
-    "tiktok": 7,
-    "snapchat": 2,
-    "microsoft_ads": 30,
-}
+DEFAULT_RESTATEMENT_DAYS: dict[str, int] = {spec.name: spec.sandbox.restatement_days for spec in _SIMULATED}
 
 INCIDENT_KINDS = frozenset({"tracking_break", "cvr_drop", "cpc_spike", "overspend", "missing_day"})
 # The simulator's own status vocabulary (Meta's); routers translate to each platform's words.
@@ -87,30 +84,16 @@ _CREATIVES = (
     "Collection - Catalog",
 )
 
-# objective per platform for (sales-like, traffic-like) campaigns
-_OBJECTIVES: dict[str, tuple[str, str]] = {
-    "meta": ("OUTCOME_SALES", "OUTCOME_TRAFFIC"),
-    "google_ads": ("PERFORMANCE_MAX", "DISPLAY"),
-    "tiktok": ("WEB_CONVERSIONS", "TRAFFIC"),
-    "snapchat": ("SALES", "TRAFFIC"),
-    "microsoft_ads": ("SEARCH", "AUDIENCE"),
-}
-# Typical cost levels per platform: (cpm range, ctr range) in account currency / fraction.
+# Per platform (from its registry entry's SandboxProfile): objectives of (sales-like, traffic-like)
+# campaigns, typical cost levels (cpm range, ctr range) and id shapes ((prefix, digits) per kind).
+_OBJECTIVES: dict[str, tuple[str, str]] = {spec.name: spec.sandbox.objectives for spec in _SIMULATED}
 _COST_LEVELS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "meta": ((6.0, 14.0), (0.008, 0.020)),
-    "google_ads": ((25.0, 70.0), (0.030, 0.070)),
-    "tiktok": ((4.0, 10.0), (0.006, 0.015)),
-    "snapchat": ((2.5, 6.0), (0.004, 0.010)),
-    "microsoft_ads": ((20.0, 55.0), (0.020, 0.055)),
+    spec.name: (spec.sandbox.cpm_range, spec.sandbox.ctr_range) for spec in _SIMULATED
 }
-# Id shapes per platform and entity kind: (prefix, total digits). Snapchat uses UUIDs.
-_ID_FORMATS: dict[str, dict[str, tuple[str, int]]] = {
-    "meta": {"account": ("10", 16), "campaign": ("1202", 18), "ad_group": ("1202", 18), "ad": ("1202", 18)},
-    "google_ads": {"account": ("4", 10), "campaign": ("2", 11), "ad_group": ("1", 12), "ad": ("6", 12)},
-    "tiktok": {"account": ("7", 19), "campaign": ("18", 19), "ad_group": ("18", 19), "ad": ("18", 19)},
-    "microsoft_ads": {"account": ("1", 9), "campaign": ("4", 9), "ad_group": ("11", 13), "ad": ("8", 11)},
+_ID_FORMATS: dict[str, Mapping[str, tuple[str, int]]] = {
+    spec.name: spec.sandbox.id_formats for spec in _SIMULATED if spec.sandbox.id_formats is not None
 }
-_UUID_PLATFORMS = frozenset({"snapchat"})
+_UUID_PLATFORMS = frozenset(spec.name for spec in _SIMULATED if spec.sandbox.id_formats is None)
 
 # Relative delivery per local clock hour (evening peak); multiplied by the hour's real length (DST).
 _HOUR_PROFILE = np.array(
@@ -447,7 +430,7 @@ def default_scenario(today: date | None = None, history_days: int = 30, seed: in
     # Default "today": the first day not yet over in every account timezone, so the incidents' last
     # complete days are the days a pipeline run can already read everywhere.
     today = today or last_complete_day(datetime.now(UTC)) + timedelta(days=1)
-    platform = "meta"
+    platform = PLATFORMS[0]  # the incidents sit on the first simulated platform
     account_0 = entity_id(seed, platform, "account", 0)
     account_1 = entity_id(seed, platform, "account", 1)
 

@@ -92,6 +92,9 @@ def save_allocation(
         "period_days": plan.settings.period_days,
         "platforms": Jsonb(jsonable(plan.fit_summary()["platforms"])),
         "comparison": Jsonb(None if plan.comparison is None else jsonable(plan.comparison.to_dict())),
+        "low": None if plan.interval is None else round(plan.interval.low, 2),
+        "high": None if plan.interval is None else round(plan.interval.high, 2),
+        "uncertainty": Jsonb(None if plan.interval is None else jsonable(plan.interval.to_dict())),
     }
     with conn.transaction():
         row = conn.execute(
@@ -99,12 +102,13 @@ def save_allocation(
             insert into app.budget_allocations (tenant_id, period_start, period_end, total_budget, currency,
                 objective, allocations, expected_value, current_split_value, proportional_value, unallocated,
                 unallocated_reason, binding_constraints, fit_summary, signal_health, run_id, as_of,
-                window_start, window_end, training_start, training_end, period_days, platforms, comparison)
+                window_start, window_end, training_start, training_end, period_days, platforms, comparison,
+                expected_value_low, expected_value_high, uncertainty)
             values (%(tenant)s, %(period_start)s, %(period_end)s, %(total)s, %(currency)s, %(objective)s,
                 %(allocations)s, %(expected)s, %(current)s, %(proportional)s, %(unallocated)s,
                 %(unallocated_reason)s, %(binding)s, %(fit_summary)s, %(health)s, %(run)s, %(as_of)s,
                 %(window_start)s, %(window_end)s, %(training_start)s, %(training_end)s, %(period_days)s,
-                %(platforms)s, %(comparison)s)
+                %(platforms)s, %(comparison)s, %(low)s, %(high)s, %(uncertainty)s)
             on conflict (tenant_id, period_start, period_end, window_start, window_end)
             do update set total_budget = excluded.total_budget, currency = excluded.currency,
                 objective = excluded.objective, allocations = excluded.allocations,
@@ -115,7 +119,9 @@ def save_allocation(
                 signal_health = excluded.signal_health, run_id = excluded.run_id, as_of = excluded.as_of,
                 training_start = excluded.training_start, training_end = excluded.training_end,
                 period_days = excluded.period_days, platforms = excluded.platforms,
-                comparison = excluded.comparison, updated_at = now()
+                comparison = excluded.comparison, expected_value_low = excluded.expected_value_low,
+                expected_value_high = excluded.expected_value_high, uncertainty = excluded.uncertainty,
+                updated_at = now()
             returning allocation_id
             """,
             header,

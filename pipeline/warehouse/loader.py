@@ -195,6 +195,37 @@ SEEN_KEY_SLOTS = 1 << 24  # bytes; a power of two
 REPEAT_BUFFER_ROWS = 1_000  # repeated records held in memory before they are flushed to _repeats
 
 
+def _sync_lock_key(sync_id: uuid.UUID) -> int:
+    """The advisory lock a sync's own connection holds while it runs (a signed 64-bit key)."""
+    return int.from_bytes(sync_id.bytes[:8], "big", signed=True)
+
+
+def reap_dead_syncs(url: str) -> int:
+    """Mark ``running`` syncs whose process died (``kill -9``, a lost machine) ``failed``; how many.
+
+    A running sync's connection holds its advisory lock (``_sync_lock_key``) from before its row is
+    written until it ends; PostgreSQL drops the lock with the connection, so a ``running`` row whose
+    lock can be taken belongs to nobody. Its window was rolled back with that connection.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        running = [
+            row[0] for row in conn.execute("select sync_id from raw.sync_runs where status = 'running'")
+        ]
+        reaped = 0
+        for sync_id in running:
+            with conn.transaction():
+                free = conn.execute(
+                    "select pg_try_advisory_xact_lock(%s)", (_sync_lock_key(sync_id),)
+                ).fetchone()[0]
+                if free:
+                    reaped += conn.execute(
+                        "update raw.sync_runs set status = 'failed', finished_at = now(), error = %s"
+                        " where sync_id = %s and status = 'running'",
+                        ("the syncing process died before the sync ended; nothing of it was kept", sync_id),
+                    ).rowcount
+    return reaped
+
+
 def _start_sync(url: str, result: LoadResult, platform: str, run_id: str | None) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -274,9 +305,14 @@ def replace_window(
     if unknown:
         raise ValueError(f"{stream.table}: scope names non-key columns {sorted(unknown)}")
     result = LoadResult(uuid.uuid4(), stream.name, account_id, since, until)
-    _start_sync(url, result, stream.platform, run_id)
+    started = False
     try:
         with psycopg.connect(url) as conn, conn.transaction():
+            # Held until the transaction ends, or the connection dies with its process: while it is
+            # held, reap_dead_syncs leaves this sync's ``running`` row alone.
+            conn.execute("select pg_advisory_xact_lock(%s)", (_sync_lock_key(result.sync_id),))
+            _start_sync(url, result, stream.platform, run_id)
+            started = True
             ensure_raw_table(conn, stream)
             quarantined = _copy_and_swap(
                 conn, stream, account_id, pages, since, until, result, source, scope or {}
@@ -284,6 +320,8 @@ def replace_window(
             if quarantined:
                 write_quarantine(conn, stream.platform, stream.name, account_id, result.sync_id, quarantined)
     except BaseException as exc:
+        if not started:  # the database could not be reached: there is no sync row to end
+            raise
         _finish_sync(url, result, f"{type(exc).__name__}: {exc}"[:2000])
         raise
     _finish_sync(url, result, None)

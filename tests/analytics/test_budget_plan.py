@@ -15,6 +15,7 @@ from pipeline.analytics.budget.plan import (
     assess_account_health,
     plan_allocation,
 )
+from pipeline.sandbox.simulator import stable_int
 
 AS_OF = date(2026, 3, 2)
 DAYS = 90
@@ -31,7 +32,7 @@ def mart_rows(
     roas: float,
     half: float,
 ) -> pd.DataFrame:
-    rng = np.random.default_rng(abs(hash(campaign)) % 2**32)
+    rng = np.random.default_rng(stable_int("budget-plan", campaign, bits=32))  # same data in every process
     days = [AS_OF - timedelta(days=DAYS - i) for i in range(DAYS)]
     spend = level * rng.lognormal(0.0, 0.2, DAYS)
     h = half * level

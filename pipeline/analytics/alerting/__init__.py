@@ -14,15 +14,18 @@ Alert types (daily ones at campaign, account and platform level unless noted):
 =================  ===================================================  ==========================
 type               fires when                                           default thresholds
 =================  ===================================================  ==========================
-ZERO_CONVERSIONS   the last 1-4 days spent without a single conversion  >= 8 expected, >= 50 spent
-ROAS_DROP          conversion value per spend below its expected level  -30 % and z 2.75
-CPA_SPIKE          spend per conversion above its expected level        +50 % and z 2.75
+ZERO_CONVERSIONS   the last days spent without a single conversion     >= 8 expected, >= 50 spent;
+                   (held as inconclusive from 2 expected)               escalates as days accumulate
+ROAS_DROP          conversion value per spend below its expected level  -30 % and z 3
+CPA_SPIKE          spend per conversion above its expected level        +50 % and z 3
 CTR_DROP           clicks per impression below its expected level       -30 % and 3 sd
 CPC_SPIKE          spend per click above its expected level (daily),    +50 % and 3 sd;
                    or today so far vs the same hours (hourly)           hourly 1.5x and 3 sd
 SPEND_PACING       spend vs the daily budget, or the lifetime budget    1 / 2 / 3 days: >= 135 /
                    paced evenly over the flight (campaign level)        125 / 120 %, <= 50 / 55 /
-                                                                        60 % (if usually >= 75 %)
+                                                                        60 % (vs the usual weekday
+                                                                        level where it is further
+                                                                        from the budget)
 SPEND_SPIKE        hourly: spend so far today vs the same hours before  1.5x and 3 sd, >= 50 spent
 DATA_STALE,        fct_signal_health_daily degraded / unhealthy for an  the mart's status; issue
 DATA_INCOMPLETE,   account-day among the days the detector reads        checks name the type
@@ -46,8 +49,11 @@ How a rate alert is decided:
    share of its conversions already reported (``recent_maturity``: yesterday 85 %, then 91, 94,
    96, 97, 98 %: typical restatement, leaning towards under-correction).
 3. Noise: the entity's robust day-to-day scatter (1.4826 x MAD of the baseline days' relative
-   residuals), scaled to the window and the baseline's own uncertainty, never below Poisson noise
-   of the conversion / click counts.
+   residuals; widened to Student's t, since a few weeks estimate it), scaled to the window and the
+   baseline's own uncertainty, never below Poisson noise of the conversion / click counts, plus the
+   uncertainty of the share of recent days still to be reported (``maturity_uncertainty``).
+   ROAS_DROP also fires on the value per conversion judged on its own noise (``value``: order
+   values' robust cv^2 and skew), for value drops with steady conversions.
 4. Fire when the shortfall is at least the type's minimum *and* significant: the window's count
    (conversions, clicks) is modelled as gamma-Poisson with the expected count as mean and that
    noise as relative variance, and its exact lower tail must be at most the one-sided normal tail
@@ -58,7 +64,9 @@ How a rate alert is decided:
    campaign is not an account drop, and many small drops add up). A platform whose accounts use
    several currencies is scored only when ``campaign_daily`` has an ``fx_rate`` column.
 6. Combining: ZERO_CONVERSIONS > ROAS_DROP > CPA_SPIKE on one entity keeps the first (the others
-   are listed in its evidence as ``related_signals``). A broader alert with >= 3 narrower ones of
+   are listed in its evidence as ``related_signals``); a CPC_SPIKE whose CPA rose with it becomes
+   the entity's CPA_SPIKE (``driver: cpc``), which then speaks before a ROAS drop; a held,
+   inconclusive ZERO_CONVERSIONS yields to a ROAS / CPA alert. A broader alert with >= 3 narrower ones of
    its family carries them (they are held: "rolled up into ..."); with 1 or 2 it is held as
    "explained by" them.
 7. Gating: an alert whose window touches a degraded / unhealthy day of its account(s) is held

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analytics.alerting.baseline import MAD_TO_SD
-from pipeline.analytics.alerting.daily import GROUP_COLUMNS, _suffix, roll_up
+from pipeline.analytics.alerting.combine import roll_up
+from pipeline.analytics.alerting.context import GROUP_COLUMNS, suffix
 from pipeline.analytics.alerting.frames import to_dates, to_float
 from pipeline.analytics.alerting.model import (
     HOURLY_ALERT_TYPES,
@@ -230,7 +231,7 @@ def _spend_spike(
         1.0 - 1.0 / ratio, excess, evidence,
         title=f"spend so far {ratio:.1f}x the usual for these hours",
         text=(
-            f"spent {today_spend:,.2f}{_suffix(entity['currency'])} today through "
+            f"spent {today_spend:,.2f}{suffix(entity['currency'])} today through "
             f"{int(entity['last_hour']):02d}:59 against a median of {baseline:,.2f} by that hour on the "
             f"previous days ({ratio:.1f}x; alert at {required:.1f}x)."
         ),
@@ -277,7 +278,7 @@ def _cpc_spike(
         1.0 - 1.0 / ratio, today_spend, evidence,
         title=f"CPC so far {ratio:.1f}x the usual for these hours",
         text=(
-            f"paid {cpc:,.2f}{_suffix(entity['currency'])} per click today through "
+            f"paid {cpc:,.2f}{suffix(entity['currency'])} per click today through "
             f"{int(entity['last_hour']):02d}:59 ({today_clicks:,.0f} clicks) against a median of "
             f"{baseline:,.2f} by that hour on the previous days ({ratio:.1f}x; alert at {required:.1f}x)."
         ),

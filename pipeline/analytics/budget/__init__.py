@@ -8,7 +8,10 @@ Typical use (the Dagster asset reads ``marts.fct_campaign_performance_daily`` an
     svg = response_curves_svg(curves, allocation)
 
 See :mod:`.curves` for the model and when a curve is trusted, :mod:`.allocation` for the
-optimisation and its reporting, :mod:`.svg` for the picture. All money in one currency.
+optimisation and its reporting, :mod:`.svg` for the picture; :mod:`.pooling` and :mod:`.uncertainty`
+for the pooled elasticities, posterior draws and the allocation's interval
+(``allocation_interval(curves, allocation.daily, current, period_days=7)``), :mod:`.experiments`
+for budget experiments (``assess_experiments(curves, allocation)``). All money in one currency.
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ from pipeline.analytics.budget.curves import (
     Goal,
     fit_response_curves,
 )
+from pipeline.analytics.budget.experiments import ExperimentAssessment, ExperimentConfig, assess_experiments
+from pipeline.analytics.budget.pooling import ElasticityPool, pool_elasticities
 from pipeline.analytics.budget.svg import response_curves_svg, svg_data_uri
+from pipeline.analytics.budget.uncertainty import AllocationInterval, allocation_interval, curve_draws
 
 __all__ = [
     "Allocation",
+    "AllocationInterval",
     "Binding",
     "BoundsConfig",
     "BudgetInfeasibleError",
@@ -46,6 +53,9 @@ __all__ = [
     "CampaignKey",
     "CurveConfig",
     "CurveFit",
+    "ElasticityPool",
+    "ExperimentAssessment",
+    "ExperimentConfig",
     "FitStatus",
     "Goal",
     "PlatformAllocation",
@@ -53,8 +63,12 @@ __all__ = [
     "StrategyResult",
     "Unallocated",
     "allocate_budget",
+    "allocation_interval",
+    "assess_experiments",
     "compare_strategies",
+    "curve_draws",
     "fit_response_curves",
+    "pool_elasticities",
     "proportional_split",
     "response_curves_svg",
     "svg_data_uri",

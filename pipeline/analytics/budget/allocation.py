@@ -23,7 +23,7 @@ currency: curves carrying different ``currency`` values are refused.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -423,6 +423,7 @@ def _problem(
     period_days: int,
     *,
     hold_untrusted: bool,
+    hold: Collection[CampaignKey] = (),
 ) -> _Problem:
     if period_days < 1:
         raise ValueError("period_days must be at least 1")
@@ -445,6 +446,8 @@ def _problem(
     for i, c in enumerate(ordered):
         if c.status is FitStatus.INACTIVE or current[i] <= 0:
             lo[i] = hi[i] = 0.0
+        elif c.key in hold:  # e.g. running a budget experiment around its current spend
+            lo[i] = hi[i] = current[i]
         elif hold_untrusted and not c.trusted:
             lo[i] = current[i] * (1 - bounds.held_change)
             hi[i] = current[i] * (1 + bounds.held_change)
@@ -466,8 +469,12 @@ def allocate_budget(
     bounds: BoundsConfig | None = None,
     period_days: int = 7,
     period_start: date | None = None,
+    hold: Collection[CampaignKey] = (),
 ) -> Allocation:
     """Split ``total_budget`` (for ``period_days`` days) over the campaigns of ``curves``.
+
+    Campaigns in ``hold`` stay at their current spend (binding ``held``), e.g. while a budget
+    experiment varies them around it.
 
     ``current_spend`` is each campaign's current daily spend (default: the curve's own, the mean
     of its last days); bounds are relative to it. Trusted curves may move within
@@ -475,7 +482,10 @@ def allocate_budget(
     ones get nothing. Raises :class:`BudgetInfeasibleError` when the minimums exceed the budget.
     """
     bounds = bounds or BoundsConfig()
-    problem = _problem(curves, total_budget, current_spend, bounds, period_days, hold_untrusted=True)
+    hold = frozenset(hold)
+    problem = _problem(
+        curves, total_budget, current_spend, bounds, period_days, hold_untrusted=True, hold=hold
+    )
     ordered = problem.curves
     goal = ordered[0].goal if ordered else Goal.VALUE
     if not ordered:
@@ -501,7 +511,7 @@ def allocate_budget(
         span = 1e-6 * max(hi, 1.0)
         if c.status is FitStatus.INACTIVE or problem.current[i] <= 0:
             binding = Binding.INACTIVE
-        elif not c.trusted:
+        elif not c.trusted or c.key in hold:
             binding = Binding.HELD
         elif s >= hi - span:
             binding = Binding.MAX

@@ -17,8 +17,8 @@ adds ~10 %), so the *level* of the curve at the spend the campaign runs at is we
 its *curvature* is not. The fit therefore estimates ``m`` (outcome at the reference spend, the
 mean spend of the fit window) and ``e`` (elasticity at the reference spend: a 1 % spend change
 moves the outcome by e %), from which ``vmax`` and ``h`` follow exactly. The elasticity gets a
-Gaussian prior pooled across the campaigns of the same run (empirical Bayes, DerSimonian-Laird):
-each campaign's own data moves it as far as their precision allows, and campaigns whose spend
+Gaussian prior pooled across the campaigns of the same run (hierarchical, the spread between
+campaigns integrated out: :mod:`.pooling`): each campaign's own data moves it as far as their precision allows, and campaigns whose spend
 hardly varied borrow the typical curvature of the others. With fewer than
 ``CurveConfig.min_campaigns_to_pool`` usable campaigns the configured prior is used (elasticity
 0.5 = half saturation at the reference spend, a common neutral assumption).
@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+
+from pipeline.analytics.budget.pooling import ElasticityPool, pool_elasticities, pooled_prior
 
 CampaignKey = tuple[str, str, str]  # (platform, account_id, campaign_id)
 
@@ -153,6 +155,11 @@ class CurveFit:
     currency: str | None = None
     prior: tuple[float, float] | None = None  # (mean, sd) of the elasticity prior used
     points: tuple[tuple[float, float], ...] = field(default=(), repr=False)  # (spend, dow-adj. outcome)
+    # The campaign's own evidence on its curvature (flat prior), for pooling and experiments:
+    elasticity_data: float | None = None
+    elasticity_data_se: float | None = None
+    level_se: float | None = None  # standard error of log(outcome at the reference spend)
+    log_spend_sd: float | None = None  # how much the fitted spend varied (identifies the curvature)
 
     @property
     def key(self) -> CampaignKey:
@@ -223,6 +230,10 @@ class CurveFit:
             "weekly_factors": [round(f, 4) for f in self.weekly_factors],
             "currency": self.currency,
             "prior_elasticity": None if self.prior is None else [round(p, 4) for p in self.prior],
+            "elasticity_data": rounded(self.elasticity_data),
+            "elasticity_data_se": rounded(self.elasticity_data_se),
+            "level_se": rounded(self.level_se),
+            "log_spend_sd": rounded(self.log_spend_sd),
         }
 
     @classmethod
@@ -298,6 +309,7 @@ class _Estimate:
     s_ref: float
     use_dow: bool
     elasticity_se: float | None  # from the data rows only (flat prior) or the posterior
+    level_se: float | None = None  # of log(outcome at the reference spend)
 
 
 def fit_response_curves(
@@ -328,7 +340,8 @@ def fit_response_curves(
     # Stage 1: each campaign's own elasticity (flat prior), for the pooled prior.
     flat = (config.prior_elasticity, 10.0)
     first = [_fit(s, config, flat, scales[s.key], data_only_se=True) for s in fittable]
-    prior = _pooled_prior(first, config)
+    prior, _ = _pooled_prior(first, config, [s.key for s in fittable])
+    own = {s.key: e for s, e in zip(fittable, first, strict=True)}
 
     fits: dict[CampaignKey, CurveFit] = {}
     for s in series:
@@ -344,7 +357,7 @@ def fit_response_curves(
             continue
         final = _fit(s, config, prior, scales[s.key])
         holdout = _holdout_metrics(s, config, prior, scales[s.key])
-        fits[s.key] = _curve_from(s, goal, config, prior, final, holdout)
+        fits[s.key] = _curve_from(s, goal, config, prior, final, holdout, own[s.key])
     return dict(sorted(fits.items()))
 
 
@@ -573,39 +586,46 @@ def _fit(
         information[1, 1] += 1.0 / prior[1] ** 2
     cov = np.linalg.pinv(information)
     se = float(math.sqrt(max(cov[1, 1], 0.0)))
-    return _Estimate(params=result.x, s_ref=scale.s_ref, use_dow=scale.use_dow, elasticity_se=se)
+    level_se = float(math.sqrt(max(cov[0, 0], 0.0)))
+    return _Estimate(
+        params=result.x, s_ref=scale.s_ref, use_dow=scale.use_dow, elasticity_se=se, level_se=level_se
+    )
 
 
 _BOUND_MARGIN = 0.02  # estimates within 2 % of k from a bound count as pinned to it
 
 
-def _pooled_prior(estimates: Sequence[_Estimate], config: CurveConfig) -> tuple[float, float]:
-    """DerSimonian-Laird random-effects pooling of per-campaign elasticities."""
+def _pooled_prior(
+    estimates: Sequence[_Estimate], config: CurveConfig, keys: Sequence[CampaignKey] = ()
+) -> tuple[tuple[float, float], ElasticityPool]:
+    """Hierarchical pooling of per-campaign elasticities, the spread between campaigns integrated
+    out (:mod:`.pooling`): the prior each campaign's own fit then gets, and the pool itself."""
     default = (config.prior_elasticity, config.prior_elasticity_sd)
     k = config.hill_slope
+    pool = pool_elasticities(
+        {
+            key: (float(e.params[1]), e.elasticity_se)
+            for key, e in zip(keys or range(len(estimates)), estimates, strict=True)
+        },
+        lower=0.005 * k,
+        upper=0.995 * k,
+        bound_margin=_BOUND_MARGIN,
+    )
     # An estimate pinned at a bound of the elasticity (0, k) is no interior optimum: its standard
-    # error means nothing, and a few of them (spend that barely moved) would inflate the estimated
-    # spread between campaigns, so that the prior stopped pooling. They are left out of the pool.
-    usable = [
-        (float(e.params[1]), e.elasticity_se)
-        for e in estimates
-        if e.elasticity_se is not None
+    # error means nothing; it enters the pool as (almost) no information.
+    informative = [
+        e.elasticity_se is not None
         and 0 < e.elasticity_se < 10
         and _BOUND_MARGIN * k < float(e.params[1]) < (1 - _BOUND_MARGIN) * k
+        for e in estimates
     ]
-    if not config.pool_prior or len(usable) < config.min_campaigns_to_pool:
-        return default
-    values = np.array([u[0] for u in usable])
-    variances = np.array([u[1] for u in usable]) ** 2
-    w = 1.0 / variances
-    fixed = float(np.sum(w * values) / np.sum(w))
-    q = float(np.sum(w * (values - fixed) ** 2))
-    c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
-    tau2 = max((q - (len(values) - 1)) / c, 0.0) if c > 0 else 0.0
-    w_random = 1.0 / (variances + tau2)
-    mean = float(np.sum(w_random * values) / np.sum(w_random))
-    mean = min(max(mean, 0.05 * k), 0.95 * k)
-    return (mean, max(math.sqrt(tau2), config.min_pooled_sd))
+    if not config.pool_prior:
+        return default, pool
+    mean, sd = pooled_prior(
+        pool, min_sd=config.min_pooled_sd, default=default, min_campaigns=config.min_campaigns_to_pool,
+        informative=informative,
+    )  # fmt: skip
+    return (min(max(mean, 0.05 * k), 0.95 * k), sd), pool
 
 
 @dataclass
@@ -680,6 +700,7 @@ def _curve_from(
     prior: tuple[float, float],
     estimate: _Estimate,
     holdout: _Holdout,
+    own: _Estimate,
 ) -> CurveFit:
     k = config.hill_slope
     m_ref, e = math.exp(estimate.params[0]), float(estimate.params[1])
@@ -718,6 +739,10 @@ def _curve_from(
         currency=s.currency,
         prior=prior,
         points=_points(s.spend, adjusted, config.keep_points),
+        elasticity_data=float(own.params[1]),
+        elasticity_data_se=own.elasticity_se,
+        level_se=estimate.level_se,
+        log_spend_sd=float(np.std(np.log(np.maximum(s.x, 1e-9)))),
     )
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,6 +49,7 @@ from pipeline.analytics.budget.curves import (
     Goal,
     fit_response_curves,
 )
+from pipeline.analytics.budget.uncertainty import AllocationInterval, allocation_interval
 
 AccountKey = tuple[str, str]
 
@@ -261,6 +262,7 @@ class AllocationPlan:
     curves: Mapping[CampaignKey, CurveFit]
     lines: tuple[AllocationLine, ...]
     health: Mapping[AccountKey, AccountHealth]
+    interval: AllocationInterval | None = None  # of the period's expected outcome (posterior draws)
 
     @property
     def objective(self) -> Goal:
@@ -304,6 +306,7 @@ class AllocationPlan:
             "curves": statuses,
             "median_holdout_mape": None if not mapes else round(float(np.median(mapes)), 4),
             "elasticity_prior": None if prior is None else [round(p, 4) for p in prior],
+            "uncertainty": None if self.interval is None else self.interval.to_dict(),
             "settings": self.settings.to_dict(),
             "notes": [] if self.allocation is None else list(self.allocation.notes),
             "comparison": None if self.comparison is None else self.comparison.to_dict(),
@@ -394,6 +397,7 @@ def plan_allocation(
     health: pd.DataFrame | None = None,
     settings: AllocationSettings | None = None,
     reporting_currency: str = "USD",
+    hold: Collection[CampaignKey] = (),
 ) -> AllocationPlan:
     """Plan the allocation for ``period_days`` from ``as_of`` on the days before ``as_of``.
 
@@ -401,6 +405,7 @@ def plan_allocation(
     campaign_id, campaign_name, currency, fx_rate, spend_reporting, conversions,
     conversion_value_reporting). ``campaigns``: ``marts.dim_campaigns`` (daily_budget, budget_type).
     ``health``: ``marts.fct_signal_health_daily`` (date_day, platform, account_id, status, health_score).
+    ``hold``: campaigns kept at their current spend and not proposed (a budget experiment is running).
     Raises ``ValueError`` when a configured total cannot cover the campaigns' minimums.
     """
     settings = settings or AllocationSettings()
@@ -453,11 +458,13 @@ def plan_allocation(
 
     allocation: Allocation | None = None
     comparison: StrategyComparison | None = None
+    interval: AllocationInterval | None = None
     if curves:
         try:
             allocation = allocate_budget(
-                curves, total, bounds=bounds, period_days=settings.period_days, period_start=period_start
-            )
+                curves, total, bounds=bounds, period_days=settings.period_days, period_start=period_start,
+                hold=[k for k in hold if k in curves],
+            )  # fmt: skip
         except BudgetInfeasibleError as error:
             raise ValueError(
                 f"ADSIGNAL_ALLOCATION_TOTAL_BUDGET {total:,.2f} {reporting_currency} cannot be allocated: {error}"
@@ -465,6 +472,10 @@ def plan_allocation(
         comparison = compare_strategies(
             curves, total, bounds=bounds, period_days=settings.period_days, allocation=allocation
         )
+        interval = allocation_interval(
+            curves, allocation.daily, {c.key: c.current_daily for c in allocation.campaigns},
+            period_days=settings.period_days,
+        )  # fmt: skip
 
     lines: list[AllocationLine] = []
     detail = {} if allocation is None else {c.key: c for c in allocation.campaigns}
@@ -480,6 +491,12 @@ def plan_allocation(
                 health_by_account,
             )
         )
+    lines = [
+        replace(line, propose=False, not_proposed_reason="budget experiment running; held at its schedule")
+        if line.key in hold
+        else line
+        for line in lines
+    ]
     lines.extend(_excluded_lines(data[is_excluded], as_of, fx, account_currency, budgets, health_by_account))
     return AllocationPlan(
         as_of=as_of,
@@ -495,6 +512,7 @@ def plan_allocation(
         curves=curves,
         lines=tuple(lines),
         health=health_by_account,
+        interval=interval,
     )
 
 

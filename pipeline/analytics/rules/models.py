@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from pipeline.platforms import PLATFORM_NAMES
+
 # Sums over the window, then ratios of the sums (never averages of daily ratios).
 BASE_METRICS: tuple[str, ...] = ("spend", "impressions", "clicks", "conversions", "conversion_value")
 RATIO_METRICS: tuple[str, ...] = ("cpc", "cpm", "ctr", "cpa", "roas")
@@ -46,7 +48,7 @@ OPERATORS: dict[str, str] = {
 
 # The connectors' platforms (pipeline.connectors.CONNECTORS). CSV imports may name others, so an unknown
 # platform is only refused when it looks like a typo of a known one.
-KNOWN_PLATFORMS: tuple[str, ...] = ("google_ads", "meta", "microsoft_ads", "snapchat", "tiktok")
+KNOWN_PLATFORMS: tuple[str, ...] = tuple(sorted(PLATFORM_NAMES))
 SEVERITIES: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 MAX_WINDOW_DAYS = 90
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$")

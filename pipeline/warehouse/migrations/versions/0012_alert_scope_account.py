@@ -2,8 +2,8 @@
 sources (two CSV accounts may both have a campaign c1), so the live-alert key and the producer/scope
 index include the account (``coalesce(account_id, '')``: platform-level alerts have none).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
