@@ -45,6 +45,7 @@ ACCOUNTS = (
     ("amazon", "ENTITY1", 10, "America/Los_Angeles"),
 )
 PLATFORMS = {"linkedin", "pinterest", "reddit", "amazon"}
+TRACKING_BREAK = ("reddit", 2)  # campaign c2 of reddit converts nothing on the file's last three days
 
 
 def write_file(path: Path) -> Path:
@@ -57,10 +58,13 @@ def write_file(path: Path) -> Path:
                 for c in range(1, campaigns + 1):
                     spend = 10 + account_index + c + offset % 7
                     impressions = 1000 * spend
+                    conversions = 4 + c % 3
+                    if (platform, c) == TRACKING_BREAK and offset >= DAYS - 3:
+                        conversions = 0
                     writer.writerow(
                         [day.isoformat(), platform, account, f"{platform} {account}", "USD", timezone,
                          f"c{c}", f"Campaign {c}", f"g{c}", f"a{c}", f"Ad {c}", f"{spend}.50",
-                         impressions, impressions // 50, c % 3, f"{c * 20}.00"]
+                         impressions, impressions // 50, conversions, f"{conversions * 20}.00"]
                     )  # fmt: skip
     return path
 
@@ -140,8 +144,11 @@ def test_a_csv_only_warehouse_builds_marts_signal_health_and_alerts(imported: di
     ):
         platforms = {p for (p,) in query(url, f"select distinct platform from {table}")}
         assert platforms == PLATFORMS, table  # those platforms, and no sandbox platform mixed in
-    alert_platforms = {p for (p,) in query(url, "select distinct platform from app.alerts")}
-    assert alert_platforms <= PLATFORMS
+    alerts = query(url, "select platform, entity_id, alert_type from app.alerts where status = 'open'")
+    assert ("reddit", "c2", "ZERO_CONVERSIONS") in alerts, alerts  # the decisions ran on the files' data
+    assert {platform for platform, *_ in alerts} <= PLATFORMS
+    allocated = query(url, "select distinct platform from app.budget_allocation_lines")
+    assert {platform for (platform,) in allocated} <= PLATFORMS
     assert query(url, "select count(*) from marts.fct_ad_performance_daily") == [(expected_rows(),)]
 
 
