@@ -55,7 +55,7 @@ from pipeline.analytics.budget.experiments import (
     experiment_budgets,
     uncertainty_narrowing,
 )
-from pipeline.analytics.budget.successive import successive_allocation
+from pipeline.analytics.budget.successive import guarded_step, successive_allocation
 from pipeline.analytics.budget.uncertainty import allocation_interval, curve_pool
 from pipeline.bench.market import MarketWorld
 from pipeline.sandbox.simulator import Scenario, World
@@ -79,6 +79,7 @@ class LoopConfig:
     workers: int = 1
     # Successive allocation (allocate, apply, refit every step, allocate again) over the same cycle:
     steps: tuple[int, ...] = (14,)  # step lengths in days
+    step_max_change: float | None = None  # each step moves at most this much per campaign (guardrail)
 
 
 class _SandboxLoopWorld:
@@ -225,16 +226,21 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
         """Allocate, apply for ``step_days``, refit on everything, allocate again, through the cycle."""
         varied = _world(family, seed, config)
         values: list[float] = []
-        split = dict(alloc0.daily)
+        split = dict(current)
         applied = dict.fromkeys(keys, 1.0)
         for step, start in enumerate(range(0, span, step_days)):
             day0 = t0 + timedelta(days=start)
             sample = seed * 1000 + step if thompson else None
+            target = alloc0.daily
             if start > 0 or thompson:
                 fitted = _fit(varied, day0) if start > 0 else curves0
                 latest = {k: fitted.get(k, curves0[k]) for k in keys}
-                split = successive_allocation(latest, total, anchor_spend=current, bounds=bounds,
-                                              sample_seed=sample).daily  # fmt: skip
+                target = successive_allocation(latest, total, anchor_spend=current, bounds=bounds,
+                                               sample_seed=sample).daily  # fmt: skip
+            if config.step_max_change is not None:
+                split = guarded_step(split, target, config.step_max_change)
+            else:
+                split = dict(target)
             for key in keys:
                 multiplier = split[key] / current[key]
                 if abs(multiplier - applied[key]) > 1e-6:
@@ -438,13 +444,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--steps", default="14", help="successive allocation: refit every N days (comma list)"
     )
+    parser.add_argument(
+        "--step-max-change", type=float, default=None, help="successive steps within this change (0.30)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     config = LoopConfig(workers=args.workers, first_seed=args.first_seed,
                         families=tuple(f for f in args.families.split(",") if f),
                         experiment_days=args.experiment_days, amplitude=args.amplitude,
                         horizon_days=args.horizon_days,
-                        steps=tuple(int(s) for s in args.steps.split(",") if s))  # fmt: skip
+                        steps=tuple(int(s) for s in args.steps.split(",") if s),
+                        step_max_change=args.step_max_change)  # fmt: skip
     if args.quick:
         config = replace(config, seeds=4)
     if args.seeds is not None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.analytics.budget import BoundsConfig, CurveFit
-from pipeline.analytics.budget.successive import sampled_curves, successive_allocation
+from pipeline.analytics.budget.successive import guarded_step, sampled_curves, successive_allocation
 
 
 def _curves(n: int = 10) -> dict[tuple[str, str, str], CurveFit]:
@@ -62,3 +62,17 @@ def test_sampled_curves_keep_the_level_near_the_reference_spend() -> None:
         at_reference = curve.reference_spend
         ratio = drawn[key].response(at_reference) / curve.response(at_reference)
         assert 0.8 < ratio < 1.25  # the level is measured; the curvature is what varies
+
+
+def test_a_guarded_step_moves_every_campaign_the_same_fraction_within_the_limit() -> None:
+    previous = {("m", "a", "x"): 100.0, ("m", "a", "y"): 100.0, ("m", "a", "z"): 100.0}
+    target = {("m", "a", "x"): 150.0, ("m", "a", "y"): 70.0, ("m", "a", "z"): 80.0}
+    step = guarded_step(previous, target, max_change=0.30)
+    # x wants +50 %: every campaign goes 60 % of its way; the total stays.
+    assert step[("m", "a", "x")] == pytest.approx(130.0)
+    assert step[("m", "a", "y")] == pytest.approx(82.0)
+    assert step[("m", "a", "z")] == pytest.approx(88.0)
+    assert sum(step.values()) == pytest.approx(300.0)
+    assert guarded_step(previous, {k: v * 1.1 for k, v in previous.items()}) == pytest.approx(
+        {k: v * 1.1 for k, v in previous.items()}
+    )

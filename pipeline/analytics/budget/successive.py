@@ -7,6 +7,9 @@ earning. :func:`successive_allocation` is one step of that loop:
 
 - bounds stay relative to the **anchor** spend (each campaign's spend before the cycle began), so
   successive steps cannot drift beyond what one allocation may do;
+- :func:`guarded_step` moves from the running split toward the step's target by one common
+  fraction, so no campaign changes by more than the guardrail's per-action limit and the total stays
+  (the action queue would clamp each campaign on its own and leave the total off);
 - with ``sample_seed`` the step allocates on one joint posterior draw of the curves (Thompson
   sampling) instead of their means: campaigns whose curvature is uncertain are moved to where the
   draw says, which is exploration that costs little where the curves agree.
@@ -50,3 +53,24 @@ def successive_allocation(
     return allocate_budget(
         chosen, total_budget, current_spend=anchor_spend, bounds=bounds, period_days=period_days
     )
+
+
+def guarded_step(
+    previous: Mapping[CampaignKey, float], target: Mapping[CampaignKey, float], max_change: float = 0.30
+) -> dict[CampaignKey, float]:
+    """Move from ``previous`` toward ``target`` as far as ``max_change`` (relative, per campaign) allows.
+
+    Every campaign moves the same fraction of its way, so a split with the same total as ``previous``
+    keeps it; campaigns only in ``target`` take their target.
+    """
+    fraction = 1.0
+    for key, goal in target.items():
+        start = previous.get(key)
+        if start is not None and start > 0:
+            change = abs(goal - start) / start
+            if change > max_change:
+                fraction = min(fraction, max_change / change)
+    return {
+        key: (previous[key] + fraction * (goal - previous[key])) if key in previous else goal
+        for key, goal in target.items()
+    }
