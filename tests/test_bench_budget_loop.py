@@ -21,7 +21,6 @@ def test_one_seed_per_family_reports_every_strategy_and_the_experiment_cost() ->
             "with_experiments",
             "forced",
             "successive_14d",
-            "thompson_14d",
         }
         assert family["captured"]["end_of_cycle_successive_14d"]["median"] is not None
         assert family["captured"]["without"]["median"] is not None

@@ -80,6 +80,7 @@ class LoopConfig:
     # Successive allocation (allocate, apply, refit every step, allocate again) over the same cycle:
     steps: tuple[int, ...] = (14,)  # step lengths in days
     step_max_change: float | None = None  # each step moves at most this much per campaign (guardrail)
+    thompson: bool = False  # also allocate each step on a posterior draw (measured worse on both families)
 
 
 class _SandboxLoopWorld:
@@ -253,7 +254,7 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
     successive_runs = {
         f"{'thompson' if thompson else 'successive'}_{step}d": successive(step, thompson)
         for step in config.steps
-        for thompson in (False, True)
+        for thompson in ((False, True) if config.thompson else (False,))
     }
 
     without = cycle({})
@@ -447,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--step-max-change", type=float, default=None, help="successive steps within this change (0.30)"
     )
+    parser.add_argument("--thompson", action="store_true", help="also Thompson-sampled successive steps")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     config = LoopConfig(workers=args.workers, first_seed=args.first_seed,
@@ -454,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
                         experiment_days=args.experiment_days, amplitude=args.amplitude,
                         horizon_days=args.horizon_days,
                         steps=tuple(int(s) for s in args.steps.split(",") if s),
-                        step_max_change=args.step_max_change)  # fmt: skip
+                        step_max_change=args.step_max_change, thompson=args.thompson)  # fmt: skip
     if args.quick:
         config = replace(config, seeds=4)
     if args.seeds is not None:
