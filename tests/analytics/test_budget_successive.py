@@ -7,8 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pipeline.analytics.budget import BoundsConfig, CurveFit
-from pipeline.analytics.budget.successive import guarded_step, sampled_curves, successive_allocation
+from pipeline.analytics.budget import BoundsConfig, CurveFit, allocate_budget
+from pipeline.analytics.budget.plan import AllocationSettings
+from pipeline.analytics.budget.successive import (
+    guard_allocation,
+    guarded_step,
+    sampled_curves,
+    successive_allocation,
+)
 
 
 def _curves(n: int = 10) -> dict[tuple[str, str, str], CurveFit]:
@@ -76,3 +82,24 @@ def test_a_guarded_step_moves_every_campaign_the_same_fraction_within_the_limit(
     assert guarded_step(previous, {k: v * 1.1 for k, v in previous.items()}) == pytest.approx(
         {k: v * 1.1 for k, v in previous.items()}
     )
+
+
+def test_a_guarded_allocation_is_one_step_toward_the_optimum_with_the_total_kept() -> None:
+    curves = _curves()
+    current = {k: c.current_spend for k, c in curves.items()}
+    full = allocate_budget(curves, 7 * sum(current.values()), current_spend=current, period_days=7)
+    assert max(abs(s / current[k] - 1) for k, s in full.daily.items()) > 0.3
+    step = guard_allocation(full, curves, 0.3)
+    assert max(abs(s / current[k] - 1) for k, s in step.daily.items()) <= 0.3 + 1e-9
+    assert sum(step.daily.values()) == pytest.approx(sum(full.daily.values()), rel=1e-9)
+    # Concave curves: part of the way earns part of the gain, never more than the optimum.
+    assert full.current_outcome < step.expected_outcome <= full.expected_outcome + 1e-9
+    assert step.expected_outcome == pytest.approx(sum(c.expected_proposed for c in step.campaigns))
+    assert sum(p.proposed for p in step.platforms) == pytest.approx(7 * sum(step.daily.values()))
+
+
+def test_the_step_limit_is_read_from_the_environment() -> None:
+    assert AllocationSettings.from_env({}).max_step is None
+    assert AllocationSettings.from_env({"ADSIGNAL_ALLOCATION_MAX_STEP": "0.3"}).max_step == 0.3
+    with pytest.raises(ValueError, match="MAX_STEP"):
+        AllocationSettings.from_env({"ADSIGNAL_ALLOCATION_MAX_STEP": "1.5"})

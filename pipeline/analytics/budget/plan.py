@@ -50,6 +50,7 @@ from pipeline.analytics.budget.curves import (
     Goal,
     fit_response_curves,
 )
+from pipeline.analytics.budget.successive import guard_allocation
 from pipeline.analytics.budget.uncertainty import AllocationInterval, allocation_interval
 
 TREATMENTS = {
@@ -73,6 +74,7 @@ class AllocationSettings:
     min_fraction: float = 0.5
     max_fraction: float = 1.5
     max_degraded_share: float = 0.10
+    max_step: float | None = None  # successive allocation: move at most this much per run (common fraction)
 
     def __post_init__(self) -> None:
         if not 1 <= self.period_days <= 92:
@@ -85,6 +87,8 @@ class AllocationSettings:
             raise ValueError("ADSIGNAL_ALLOCATION_LOOKBACK_DAYS must be between 28 and 365")
         if not 0 <= self.min_change < 1:
             raise ValueError("ADSIGNAL_ALLOCATION_MIN_CHANGE must be in [0, 1)")
+        if self.max_step is not None and not 0 < self.max_step <= 1:
+            raise ValueError("ADSIGNAL_ALLOCATION_MAX_STEP must be in (0, 1]")
         if not 0 <= self.max_degraded_share <= 1:
             raise ValueError("max_degraded_share must be in [0, 1]")
 
@@ -115,6 +119,7 @@ class AllocationSettings:
             min_change=float(number("ADSIGNAL_ALLOCATION_MIN_CHANGE", defaults.min_change) or 0.0),
             min_fraction=float(number("ADSIGNAL_ALLOCATION_MIN_FRACTION", defaults.min_fraction) or 0.0),
             max_fraction=float(number("ADSIGNAL_ALLOCATION_MAX_FRACTION", defaults.max_fraction) or 0.0),
+            max_step=number("ADSIGNAL_ALLOCATION_MAX_STEP", None),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +132,7 @@ class AllocationSettings:
             "min_fraction": self.min_fraction,
             "max_fraction": self.max_fraction,
             "max_degraded_share": self.max_degraded_share,
+            "max_step": self.max_step,
         }
 
 
@@ -385,6 +391,8 @@ def plan_allocation(
             raise ValueError(
                 f"ADSIGNAL_ALLOCATION_TOTAL_BUDGET {total:,.2f} {reporting_currency} cannot be allocated: {error}"
             ) from error
+        if settings.max_step is not None:
+            allocation = guard_allocation(allocation, curves, settings.max_step)
         comparison = compare_strategies(
             curves, total, bounds=bounds, period_days=settings.period_days, allocation=allocation
         )

@@ -74,3 +74,50 @@ def guarded_step(
         key: (previous[key] + fraction * (goal - previous[key])) if key in previous else goal
         for key, goal in target.items()
     }
+
+
+def guard_allocation(
+    allocation: Allocation, curves: Mapping[CampaignKey, CurveFit], max_change: float
+) -> Allocation:
+    """The allocation moved only one guarded step from the current spend (:func:`guarded_step`).
+
+    What the allocation asset proposes with ``ADSIGNAL_ALLOCATION_MAX_STEP``: the next runs refit on
+    the moved spend and continue (successive allocation), instead of the action queue clamping each
+    campaign on its own and leaving the total off.
+    """
+    current = {c.key: c.current_daily for c in allocation.campaigns}
+    stepped = guarded_step(current, allocation.daily, max_change)
+    campaigns = []
+    for c in allocation.campaigns:
+        spend = stepped[c.key]
+        curve = curves.get(c.key)
+        if curve is None or abs(spend - c.proposed_daily) <= 1e-12:
+            campaigns.append(c)
+            continue
+        campaigns.append(
+            replace(
+                c,
+                proposed_daily=spend,
+                expected_proposed=float(curve.response(spend)) * allocation.period_days,
+                marginal_return=float(curve.marginal(spend)),
+            )
+        )
+    platforms = tuple(
+        replace(
+            p,
+            proposed=sum(c.proposed_daily for c in campaigns if c.platform == p.platform)
+            * allocation.period_days,
+            expected_proposed=sum(c.expected_proposed for c in campaigns if c.platform == p.platform),
+        )
+        for p in allocation.platforms
+    )
+    return replace(
+        allocation,
+        campaigns=tuple(campaigns),
+        platforms=platforms,
+        expected_outcome=sum(c.expected_proposed for c in campaigns),
+        notes=(
+            *allocation.notes,
+            f"moved one step of at most {max_change:.0%} per campaign toward the optimum",
+        ),
+    )
