@@ -16,7 +16,13 @@ def test_one_seed_per_family_reports_every_strategy_and_the_experiment_cost() ->
             "proportional_roas",
             "after_experiment",
         }
-        assert set(family["net_cycle"]) == {"without", "with_experiments", "forced"}
+        assert set(family["net_cycle"]) == {
+            "without",
+            "with_experiments",
+            "forced",
+            "successive_14d",
+        }
+        assert family["captured"]["end_of_cycle_successive_14d"]["median"] is not None
         assert family["captured"]["without"]["median"] is not None
         assert family["cost_oracle_days"]["forced"]["median"] is not None
         assert 0.0 <= family["interval_coverage"] <= 1.0

@@ -55,6 +55,7 @@ from pipeline.analytics.budget.experiments import (
     experiment_budgets,
     uncertainty_narrowing,
 )
+from pipeline.analytics.budget.successive import guarded_step, successive_allocation
 from pipeline.analytics.budget.uncertainty import allocation_interval, curve_pool
 from pipeline.bench.market import MarketWorld
 from pipeline.sandbox.simulator import Scenario, World
@@ -76,6 +77,10 @@ class LoopConfig:
     t1: date = date(2025, 3, 31)  # the day after the experiment
     families: tuple[str, ...] = FAMILIES
     workers: int = 1
+    # Successive allocation (allocate, apply, refit every step, allocate again) over the same cycle:
+    steps: tuple[int, ...] = (14,)  # step lengths in days
+    step_max_change: float | None = None  # each step moves at most this much per campaign (guardrail)
+    thompson: bool = False  # also allocate each step on a posterior draw (measured worse on both families)
 
 
 class _SandboxLoopWorld:
@@ -128,7 +133,9 @@ def _world(family: str, seed: int, config: LoopConfig) -> Any:
     if family == "sandbox":
         return _SandboxLoopWorld(seed, config)
     start = config.t1 - timedelta(days=config.history_days + config.experiment_days)
-    return MarketWorld(seed, start=start, days=config.history_days + config.experiment_days)
+    return MarketWorld(
+        seed, start=start, days=config.history_days + config.experiment_days + config.horizon_days
+    )
 
 
 def _value(world: Any, split: dict[Key, float]) -> float:
@@ -149,7 +156,9 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
     keys = [
         k
         for k, c in curves0.items()
-        if c.current_spend > 0 and c.status.value != "inactive" and world.active_through(k, config.t1)
+        if c.current_spend > 0
+        and c.status.value != "inactive"
+        and world.active_through(k, config.t1 + timedelta(days=config.horizon_days))
     ]
     curves0 = {k: curves0[k] for k in keys}
     current = {k: curves0[k].current_spend for k in keys}
@@ -212,9 +221,44 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
         return {"experiments": len(designs), "after": captured(alloc1), "daily_during": during,
                 "narrowing": float(np.median(ratios)) if ratios else None}  # fmt: skip
 
+    span = config.experiment_days + config.horizon_days
+
+    def successive(step_days: int, thompson: bool) -> dict[str, Any]:
+        """Allocate, apply for ``step_days``, refit on everything, allocate again, through the cycle."""
+        varied = _world(family, seed, config)
+        values: list[float] = []
+        split = dict(current)
+        applied = dict.fromkeys(keys, 1.0)
+        for step, start in enumerate(range(0, span, step_days)):
+            day0 = t0 + timedelta(days=start)
+            sample = seed * 1000 + step if thompson else None
+            target = alloc0.daily
+            if start > 0 or thompson:
+                fitted = _fit(varied, day0) if start > 0 else curves0
+                latest = {k: fitted.get(k, curves0[k]) for k in keys}
+                target = successive_allocation(latest, total, anchor_spend=current, bounds=bounds,
+                                               sample_seed=sample).daily  # fmt: skip
+            if config.step_max_change is not None:
+                split = guarded_step(split, target, config.step_max_change)
+            else:
+                split = dict(target)
+            for key in keys:
+                multiplier = split[key] / current[key]
+                if abs(multiplier - applied[key]) > 1e-6:
+                    varied.set_multiplier(key, day0, multiplier)
+                    applied[key] = multiplier
+            values.extend([_value(world, split)] * min(step_days, span - start))
+        net_value = sum(v - r_current for v in values) / (span * gap) if gap > 1e-9 else None
+        return {"final": captured(split), "net": net_value}
+
+    successive_runs = {
+        f"{'thompson' if thompson else 'successive'}_{step}d": successive(step, thompson)
+        for step in config.steps
+        for thompson in ((False, True) if config.thompson else (False,))
+    }
+
     without = cycle({})
     with_voi, with_all = cycle(chosen), cycle(forced)
-    span = config.experiment_days + config.horizon_days
 
     def net(result: dict[str, Any]) -> float | None:
         if gap <= 1e-9 or result["after"] is None:
@@ -241,8 +285,10 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
             "roas_tilted": captured(tilted),
             "after_experiment": with_voi["after"],
             "after_forced": with_all["after"],
+            **{f"end_of_cycle_{name}": r["final"] for name, r in successive_runs.items()},
         },
-        "net_cycle": {"without": net(without), "with_experiments": net(with_voi), "forced": net(with_all)},
+        "net_cycle": {"without": net(without), "with_experiments": net(with_voi), "forced": net(with_all),
+                      **{name: r["net"] for name, r in successive_runs.items()}},
         "experiments": {"chosen": with_voi["experiments"], "forced": with_all["experiments"]},
         "cost_oracle_days": {"with_experiments": cost(with_voi)[0], "forced": cost(with_all)[0]},
         "cost_pct_revenue": {"with_experiments": cost(with_voi)[1], "forced": cost(with_all)[1]},
@@ -396,12 +442,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiment-days", type=int, default=14, help="a multiple of 14 (default 14)")
     parser.add_argument("--amplitude", type=float, default=0.15, help="budget variation (default 0.15)")
     parser.add_argument("--horizon-days", type=int, default=84, help="days the learned curves are used (84)")
+    parser.add_argument(
+        "--steps", default="14", help="successive allocation: refit every N days (comma list)"
+    )
+    parser.add_argument(
+        "--step-max-change", type=float, default=None, help="successive steps within this change (0.30)"
+    )
+    parser.add_argument("--thompson", action="store_true", help="also Thompson-sampled successive steps")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     config = LoopConfig(workers=args.workers, first_seed=args.first_seed,
                         families=tuple(f for f in args.families.split(",") if f),
                         experiment_days=args.experiment_days, amplitude=args.amplitude,
-                        horizon_days=args.horizon_days)  # fmt: skip
+                        horizon_days=args.horizon_days,
+                        steps=tuple(int(s) for s in args.steps.split(",") if s),
+                        step_max_change=args.step_max_change, thompson=args.thompson)  # fmt: skip
     if args.quick:
         config = replace(config, seeds=4)
     if args.seeds is not None:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analytics.actions import ActionProposal
+from pipeline.analytics.budget.account_health import AccountHealth, AccountKey, assess_account_health
 from pipeline.analytics.budget.allocation import (
     Allocation,
     BoundsConfig,
@@ -49,9 +50,8 @@ from pipeline.analytics.budget.curves import (
     Goal,
     fit_response_curves,
 )
+from pipeline.analytics.budget.successive import guard_allocation
 from pipeline.analytics.budget.uncertainty import AllocationInterval, allocation_interval
-
-AccountKey = tuple[str, str]
 
 TREATMENTS = {
     FitStatus.OK: "fitted",
@@ -74,6 +74,7 @@ class AllocationSettings:
     min_fraction: float = 0.5
     max_fraction: float = 1.5
     max_degraded_share: float = 0.10
+    max_step: float | None = None  # successive allocation: move at most this much per run (common fraction)
 
     def __post_init__(self) -> None:
         if not 1 <= self.period_days <= 92:
@@ -86,6 +87,8 @@ class AllocationSettings:
             raise ValueError("ADSIGNAL_ALLOCATION_LOOKBACK_DAYS must be between 28 and 365")
         if not 0 <= self.min_change < 1:
             raise ValueError("ADSIGNAL_ALLOCATION_MIN_CHANGE must be in [0, 1)")
+        if self.max_step is not None and not 0 < self.max_step <= 1:
+            raise ValueError("ADSIGNAL_ALLOCATION_MAX_STEP must be in (0, 1]")
         if not 0 <= self.max_degraded_share <= 1:
             raise ValueError("max_degraded_share must be in [0, 1]")
 
@@ -116,6 +119,7 @@ class AllocationSettings:
             min_change=float(number("ADSIGNAL_ALLOCATION_MIN_CHANGE", defaults.min_change) or 0.0),
             min_fraction=float(number("ADSIGNAL_ALLOCATION_MIN_FRACTION", defaults.min_fraction) or 0.0),
             max_fraction=float(number("ADSIGNAL_ALLOCATION_MAX_FRACTION", defaults.max_fraction) or 0.0),
+            max_step=number("ADSIGNAL_ALLOCATION_MAX_STEP", None),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,90 +132,8 @@ class AllocationSettings:
             "min_fraction": self.min_fraction,
             "max_fraction": self.max_fraction,
             "max_degraded_share": self.max_degraded_share,
+            "max_step": self.max_step,
         }
-
-
-@dataclass(frozen=True)
-class AccountHealth:
-    platform: str
-    account_id: str
-    status: str  # worst over the training window: healthy / degraded / unhealthy / unknown
-    latest_status: str | None
-    latest_day: date | None
-    days: int
-    degraded_days: int
-    unhealthy_days: int
-    min_health_score: float | None
-    excluded: bool
-    reason: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "platform": self.platform,
-            "account_id": self.account_id,
-            "status": self.status,
-            "latest_status": self.latest_status,
-            "latest_day": None if self.latest_day is None else self.latest_day.isoformat(),
-            "days": self.days,
-            "degraded_days": self.degraded_days,
-            "unhealthy_days": self.unhealthy_days,
-            "min_health_score": self.min_health_score,
-            "excluded": self.excluded,
-            "reason": self.reason,
-        }
-
-
-def assess_account_health(
-    health: pd.DataFrame | None,
-    accounts: list[AccountKey],
-    since: date,
-    until: date,
-    max_degraded_share: float,
-) -> dict[AccountKey, AccountHealth]:
-    """Each account's signal health over ``since..until`` and whether it is excluded (see module doc)."""
-    out: dict[AccountKey, AccountHealth] = {}
-    rows = pd.DataFrame() if health is None else health
-    if not rows.empty:
-        rows = rows[(rows["date_day"] >= since) & (rows["date_day"] <= until)]
-    grouped = (
-        {} if rows.empty else {(str(k[0]), str(k[1])): g for k, g in rows.groupby(["platform", "account_id"])}
-    )
-    for key in accounts:
-        days = grouped.get(key)
-        if days is None or days.empty:
-            out[key] = AccountHealth(key[0], key[1], "unknown", None, None, 0, 0, 0, None, False, None)
-            continue
-        days = days.sort_values("date_day")
-        statuses = days["status"].astype(str)
-        degraded, unhealthy = int((statuses == "degraded").sum()), int((statuses == "unhealthy").sum())
-        latest = str(statuses.iloc[-1])
-        latest_day = days["date_day"].iloc[-1]
-        scores = pd.to_numeric(days["health_score"], errors="coerce").dropna()
-        reason = None
-        if unhealthy:
-            reason = f"signal health unhealthy on {unhealthy} day(s) of the training window"
-        elif latest != "healthy":
-            reason = f"signal health {latest} on its latest day ({latest_day.isoformat()})"
-        elif degraded > max_degraded_share * len(days):
-            reason = (
-                f"signal health degraded on {degraded} of {len(days)} days of the training window "
-                f"(more than {max_degraded_share:.0%})"
-            )
-        worst = "unhealthy" if unhealthy else "degraded" if degraded or latest == "degraded" else "healthy"
-        out[key] = AccountHealth(
-            platform=key[0],
-            account_id=key[1],
-            status=worst,
-            latest_status=latest,
-            latest_day=latest_day,
-            days=len(days),
-            degraded_days=degraded,
-            unhealthy_days=unhealthy,
-            min_health_score=None if scores.empty else round(float(scores.min()), 2),
-            excluded=reason is not None,
-            reason=None if reason is None else reason + "; budgets kept, not reallocated",
-        )
-    return out
 
 
 @dataclass(frozen=True)
@@ -469,6 +391,8 @@ def plan_allocation(
             raise ValueError(
                 f"ADSIGNAL_ALLOCATION_TOTAL_BUDGET {total:,.2f} {reporting_currency} cannot be allocated: {error}"
             ) from error
+        if settings.max_step is not None:
+            allocation = guard_allocation(allocation, curves, settings.max_step)
         comparison = compare_strategies(
             curves, total, bounds=bounds, period_days=settings.period_days, allocation=allocation
         )
