@@ -162,7 +162,11 @@ def clean(url: str, sandbox: SandboxServer) -> dict[str, dict[str, tuple]]:
         snapshots[platform] = snapshot(url, platform)
         assert sync(url, sandbox, platform) is None
         assert snapshot(url, platform) == snapshots[platform]
-        assert all(count for count, *_ in snapshots[platform].values()), snapshots[platform]
+        # Every synced stream landed rows (migrations create the hourly tables too; this sync leaves them empty).
+        synced = {
+            table: counts for table, counts in snapshots[platform].items() if not table.endswith("_hourly")
+        }
+        assert all(count for count, *_ in synced.values()), synced
     return snapshots
 
 
