@@ -231,7 +231,8 @@ def test_a_poison_value_in_raw_is_quarantined_and_every_day_still_builds(importe
 def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(imported: dict) -> None:
     """Meta rows without a campaign and one with a spend no cast can read (straight into raw) fail
     Meta's data tests: the pipeline's dbt run still builds every platform's marts and names the
-    platform, account and rows that failed."""
+    platform, account and rows that failed. A campaign whose times no cast can read keeps its row,
+    with those times null."""
     url, dbt = imported["url"], imported["dbt"]
     rows = {
         "m1": {"ad_id": "m1", "spend": "5.00", "impressions": "100", "clicks": "3"},
@@ -245,6 +246,13 @@ def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(importe
                 " values ('42', %s, %s, %s, gen_random_uuid())",
                 (ad, LAST_DAY, json.dumps(payload)),
             )
+        odd_times = {"id": "mc", "name": "Odd times", "status": "ACTIVE", "start_time": "2026-13-45T99:00:00+0000",
+                     "created_time": "not a time", "stop_time": "2026-02-30"}  # fmt: skip
+        conn.execute(
+            "insert into raw.meta_campaigns (account_id, campaign_id, payload, _sync_id)"
+            " values ('42', 'mc', %s, gen_random_uuid())",
+            (json.dumps(odd_times),),
+        )
 
     run = dbt.daily_run(LAST_DAY)
 
@@ -256,6 +264,10 @@ def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(importe
     spend_unreadable = [f for f in failures if f.test == "not_null_stg_meta__ad_insights_spend"]
     assert [(f.platform, f.account_id, f.rows) for f in spend_unreadable] == [("meta", "42", 1)], described
     assert all(f.platform not in PLATFORMS for f in failures), described  # the CSV platforms are clean
+    assert query(
+        url,
+        "select started_at, start_date, end_date, created_at from staging.stg_meta__campaigns where campaign_id = 'mc'",
+    ) == [(None, None, None, None)]
     for platform in PLATFORMS:  # ... and their marts were rebuilt for the day
         [(rows,)] = query(
             url,

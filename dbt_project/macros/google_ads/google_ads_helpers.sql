@@ -7,7 +7,7 @@
 {# Money arrives as int64 micros of the account currency, sent as JSON strings ("25990000"):
    micros / 1e6 = major units. Missing stays null (callers coalesce metrics to 0). #}
 {% macro google_ads_micros_to_major(amount) -%}
-    round(nullif({{ amount }}, '')::numeric / 1000000, 6)
+    round({{ safe_cast("nullif(" ~ amount ~ ", '')", "numeric") }} / 1000000, 6)
 {%- endmacro %}
 
 

@@ -20,7 +20,7 @@
    100 for most currencies, 1 for the ones Meta treats as zero-decimal
    (https://developers.facebook.com/docs/marketing-api/currencies). #}
 {% macro meta_budget_to_major_units(amount, currency) -%}
-    round(nullif({{ amount }}, '')::numeric / case
+    round({{ safe_cast("nullif(" ~ amount ~ ", '')", "numeric") }} / case
         when upper({{ currency }}) in ('CLP', 'COP', 'CRC', 'HUF', 'IDR', 'ISK', 'JPY', 'KRW', 'PYG', 'TWD', 'VND')
             then 1
         else 100

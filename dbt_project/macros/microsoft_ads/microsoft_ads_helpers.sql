@@ -9,7 +9,7 @@
 
 {# A report number as numeric; null for "", "--" and absent values. #}
 {% macro microsoft_ads_number(value) -%}
-    nullif(nullif(replace(btrim({{ value }}), ',', ''), ''), '--')::numeric
+    {{ safe_cast("nullif(nullif(replace(btrim(" ~ value ~ "), ',', ''), ''), '--')", "numeric") }}
 {%- endmacro %}
 
 

@@ -5,7 +5,7 @@
 {# Snap sends money as integer micro-currency (1 unit = 1,000,000 micros) of the account currency,
    as JSON numbers; null, absent or empty stays null. #}
 {% macro snapchat_micros_to_major_units(amount) -%}
-    round(nullif({{ amount }}, '')::numeric / 1000000, 6)
+    round({{ safe_cast("nullif(" ~ amount ~ ", '')", "numeric") }} / 1000000, 6)
 {%- endmacro %}
 
 
@@ -33,10 +33,10 @@
     -- The attribution the numbers were computed with, e.g. "28_DAY swipe / 1_DAY view".
     ({{ payload }} ->> 'swipe_up_attribution_window') || ' swipe / '
         || ({{ payload }} ->> 'view_attribution_window') || ' view' as attribution_setting,
-    ({{ payload }} ->> 'finalized_data_end_time')::timestamptz as finalized_data_end_time,
+    {{ safe_cast(payload ~ " ->> 'finalized_data_end_time'", "timestamptz") }} as finalized_data_end_time,
     -- Snap stops changing an interval once it ends before finalized_data_end_time.
     coalesce(
-        ({{ payload }} ->> 'end_time')::timestamptz <= ({{ payload }} ->> 'finalized_data_end_time')::timestamptz,
+        {{ safe_cast(payload ~ " ->> 'end_time'", "timestamptz") }} <= {{ safe_cast(payload ~ " ->> 'finalized_data_end_time'", "timestamptz") }},
         false
     ) as is_finalized
 {%- endmacro %}

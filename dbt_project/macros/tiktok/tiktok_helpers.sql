@@ -13,7 +13,7 @@
 
 {# TikTok entity times are UTC wall-clock text, "YYYY-MM-DD HH:MM:SS", without an offset. #}
 {% macro tiktok_utc_time(text) -%}
-    (nullif({{ text }}, '')::timestamp at time zone 'UTC')
+    ({{ safe_cast("nullif(" ~ text ~ ", '')", "timestamp") }} at time zone 'UTC')
 {%- endmacro %}
 
 

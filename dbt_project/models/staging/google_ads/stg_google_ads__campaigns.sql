@@ -15,8 +15,8 @@ parsed as (
         source.payload -> 'campaignBudget' as budget,
         upper(source.payload -> 'customer' ->> 'currencyCode') as payload_currency,
         -- "yyyy-MM-dd HH:mm:ss" on the account's clock (API v23+ start_date_time / end_date_time).
-        nullif(source.payload -> 'campaign' ->> 'startDateTime', '')::timestamp as starts_local,
-        nullif(source.payload -> 'campaign' ->> 'endDateTime', '')::timestamp as ends_local,
+        {{ safe_cast("nullif(source.payload -> 'campaign' ->> 'startDateTime', '')", "timestamp") }} as starts_local,
+        {{ safe_cast("nullif(source.payload -> 'campaign' ->> 'endDateTime', '')", "timestamp") }} as ends_local,
         source._sync_id,
         source._extracted_at
     from source

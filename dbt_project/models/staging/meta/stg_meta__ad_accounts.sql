@@ -8,8 +8,8 @@ renamed as (
         payload ->> 'name' as account_name,
         upper(payload ->> 'currency') as currency,
         payload ->> 'timezone_name' as timezone,
-        nullif(payload ->> 'timezone_offset_hours_utc', '')::numeric as timezone_offset_hours_utc,
-        nullif(payload ->> 'account_status', '')::integer as platform_status_code,
+        {{ safe_cast("nullif(payload ->> 'timezone_offset_hours_utc', '')", "numeric") }} as timezone_offset_hours_utc,
+        {{ safe_cast("nullif(payload ->> 'account_status', '')", "integer") }} as platform_status_code,
         _sync_id,
         _extracted_at
     from source

@@ -12,7 +12,7 @@ select
     {{ meta_unified_status("payload ->> 'status'") }} as status,
     payload ->> 'status' as platform_status,
     payload ->> 'effective_status' as platform_effective_status,
-    (payload ->> 'created_time')::timestamptz as created_at,
+    {{ safe_cast("payload ->> 'created_time'", "timestamptz") }} as created_at,
     _sync_id,
     _extracted_at
 from source

@@ -16,8 +16,8 @@ select
     source.payload ->> 'effective_status' as platform_effective_status,
     source.payload ->> 'objective' as objective,
     case
-        when nullif(source.payload ->> 'daily_budget', '')::numeric > 0 then 'DAILY'
-        when nullif(source.payload ->> 'lifetime_budget', '')::numeric > 0 then 'LIFETIME'
+        when {{ safe_cast("nullif(source.payload ->> 'daily_budget', '')", "numeric") }} > 0 then 'DAILY'
+        when {{ safe_cast("nullif(source.payload ->> 'lifetime_budget', '')", "numeric") }} > 0 then 'LIFETIME'
         -- No campaign budget: Meta then budgets each ad set (no campaign budget optimization).
         else 'AD_GROUP'
     end as budget_type,
@@ -25,12 +25,12 @@ select
     {{ meta_budget_to_major_units("source.payload ->> 'lifetime_budget'", 'accounts.currency') }} as lifetime_budget,
     accounts.currency,
     -- Meta writes times with the account's UTC offset, so the date part is the local date.
-    left(source.payload ->> 'start_time', 10)::date as start_date,
-    left(source.payload ->> 'stop_time', 10)::date as end_date,
-    (source.payload ->> 'start_time')::timestamptz as started_at,
-    (source.payload ->> 'stop_time')::timestamptz as stopped_at,
-    (source.payload ->> 'created_time')::timestamptz as created_at,
-    (source.payload ->> 'updated_time')::timestamptz as updated_at,
+    {{ safe_cast("left(source.payload ->> 'start_time', 10)", "date") }} as start_date,
+    {{ safe_cast("left(source.payload ->> 'stop_time', 10)", "date") }} as end_date,
+    {{ safe_cast("source.payload ->> 'start_time'", "timestamptz") }} as started_at,
+    {{ safe_cast("source.payload ->> 'stop_time'", "timestamptz") }} as stopped_at,
+    {{ safe_cast("source.payload ->> 'created_time'", "timestamptz") }} as created_at,
+    {{ safe_cast("source.payload ->> 'updated_time'", "timestamptz") }} as updated_at,
     source._sync_id,
     source._extracted_at
 from source

@@ -10,7 +10,7 @@ renamed as (
         upper(payload ->> 'CurrencyCode') as currency,
         payload ->> 'TimeZone' as platform_time_zone,
         payload ->> 'AccountLifeCycleStatus' as platform_status,
-        nullif(payload ->> 'PauseReason', '')::integer as pause_reason,
+        {{ safe_cast("nullif(payload ->> 'PauseReason', '')", "integer") }} as pause_reason,
         payload ->> 'ParentCustomerId' as customer_id,
         _sync_id,
         _extracted_at

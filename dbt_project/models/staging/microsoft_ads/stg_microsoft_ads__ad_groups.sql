@@ -12,7 +12,7 @@ select
     payload ->> 'Status' as platform_status,
     payload ->> 'AdGroupType' as ad_group_type,
     payload ->> 'Network' as network,
-    round(nullif(payload -> 'CpcBid' ->> 'Amount', '')::numeric, 2) as cpc_bid,
+    round({{ safe_cast("nullif(payload -> 'CpcBid' ->> 'Amount', '')", "numeric") }}, 2) as cpc_bid,
     {{ microsoft_ads_date("payload -> 'StartDate'") }} as start_date,
     {{ microsoft_ads_date("payload -> 'EndDate'") }} as end_date,
     _sync_id,

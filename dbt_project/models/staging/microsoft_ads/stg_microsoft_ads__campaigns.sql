@@ -37,7 +37,7 @@ select
     -- DailyBudgetStandard / DailyBudgetAccelerated: always a daily amount, in major units.
     case when source.payload ->> 'BudgetType' like 'DailyBudget%' then 'DAILY' end as budget_type,
     source.payload ->> 'BudgetType' as platform_budget_type,
-    round(nullif(source.payload ->> 'DailyBudget', '')::numeric, 2) as daily_budget,
+    round({{ safe_cast("nullif(source.payload ->> 'DailyBudget', '')", "numeric") }}, 2) as daily_budget,
     null::numeric as lifetime_budget,
     nullif(source.payload ->> 'BudgetId', '') as shared_budget_id,
     source.payload -> 'BiddingScheme' ->> 'Type' as bid_strategy,

@@ -46,7 +46,7 @@ select
         when upper(source.payload ->> 'status') = 'DELETED' then 'CLOSED'
         when source.payload ->> 'status' is not null then 'DISABLED'
     end as status,
-    (source.payload ->> 'created_at')::timestamptz as created_at,
+    {{ safe_cast("source.payload ->> 'created_at'", "timestamptz") }} as created_at,
     reported_attribution.attribution_setting,
     case when reported_attribution.attribution_setting is not null then 'requested' end as attribution_setting_source,
     source._sync_id,

@@ -18,7 +18,7 @@ select
     source.payload ->> 'status' as platform_status,
     source.payload ->> 'review_status' as review_status,
     source.payload ->> 'creative_id' as creative_id,
-    (source.payload ->> 'created_at')::timestamptz as created_at,
+    {{ safe_cast("source.payload ->> 'created_at'", "timestamptz") }} as created_at,
     source._sync_id,
     source._extracted_at
 from source

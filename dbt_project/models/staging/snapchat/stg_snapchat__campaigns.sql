@@ -19,20 +19,20 @@ select
         source.payload ->> 'objective'
     ) as objective,
     case
-        when nullif(source.payload ->> 'daily_budget_micro', '')::numeric > 0 then 'DAILY'
-        when nullif(source.payload ->> 'lifetime_spend_cap_micro', '')::numeric > 0 then 'LIFETIME'
+        when {{ safe_cast("nullif(source.payload ->> 'daily_budget_micro', '')", "numeric") }} > 0 then 'DAILY'
+        when {{ safe_cast("nullif(source.payload ->> 'lifetime_spend_cap_micro', '')", "numeric") }} > 0 then 'LIFETIME'
         -- No campaign cap: the ad squads hold the budgets.
         else 'AD_GROUP'
     end as budget_type,
     {{ snapchat_micros_to_major_units("source.payload ->> 'daily_budget_micro'") }} as daily_budget,
     {{ snapchat_micros_to_major_units("source.payload ->> 'lifetime_spend_cap_micro'") }} as lifetime_budget,
     accounts.currency,
-    ((source.payload ->> 'start_time')::timestamptz at time zone accounts.timezone)::date as start_date,
-    ((source.payload ->> 'end_time')::timestamptz at time zone accounts.timezone)::date as end_date,
-    (source.payload ->> 'start_time')::timestamptz as started_at,
-    (source.payload ->> 'end_time')::timestamptz as stopped_at,
-    (source.payload ->> 'created_at')::timestamptz as created_at,
-    (source.payload ->> 'updated_at')::timestamptz as updated_at,
+    ({{ safe_cast("source.payload ->> 'start_time'", "timestamptz") }} at time zone accounts.timezone)::date as start_date,
+    ({{ safe_cast("source.payload ->> 'end_time'", "timestamptz") }} at time zone accounts.timezone)::date as end_date,
+    {{ safe_cast("source.payload ->> 'start_time'", "timestamptz") }} as started_at,
+    {{ safe_cast("source.payload ->> 'end_time'", "timestamptz") }} as stopped_at,
+    {{ safe_cast("source.payload ->> 'created_at'", "timestamptz") }} as created_at,
+    {{ safe_cast("source.payload ->> 'updated_at'", "timestamptz") }} as updated_at,
     source._sync_id,
     source._extracted_at
 from source

@@ -14,7 +14,7 @@ renamed as (
         payload ->> 'timezone' as timezone_fixed_offset,
         payload ->> 'status' as platform_status,
         -- Epoch seconds here, unlike the text times of every other TikTok object.
-        to_timestamp(nullif(payload ->> 'create_time', '')::bigint) as created_at,
+        to_timestamp({{ safe_cast("nullif(payload ->> 'create_time', '')", "bigint") }}) as created_at,
         _sync_id,
         _extracted_at
     from source

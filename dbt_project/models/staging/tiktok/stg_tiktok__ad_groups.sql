@@ -10,7 +10,7 @@ parsed as (
     select
         source.*,
         payload ->> 'budget_mode' as budget_mode,
-        nullif(payload ->> 'budget', '')::numeric as budget,
+        {{ safe_cast("nullif(payload ->> 'budget', '')", "numeric") }} as budget,
         -- Schedules are UTC wall-clock text; open-ended ad groups (SCHEDULE_FROM_NOW) have no end.
         {{ tiktok_utc_time("payload ->> 'schedule_start_time'") }} as started_at,
         case when payload ->> 'schedule_type' = 'SCHEDULE_START_END'

@@ -24,7 +24,7 @@ parsed as (
     select
         source.*,
         payload ->> 'budget_mode' as budget_mode,
-        nullif(payload ->> 'budget', '')::numeric as budget
+        {{ safe_cast("nullif(payload ->> 'budget', '')", "numeric") }} as budget
     from source
 )
 
