@@ -4,7 +4,8 @@ Sandbox Meta and Snapchat (Meta carries the scenario's incidents, including a mi
 synced into a private database in two stages the way the daily and intraday runs do it: a first
 window, then the clock moves on and an overlapping window is re-synced (the platforms restate its
 days). After each stage dbt builds the daily models and then the hourly ones with the window as
-vars, like Dagster does. Then every incremental mart is copied aside, ``dbt build --full-refresh``
+vars, like Dagster does (views and seeds unchanged since they were built are left out of the second
+stage, pipeline/warehouse/dbt_state.py). Then every incremental mart is copied aside, ``dbt build --full-refresh``
 rebuilds everything from raw, and the copies must equal the rebuilt tables row for row.
 """
 
@@ -29,6 +30,7 @@ from pipeline.connectors.csv_import import CSV_STREAMS
 from pipeline.ingest import sync_connections
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
+from pipeline.warehouse import dbt_state
 from pipeline.warehouse.db import dbt_env
 from pipeline.warehouse.loader import ensure_raw_table
 
@@ -63,6 +65,7 @@ class Dbt:
     """dbt against one database, with its own target and log paths (dbt_project/target is shared)."""
 
     def __init__(self, url: str, workdir: Path) -> None:
+        self.url = url
         self.env = {**os.environ, **dbt_env(url)}
         self.workdir = workdir
 
@@ -93,8 +96,20 @@ class Dbt:
 
     def build_stage(self, stage: dict) -> None:
         """What one daily run and one intraday run of Dagster do: daily models, then hourly ones."""
-        self("build", "--exclude", HOURLY_MODELS, window=stage["daily"])
-        self("build", "--select", HOURLY_MODELS, window=stage["hourly"])
+        self.build_like_dagster(("--exclude", HOURLY_MODELS), stage["daily"])
+        self.build_like_dagster(("--select", HOURLY_MODELS), stage["hourly"])
+
+    def build_like_dagster(self, selection: tuple[str, ...], window: tuple[date, date]) -> None:
+        """As the dbt assets build: views and seeds unchanged since this database built them are left out."""
+        self("parse", window=window)
+        manifest = json.loads((self.workdir / "target" / "manifest.json").read_text())
+        state = self.workdir / "state"
+        unchanged, fingerprints = dbt_state.unchanged_nodes(
+            self.url, manifest, DBT_PROJECT_DIR / "dbt_project.yml", state
+        )
+        self("build", *selection, *dbt_state.exclude_args(manifest, unchanged), window=window)
+        run_results = json.loads((self.workdir / "target" / "run_results.json").read_text())
+        dbt_state.record_built(self.url, fingerprints, run_results, state)
 
     def incremental_marts(self) -> list[str]:
         manifest = json.loads((self.workdir / "target" / "manifest.json").read_text())

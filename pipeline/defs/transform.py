@@ -3,6 +3,8 @@
 The models are daily-partitioned like the raw assets: a run over a range of days passes that range
 to dbt (vars ``min_date``/``max_date``), so incremental marts rebuild exactly the re-synced window.
 One ``dbt`` pool: two dbt runs must never write the same incremental model at once.
+Views and seeds unchanged since this warehouse last built them are left out of a run
+(pipeline/warehouse/dbt_state.py): a daily run builds what its window touches.
 """
 
 import json
@@ -23,6 +25,7 @@ from pipeline.defs.partitions import (
 )
 from pipeline.defs.resources import WarehouseResource, dbt_project
 from pipeline.platforms import PLATFORM_NAMES
+from pipeline.warehouse import dbt_state
 from pipeline.warehouse.db import dbt_env
 from pipeline.warehouse.test_failures import failing_tests
 
@@ -84,8 +87,23 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
             "max_date": until.isoformat(),
             "data_test_severity": "warn",
         }
-        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
-        yield from invocation.stream().fetch_row_counts()
+        manifest = json.loads(dbt_manifest_path().read_text())
+        unchanged, fingerprints = dbt_state.unchanged_nodes(
+            warehouse.get_url(), manifest, dbt_project().project_dir / "dbt_project.yml"
+        )
+        if unchanged:
+            context.log.info(f"{len(unchanged)} views and seeds unchanged since they were built: left out")
+        invocation = dbt.cli(
+            ["build", "--vars", json.dumps(dbt_vars), *dbt_state.exclude_args(manifest, unchanged)],
+            context=context,
+        )
+        try:
+            yield from invocation.stream().fetch_row_counts()
+        finally:  # a failed build still built some views: remember those, forget the failed ones
+            results_file = invocation.target_path / "run_results.json"
+            if results_file.exists():
+                run_results = json.loads(results_file.read_text())
+                dbt_state.record_built(warehouse.get_url(), fingerprints, run_results)
         failures = failing_tests(
             warehouse.get_url(),
             invocation.get_artifact("run_results.json"),
