@@ -377,7 +377,8 @@ def test_only_spools_of_gone_processes_are_removed(tmp_path: Path) -> None:
         (running.path / "account-0.jsonl").write_text("{}\n")
         old_claim = tmp_path / ".import-1-dead.claim"  # a process killed while claiming its spool
         old_claim.touch()
-        os.utime(old_claim, (time.time() - 3600, time.time() - 3600))
+        an_hour_ago = time.time() - 3600  # real clock ok: file ages are measured against it
+        os.utime(old_claim, (an_hour_ago, an_hour_ago))
         young_claim = tmp_path / ".import-2-busy.claim"  # another import claiming right now
         young_claim.touch()
         (tmp_path / "import-3-dead").mkdir()
