@@ -12,8 +12,6 @@ rebuilds everything from raw, and the copies must equal the rebuilt tables row f
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from pipeline.config import DBT_PROJECT_DIR, executable
+from pipeline.config import DBT_PROJECT_DIR
 from pipeline.connections import sandbox_connection
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CSV_STREAMS
@@ -31,8 +29,8 @@ from pipeline.ingest import sync_connections
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
 from pipeline.warehouse import dbt_state
-from pipeline.warehouse.db import dbt_env
 from pipeline.warehouse.loader import ensure_raw_table
+from tests.dbt_cli import dbt_ok
 
 pytestmark = pytest.mark.slow
 
@@ -66,33 +64,13 @@ class Dbt:
 
     def __init__(self, url: str, workdir: Path) -> None:
         self.url = url
-        self.env = {**os.environ, **dbt_env(url)}
         self.workdir = workdir
 
     def __call__(self, *args: str, window: tuple[date, date] | None = None) -> str:
         dbt_vars = (
             ["--vars", json.dumps({"min_date": str(window[0]), "max_date": str(window[1])})] if window else []
         )
-        proc = subprocess.run(
-            [
-                executable("dbt"),
-                *args,
-                *dbt_vars,
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(self.workdir / "target"),
-                "--log-path",
-                str(self.workdir / "logs"),
-            ],
-            cwd=DBT_PROJECT_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        output = proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"dbt {' '.join(args)} failed:\n" + "\n".join(output.splitlines()[-40:])
-        return output
+        return dbt_ok(self.url, self.workdir, *args, *dbt_vars)
 
     def build_stage(self, stage: dict) -> None:
         """What one daily run and one intraday run of Dagster do: daily models, then hourly ones."""

@@ -9,9 +9,7 @@ counting the executed nodes in dbt's run_results.json.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,12 +17,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pipeline.config import DBT_PROJECT_DIR, executable
+from pipeline.config import DBT_PROJECT_DIR
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CSV_STREAMS
 from pipeline.warehouse import dbt_state
-from pipeline.warehouse.db import dbt_env
 from pipeline.warehouse.loader import ensure_raw_table
+from tests.dbt_cli import dbt_ok
 
 
 def _node(materialized: str, parents: list[str] = (), resource_type: str = "model") -> dict:
@@ -116,28 +114,10 @@ class DailyDbt:
 
     def __init__(self, url: str, workdir: Path) -> None:
         self.url = url
-        self.env = {**os.environ, **dbt_env(url)}
         self.workdir = workdir
 
     def dbt(self, project_dir: Path, *args: str) -> None:
-        proc = subprocess.run(
-            [
-                executable("dbt"),
-                *args,
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(self.workdir / "target"),
-                "--log-path",
-                str(self.workdir / "logs"),
-            ],
-            cwd=project_dir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        output = proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"dbt {' '.join(args)} failed:\n" + "\n".join(output.splitlines()[-40:])
+        dbt_ok(self.url, self.workdir, *args, project_dir=project_dir)
 
     def daily_run(self, project_dir: Path = DBT_PROJECT_DIR) -> set[str]:
         """One daily build; the unique_ids dbt executed."""

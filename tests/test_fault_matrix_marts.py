@@ -10,8 +10,6 @@ whole. Two dbt builds in all.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,11 +17,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pipeline.config import DBT_PROJECT_DIR, executable
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
-from pipeline.warehouse.db import dbt_env
+from tests.dbt_cli import dbt_ok
 from tests.test_fault_matrix import NOON, PLATFORMS, TODAY, WINDOW, faults_of, sync, wipe
 
 pytestmark = pytest.mark.slow
@@ -50,29 +47,8 @@ def url(database_factory: Callable[[str], str]) -> str:
 
 def dbt_build(url: str, workdir: Path) -> None:
     window = {"min_date": str(WINDOW[0]), "max_date": str(WINDOW[1])}
-    proc = subprocess.run(
-        [
-            executable("dbt"),
-            "build",
-            "--full-refresh",
-            "--exclude",
-            "*hourly*",  # hourly data is the intraday job's; the daily run syncs none
-            "--vars",
-            json.dumps(window),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(workdir / "target"),
-            "--log-path",
-            str(workdir / "logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, **dbt_env(url)},
-        capture_output=True,
-        text=True,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, "dbt build failed:\n" + "\n".join(output.splitlines()[-40:])
+    # hourly data is the intraday job's; the daily run syncs none
+    dbt_ok(url, workdir, "build", "--full-refresh", "--exclude", "*hourly*", "--vars", json.dumps(window))
 
 
 def marts(url: str) -> dict[tuple[str, str | None], tuple]:

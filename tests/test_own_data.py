@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,11 +21,11 @@ from click.testing import CliRunner
 
 from pipeline import config
 from pipeline.cli import main
-from pipeline.config import DBT_PROJECT_DIR, executable
 from pipeline.sandbox.sample_import import HEADER
 from pipeline.warehouse import db
 from pipeline.warehouse.actions_store import recent_actions
 from pipeline.warehouse.test_failures import failing_tests
+from tests.dbt_cli import run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -77,15 +76,11 @@ class Dbt:
     """dbt against the module's database, with its own target and log paths."""
 
     def __init__(self, url: str, workdir: Path) -> None:
-        self.env = {**os.environ, **db.dbt_env(url)}
+        self.url = url
         self.workdir = workdir
 
     def __call__(self, *args: str, **dbt_vars: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [executable("dbt"), *args, "--vars", json.dumps(dbt_vars), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target-path", str(self.workdir / "target"), "--log-path", str(self.workdir / "logs")],
-            cwd=DBT_PROJECT_DIR, env=self.env, capture_output=True, text=True,
-        )  # fmt: skip
+        return run_dbt(self.url, self.workdir, *args, "--vars", json.dumps(dbt_vars))
 
     def daily_run(self, day: date) -> subprocess.CompletedProcess:
         """What the daily pipeline's dbt step runs for one day."""
