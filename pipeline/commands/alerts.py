@@ -79,7 +79,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.warehouse.app_store import list_alerts
+    from pipeline.warehouse.alerts_store import list_alerts
     from pipeline.warehouse.db import connect
 
     chosen = _statuses(tuple(s.lower() for s in statuses))
@@ -122,7 +122,7 @@ def list_command(
 
 
 def _change(action: str, alert_id: int, by: str, note: str | None) -> None:
-    from pipeline.warehouse.app_store import (
+    from pipeline.warehouse.alerts_store import (
         AlertNotFoundError,
         AlertTransitionError,
         acknowledge_alert,

@@ -618,3 +618,12 @@ def finish_execution(
     )
     if status == "executed":
         sync_recommendation(conn, action, "executed", actor)
+
+
+def action_status_counts(conn: psycopg.Connection, action_ids: list[int]) -> dict[str, int]:
+    """How many of these actions are in each status (a run's proposals after the guardrails)."""
+    rows = conn.execute(
+        "select status, count(*) from app.actions_queue where action_id = any(%s::bigint[]) group by status",
+        (action_ids,),
+    ).fetchall()
+    return dict(rows)
