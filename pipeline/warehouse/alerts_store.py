@@ -11,7 +11,6 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pipeline.jsonable import jsonable
-from pipeline.warehouse.audit import audit
 
 
 class CheckLike(Protocol):
@@ -305,71 +304,49 @@ def list_alerts(
     return [dict(zip(ALERT_LIST_COLUMNS, row, strict=True)) for row in rows]
 
 
-def _locked_alert(conn: psycopg.Connection, alert_id: int, tenant_id: str) -> tuple[Any, ...]:
-    row = conn.execute(
-        "select status, acknowledged_by, acknowledged_at, resolved_by, resolved_at, title from app.alerts"
-        " where alert_id = %s and tenant_id = %s for update",
-        (alert_id, tenant_id),
-    ).fetchone()
-    if row is None:
-        raise AlertNotFoundError(f"no alert with id {alert_id}")
-    return row
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
+def _change_alert(
+    conn: psycopg.Connection, alert_id: int, change: str, *, by: str, note: str | None, tenant_id: str | None
+) -> dict[str, Any]:
+    """The change through ``app.change_alert`` (migration 0016): the same rules for the pipeline and for a
+    manager connecting with their own role; the audit row names who connected."""
+    if not by.strip():
+        raise ValueError(f"who does {change} must not be empty")
+    with conn.transaction():
+        try:
+            conn.execute(
+                "select app.change_alert(%s, %s, %s, %s, %s)", (alert_id, change, note, by, tenant_id)
+            )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise PermissionError(exc.diag.message_primary or str(exc)) from None
+        except psycopg.Error as exc:
+            if exc.sqlstate == "AS404":
+                raise AlertNotFoundError(exc.diag.message_primary) from None
+            if exc.sqlstate == "AS409":
+                raise AlertTransitionError(exc.diag.message_primary) from None
+            raise
+        row = conn.execute(
+            """select title, status, case when %s = 'acknowledge' then acknowledged_by else resolved_by end,
+                      case when %s = 'acknowledge' then acknowledged_at else resolved_at end
+               from app.alerts where alert_id = %s""",
+            (change, change, alert_id),
+        ).fetchone()
+    title, status, actor, at = row
+    return {"alert_id": alert_id, "title": title, "status": status, "by": actor, "at": at}
 
 
 def acknowledge_alert(
-    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str
+    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str | None
 ) -> dict[str, Any]:
     """open (or held) → acknowledged, recording who and when; the alert stays live until resolved."""
-    if not by.strip():
-        raise ValueError("who acknowledges must not be empty")
-    with conn.transaction():
-        status, ack_by, ack_at, res_by, res_at, title = _locked_alert(conn, alert_id, tenant_id)
-        if status == "acknowledged":
-            raise AlertTransitionError(
-                f"alert {alert_id} is already acknowledged (by {ack_by} at {_when(ack_at)})"
-            )
-        if status == "resolved":
-            raise AlertTransitionError(
-                f"alert {alert_id} is resolved (by {res_by} at {_when(res_at)}); only live alerts can be"
-                " acknowledged"
-            )
-        row = conn.execute(
-            "update app.alerts set status = case when suppressed_reason is not null and status = 'suppressed'"
-            " then 'suppressed' else 'acknowledged' end, acknowledged_by = %s, acknowledged_at = now(),"
-            " acknowledged_note = %s where alert_id = %s returning status, acknowledged_at",
-            (by, note, alert_id),
-        ).fetchone()
-        audit(conn, tenant_id=tenant_id, actor=by, event="alert.acknowledged", object_type="alert",
-              object_id=alert_id, details={"note": note, "previous_status": status})  # fmt: skip
-    return {"alert_id": alert_id, "title": title, "status": row[0], "by": by, "at": row[1]}
+    return _change_alert(conn, alert_id, "acknowledge", by=by, note=note, tenant_id=tenant_id)
 
 
 def resolve_alert(
-    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str
+    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str | None
 ) -> dict[str, Any]:
     """open / acknowledged / held → resolved, recording who, when and why. If the detector still
     sees the problem on its next run, a new alert opens."""
-    if not by.strip():
-        raise ValueError("who resolves must not be empty")
-    with conn.transaction():
-        status, _, _, res_by, res_at, title = _locked_alert(conn, alert_id, tenant_id)
-        if status == "resolved":
-            raise AlertTransitionError(
-                f"alert {alert_id} is already resolved (by {res_by} at {_when(res_at)})"
-            )
-        row = conn.execute(
-            "update app.alerts set status = 'resolved', resolved_by = %s, resolved_at = now(),"
-            " resolution = jsonb_build_object('reason', 'resolved by hand', 'note', %s::text,"
-            " 'previous_status', %s::text) where alert_id = %s returning resolved_at",
-            (by, note, status, alert_id),
-        ).fetchone()
-        audit(conn, tenant_id=tenant_id, actor=by, event="alert.resolved", object_type="alert",
-              object_id=alert_id, details={"note": note, "previous_status": status})  # fmt: skip
-    return {"alert_id": alert_id, "title": title, "status": "resolved", "by": by, "at": row[0]}
+    return _change_alert(conn, alert_id, "resolve", by=by, note=note, tenant_id=tenant_id)
 
 
 def live_alert_count(conn: psycopg.Connection, tenant_id: str) -> int:
