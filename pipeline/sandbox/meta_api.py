@@ -37,11 +37,10 @@ import math
 import re
 import secrets
 import threading
-import time
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -66,8 +65,10 @@ from pipeline.sandbox.engine import (
     take_request_fault,
 )
 from pipeline.sandbox.engine import params as engine_params
+from pipeline.sandbox.engine.limits import SlidingWindow
 from pipeline.sandbox.engine.params import ParamError
 from pipeline.sandbox.engine.rollups import CLICKS, CONVERSIONS, IMPRESSIONS, SPEND, VALUE
+from pipeline.sandbox.responses import json_response
 from pipeline.sandbox.simulator import Account, Campaign, stable_int
 
 PLATFORM = "meta"
@@ -218,48 +219,28 @@ def _no_object(object_id: str, method: str = "get") -> MetaError:
 class _UsageMeter:
     def __init__(self, settings: MetaApiSettings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        self._app: deque[float] = deque()
-        self._app_insights: deque[float] = deque()
-        self._accounts: dict[str, deque[float]] = {}
-        self._account_insights: dict[str, deque[float]] = {}
+        self.calls = SlidingWindow(settings.usage_window_seconds)
 
     def record(self, account_id: str | None, insights: bool) -> None:
-        now = time.monotonic()
-        with self._lock:
-            queues = [self._app]
+        keys: list[tuple[str, str]] = [("app", "")]
+        if insights:
+            keys.append(("app_insights", ""))
+        if account_id:
+            keys.append(("account", account_id))
             if insights:
-                queues.append(self._app_insights)
-            if account_id:
-                queues.append(self._accounts.setdefault(account_id, deque()))
-                if insights:
-                    queues.append(self._account_insights.setdefault(account_id, deque()))
-            for queue in queues:
-                queue.append(now)
-
-    def _count(self, queue: deque[float] | None) -> int:
-        if queue is None:
-            return 0
-        horizon = time.monotonic() - self.settings.usage_window_seconds
-        while queue and queue[0] < horizon:
-            queue.popleft()
-        return len(queue)
+                keys.append(("account_insights", account_id))
+        self.calls.record(*keys)
 
     def percents(self, account_id: str | None) -> tuple[int, int, int, int]:
         """(app, account, app insights, account insights) usage in percent, capped at 100."""
-        s = self.settings
-        with self._lock:
-            counts = (
-                self._count(self._app),
-                self._count(self._accounts.get(account_id or "")),
-                self._count(self._app_insights),
-                self._count(self._account_insights.get(account_id or "")),
-            )
-        app_pct = min(100, math.floor(100 * counts[0] / s.app_calls_per_window))
-        account_pct = min(100, math.floor(100 * counts[1] / s.account_calls_per_window))
-        app_insights_pct = min(100, math.floor(100 * counts[2] / s.app_calls_per_window))
-        account_insights_pct = min(100, math.floor(100 * counts[3] / s.account_calls_per_window))
-        return app_pct, account_pct, app_insights_pct, account_insights_pct
+        s, account = self.settings, account_id or ""
+        keys = (("app", ""), ("account", account), ("app_insights", ""), ("account_insights", account))
+        limits = (s.app_calls_per_window, s.account_calls_per_window) * 2
+        app, acc, app_insights, acc_insights = (
+            min(100, math.floor(100 * self.calls.count(key) / limit))
+            for key, limit in zip(keys, limits, strict=True)
+        )
+        return app, acc, app_insights, acc_insights
 
     def headers(
         self, account_id: str | None, *, insights: bool, throttled: bool = False, regain_minutes: int = 0
@@ -402,8 +383,7 @@ def _paged_body(
     return body
 
 
-def _json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type=_JSON)
+_json_response = partial(json_response, media_type=_JSON)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -52,7 +52,6 @@ page it reads, unless it reads again.
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from collections.abc import Mapping, Sequence
@@ -83,6 +82,7 @@ from pipeline.sandbox.engine import params as engine_params
 from pipeline.sandbox.engine.params import ParamError
 from pipeline.sandbox.engine.rollups import CLICKS, CONVERSIONS, IMPRESSIONS, SPEND, VALUE
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from pipeline.sandbox.responses import json_response
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, entity_id, stable_int
 
 PLATFORM = "tiktok"
@@ -794,7 +794,7 @@ def _request_id() -> str:
 
 def _envelope(code: int, message: str, data: Any) -> Response:
     body = {"code": code, "message": message, "request_id": _request_id(), "data": data}
-    return Response(json.dumps(body, separators=(",", ":")).encode(), 200, media_type=_JSON)
+    return json_response(body, media_type=_JSON)
 
 
 router_factory = make_router_factory(TikTokApi)
