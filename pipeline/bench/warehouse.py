@@ -384,7 +384,11 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Interrupted("terminated (SIGTERM) before finishing")
 
 
-def run_child(spec: dict[str, Any], module: str = __name__) -> dict[str, Any]:
+# This module's importable name, also when it runs as ``python -m`` (where __name__ is "__main__").
+MODULE = __spec__.name if __spec__ is not None else __name__
+
+
+def run_child(spec: dict[str, Any], module: str = MODULE) -> dict[str, Any]:
     """Run ``module``'s ``_child(spec)`` in a fresh interpreter; its result plus its own peak RSS in MB."""
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(
