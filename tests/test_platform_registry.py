@@ -110,6 +110,7 @@ def test_sandbox_router_contract(platform):
     router = platform_spec(platform).router_module()
     assert callable(router.router_factory)
     assert isinstance(router.FAULT_KINDS, frozenset) and router.FAULT_KINDS
+    assert isinstance(router.REPORT_PATH, str) and router.REPORT_PATH  # where mid-sync faults aim
 
 
 def test_the_simulated_world_serves_accounts_on_every_platform():
