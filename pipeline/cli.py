@@ -437,8 +437,9 @@ def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
         for reason, count in sorted(report.quarantine_reasons.items()):
             click.echo(f"  quarantined {count:>5}  {reason}")
         for account in report.accounts:
-            if account.note:
-                click.echo(f"  {account.label}: {account.note}")
+            for note in (account.note, account.connector_note):
+                if note:
+                    click.echo(f"  {account.label}: {note}")
         windows += [d for d in (report.window_start, report.window_end) if d]
         import_ids += [report.import_id] if report.import_id is not None else []
     days = _rebuild_days(min(windows), max(windows)) if rebuild and windows else None

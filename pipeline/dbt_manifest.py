@@ -16,9 +16,11 @@ def prepare_manifest(url: str | None = None) -> None:
     With ``url`` the manifest names that database in its relations, so Dagster's row-count
     queries after a run address the right one.
     """
+    from pipeline.platforms import DBT_STAGING_MODELS_ENV, dbt_staging_models_json
     from pipeline.warehouse.db import dbt_env
 
-    env = {**os.environ, **(dbt_env(url) if url else {})}
+    # The unions' refs to every connector's staging models are fixed at parse time: always pass them.
+    env = {**os.environ, DBT_STAGING_MODELS_ENV: dbt_staging_models_json(), **(dbt_env(url) if url else {})}
     subprocess.run(
         [executable("dbt"), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,

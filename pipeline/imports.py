@@ -44,6 +44,7 @@ from pipeline.connectors.csv_import import (
     open_csv,
 )
 from pipeline.import_spool import AccountSpools, BadRowSpool, ImportSpool, spool_root
+from pipeline.warehouse.connector_overlap import connector_days
 from pipeline.warehouse.loader import (
     MAX_QUARANTINE_ROWS_PER_SYNC,
     LoadResult,
@@ -74,6 +75,18 @@ class AccountImport:
     rows_duplicate: int = 0
     replaced: bool = False
     note: str | None = None
+    # Days of the window the platform's own connector also has: there its rows are shown, these not.
+    connector_days: int = 0
+
+    @property
+    def connector_note(self) -> str | None:
+        if not self.connector_days:
+            return None
+        return (
+            f"{self.connector_days} day(s) of this window also come from the {self.platform} connector:"
+            " there the connector's rows are in the marts and this file's are left out"
+            " (dbt test warn_file_rows_left_out_for_connector_rows lists them)"
+        )
 
     @property
     def label(self) -> str:
@@ -142,6 +155,7 @@ class ImportReport:
                 | {
                     "window_start": a.window_start and a.window_start.isoformat(),
                     "window_end": a.window_end and a.window_end.isoformat(),
+                    "connector_note": a.connector_note,
                 }
                 for a in self.accounts
             ],
@@ -233,6 +247,7 @@ def import_file(
                 continue
             account.replaced, account.rows_loaded = True, result.rows_loaded
             report.rows_loaded += result.rows_loaded
+        _note_connector_days(url, report.accounts)
         _quarantine(url, stream, report.path, bad_rows)
     report.status = "failed" if report.failures else "loaded"
     report.import_id = _record_import(url, report, run_id)
@@ -240,6 +255,16 @@ def import_file(
         detail = "; ".join(f"account {a}: {e}" for a, e in report.failures.items())
         raise ImportFailed(f"{path.name}: {len(report.failures)} account(s) failed — {detail}", report)
     return report
+
+
+def _note_connector_days(url: str, accounts: list[AccountImport]) -> None:
+    """Say up front which loaded days the platform's own connector also has (its rows win there)."""
+    with psycopg.connect(url) as conn:
+        for account in accounts:
+            if account.replaced and account.window_start and account.window_end:
+                account.connector_days = connector_days(
+                    conn, account.platform, account.account_id, account.window_start, account.window_end
+                )
 
 
 def warehouse_timezones(url: str) -> frozenset[str]:

@@ -11,6 +11,7 @@ heavy and every layer (connectors, sandbox, analytics) can read the registry wit
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -28,7 +29,7 @@ class Capability(StrEnum):
 
 
 # The conformed entities a platform's dbt staging models provide to the intermediate unions
-# (``var('platform_staging_models')`` in dbt_project.yml).
+# (``union_platform_models`` in dbt_project/macros reads them from ``dbt_staging_models()``).
 STAGING_ENTITIES = (
     "ad_accounts",
     "campaigns",
@@ -37,6 +38,10 @@ STAGING_ENTITIES = (
     "ad_groups",
     "ads",
 )
+# Every platform provides these; the others only where the platform has them (e.g. hourly reports).
+REQUIRED_STAGING_ENTITIES = ("ad_accounts", "campaigns", "ad_performance_daily")
+# The environment variable dbt reads the connectors' staging models from (``dbt_env``).
+DBT_STAGING_MODELS_ENV = "ADSIGNAL_PLATFORM_STAGING_MODELS"
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,9 @@ class PlatformSpec:
         return _load_attribute(self.account_id_form)(account_id) if self.account_id_form else account_id
 
 
-def _staging(platform: str, **renamed: str) -> dict[str, str]:
-    """The usual staging model names (``stg_<platform>__ad_insights`` ...), with per-platform renames."""
+def _staging(platform: str, *, without: tuple[str, ...] = (), **renamed: str) -> dict[str, str]:
+    """The usual staging model names (``stg_<platform>__ad_insights`` ...), with per-platform renames;
+    ``without`` names the entities the platform has no staging model for."""
     models = {
         "ad_accounts": f"stg_{platform}__ad_accounts",
         "campaigns": f"stg_{platform}__campaigns",
@@ -93,7 +99,7 @@ def _staging(platform: str, **renamed: str) -> dict[str, str]:
         "ad_groups": f"stg_{platform}__ad_groups",
         "ads": f"stg_{platform}__ads",
     }
-    return {**models, **renamed}
+    return {entity: model for entity, model in {**models, **renamed}.items() if entity not in without}
 
 
 _READ_AND_WRITE = frozenset({Capability.READ, Capability.WRITE_CAMPAIGNS})
@@ -226,19 +232,40 @@ def platforms_with(capability: Capability) -> tuple[str, ...]:
     return tuple(spec.name for spec in PLATFORMS if spec.can(capability))
 
 
+def dbt_staging_models() -> dict[str, dict[str, str]]:
+    """platform -> {conformed entity: staging model}: what dbt's cross-platform unions read.
+
+    dbt gets it as JSON in ``DBT_STAGING_MODELS_ENV`` (``pipeline.warehouse.db.dbt_env``), so a new
+    platform's staging folder joins the unions through its registry entry alone.
+    """
+    return {spec.name: dict(spec.staging) for spec in PLATFORMS}
+
+
+def dbt_staging_models_json() -> str:
+    return json.dumps(dbt_staging_models(), sort_keys=True, separators=(",", ":"))
+
+
 def platform_aliases() -> dict[str, str]:
     """Other names of each platform (as CSV exports spell them) -> the platform's name."""
     return {alias: spec.name for spec in PLATFORMS for alias in spec.aliases}
 
 
 __all__ = [
+    "DBT_STAGING_MODELS_ENV",
     "PLATFORMS",
     "PLATFORM_NAMES",
+    "REQUIRED_STAGING_ENTITIES",
     "STAGING_ENTITIES",
     "Capability",
     "PlatformSpec",
     "SandboxProfile",
+    "dbt_staging_models",
+    "dbt_staging_models_json",
     "platform_aliases",
     "platform_spec",
     "platforms_with",
 ]
+
+
+if __name__ == "__main__":  # `python -m pipeline.platforms`: the value for a dbt run outside adsignal
+    print(f"export {DBT_STAGING_MODELS_ENV}='{dbt_staging_models_json()}'")

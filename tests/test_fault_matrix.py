@@ -2,8 +2,8 @@
 
 Cells: {sustained 429 storm, 5xx burst, timeouts, token expiry mid-sync, malformed JSON, truncated
 page, async report failure and stuck job (Meta and Microsoft Advertising: the platforms with async
-reports), restated values, a page delivered twice, kill -9 of the syncing process} x {Meta, Google
-Ads, TikTok, Snapchat, Microsoft Advertising}. Each cell empties its platform's raw tables, syncs a
+reports), restated values, a page delivered twice, kill -9 of the syncing process} x {every
+registered platform}. Each cell empties its platform's raw tables, syncs a
 two-day window through the sandbox (this process, pinned clock) with its faults, syncs again, and
 compares counts, keys, payloads and spend with a clean run's. A faulted sync that reports success
 must already hold the clean data. Kills are SIGKILL to a child process syncing. The per-platform
@@ -47,14 +47,8 @@ CONNECTOR_OPTIONS: dict[str, dict[str, Any]] = {
     | ({"poll_timeout": POLL_TIMEOUTS[platform]} if platform in POLL_TIMEOUTS else {})
     for platform in PLATFORMS
 }
-# The request that carries a platform's performance records (faults "mid-sync" aim there).
-REPORT_PATH = {
-    "meta": "/insights",
-    "google_ads": "searchStream",
-    "tiktok": "report/integrated/get",
-    "snapchat": "/stats",
-    "microsoft_ads": "GenerateReport",
-}
+# The request that carries a platform's performance records (faults "mid-sync" aim there): the router says.
+REPORT_PATH = {platform: ROUTERS[platform].REPORT_PATH for platform in PLATFORMS}
 DOWNLOAD_PATH = {"microsoft_ads": "/reports/download/"}  # where its records arrive
 
 
@@ -98,7 +92,11 @@ def faults_of(platform: str) -> dict[str, list[Fault]]:
 # Cells whose faulted sync must fail (the next run recovers): a storm longer than the connectors'
 # 5-attempt budget, and an expired token where there is no refresh token (a person reconnects).
 # Every other fault the connector absorbs: its first sync succeeds with the clean data.
-MUST_FAIL = {(p, "storm_429") for p in PLATFORMS} | {("meta", "token_expiry"), ("tiktok", "token_expiry")}
+MUST_FAIL = {(p, "storm_429") for p in PLATFORMS} | {
+    (p, "token_expiry")
+    for p in PLATFORMS
+    if not hasattr(ROUTERS[p], "TOKEN_PATH")  # no OAuth refresh
+}
 REQUEST_CELLS = [(p, name) for p in PLATFORMS for name in faults_of(p)]
 SPECIAL_CELLS = [(p, name) for p in PLATFORMS for name in ("restated_values", "kill_9")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from datetime import date
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from starlette.applications import Starlette
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import CampaignWriter
 from pipeline.platforms import (
+    DBT_STAGING_MODELS_ENV,
     PLATFORM_NAMES,
     PLATFORMS,
+    REQUIRED_STAGING_ENTITIES,
     STAGING_ENTITIES,
     Capability,
     platform_aliases,
@@ -25,12 +28,9 @@ from pipeline.sandbox.router_protocol import SandboxRouter
 from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, FaultInjector, default_tokens
 from pipeline.sandbox.simulator import PLATFORMS as SIMULATED_PLATFORMS
 from pipeline.sandbox.simulator import World, default_scenario
+from pipeline.warehouse.db import dbt_env
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
-
-
-def _dbt_var(name: str):
-    return yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"][name]
 
 
 def _sources(platform: str) -> dict:
@@ -46,15 +46,31 @@ def test_every_platform_list_is_the_registry():
     assert not set(platform_aliases()) & set(PLATFORM_NAMES), "an alias may not shadow a platform"
 
 
-def test_dbt_staging_var_matches_the_registry():
-    staging = {
-        name: entries for name, entries in _dbt_var("platform_staging_models").items() if name != "csv"
+def test_dbt_reads_the_registrys_staging_models():
+    """dbt gets them from the registry (dbt_env); dbt_project.yml names no platform."""
+    assert json.loads(dbt_env("postgresql://localhost/x")[DBT_STAGING_MODELS_ENV]) == {
+        spec.name: dict(spec.staging) for spec in PLATFORMS
     }
-    assert staging == {spec.name: dict(spec.staging) for spec in PLATFORMS}
+    project_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+    assert "platform_staging_models" not in project_vars
+    assert not set(project_vars["file_staging_models"]) & set(PLATFORM_NAMES)
     for spec in PLATFORMS:
-        assert set(spec.staging) == set(STAGING_ENTITIES)
+        assert set(REQUIRED_STAGING_ENTITIES) <= set(spec.staging) <= set(STAGING_ENTITIES)
         for model in spec.staging.values():
             assert (DBT_PROJECT / "models" / "staging" / spec.name / f"{model}.sql").exists(), model
+
+
+def test_the_unions_read_every_platforms_staging_models():
+    """The parsed project (what Dagster loads) has each union depend on each platform's model."""
+    from pipeline.defs.transform import dbt_manifest_path
+
+    nodes = json.loads(dbt_manifest_path().read_text())["nodes"]
+    unions = {"ad_accounts": "int_ad_accounts__unioned", "campaigns": "int_campaigns__unioned",
+              "ad_performance_daily": "int_ad_performance_daily__unioned"}  # fmt: skip
+    for entity, union in unions.items():
+        (node,) = [n for n in nodes.values() if n["name"] == union]
+        read = {parent.rsplit(".", 1)[-1] for parent in node["depends_on"]["nodes"]}
+        assert {spec.staging[entity] for spec in PLATFORMS} <= read, union
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
@@ -101,6 +117,7 @@ def test_sandbox_router_contract(platform):
     world = World(default_scenario(today=date(2026, 11, 20)))
     app = router.router_factory(world, FaultInjector(), default_tokens())
     assert isinstance(app, Starlette) and app.state.api is not None  # tests reach its state this way
+    assert isinstance(router.REPORT_PATH, str) and router.REPORT_PATH  # where mid-sync faults aim
 
 
 def test_the_simulated_world_serves_accounts_on_every_platform():

@@ -1,5 +1,7 @@
 {#
-    Union one conformed entity across every entry listed in var('platform_staging_models').
+    Union one conformed entity across every source of rows: each connector's staging models (from
+    the platform registry, pipeline/platforms.py, via env ADSIGNAL_PLATFORM_STAGING_MODELS; see
+    platform_staging_models below) and the file imports' (var('file_staging_models')).
 
     `entity` names the entry to read from each one (e.g. 'campaigns'); `columns` is the conformed
     contract as (name, postgres type) pairs. Every staging model must expose these names; the casts
@@ -27,7 +29,7 @@
     relation at all the union is empty but keeps its columns and types.
 #}
 {% macro union_platform_models(entity, columns, one_source_per=none, prefer_connectors=true) -%}
-    {%- set platform_models = var('platform_staging_models') -%}
+    {%- set platform_models = platform_staging_models() -%}
     {%- set units_by_entity = {
         'ad_accounts': ['platform', 'account_id'],
         'campaigns': ['platform', 'account_id', 'campaign_id'],
@@ -47,7 +49,7 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if entries | length == 0 -%}
-        {{ exceptions.raise_compiler_error("No platform in var('platform_staging_models') provides '" ~ entity ~ "'") }}
+        {{ exceptions.raise_compiler_error("No source of rows (platform_staging_models()) provides '" ~ entity ~ "'") }}
     {%- endif -%}
     {%- set apply_precedence = prefer_connectors and state.has_file_sources and unit -%}
 
@@ -102,4 +104,25 @@ where unioned.source = unioned.platform
     {%- else %}
 {{ union_sql }}
     {%- endif %}
+{%- endmacro %}
+
+
+{#
+    Every source of rows -> {conformed entity: staging model}: the connectors' from the platform
+    registry (JSON in env ADSIGNAL_PLATFORM_STAGING_MODELS, set by adsignal for every dbt run) plus
+    var('file_staging_models'). A run without the variable stops here: building the unions from the
+    files alone would drop every connector's rows without a word.
+#}
+{% macro platform_staging_models() -%}
+    {%- set registry_json = env_var('ADSIGNAL_PLATFORM_STAGING_MODELS', '') -%}
+    {%- if not registry_json -%}
+        {{ exceptions.raise_compiler_error(
+            "ADSIGNAL_PLATFORM_STAGING_MODELS is not set: run dbt through adsignal, or first "
+            ~ "eval the output of `python -m pipeline.platforms` (the connectors' staging models come from the platform registry)"
+        ) }}
+    {%- endif -%}
+    {%- set models = {} -%}
+    {%- do models.update(fromjson(registry_json)) -%}
+    {%- do models.update(var('file_staging_models')) -%}
+    {{ return(models) }}
 {%- endmacro %}

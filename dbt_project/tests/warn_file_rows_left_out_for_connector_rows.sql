@@ -4,7 +4,10 @@
     the Meta connector syncs. The connector's numbers are the ones shown; this lists what was set
     aside so nobody wonders where an import went. One row per (source, platform, account) affected.
 #}
-{{ config(severity='warn') }}
+{#- A WARN asset check of the daily fact in Dagster: it reads every source's staging, so it names the
+    mart it explains (and runs after it). -#}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_ad_performance_daily'}}}) }}
+-- depends_on: {{ ref('fct_ad_performance_daily') }}
 
 -- Not materialized: the window filter below reaches each staging view instead of following a
 -- union of the whole history.

@@ -555,6 +555,8 @@ class HttpApiClient:
                 f"connection failed ({type(exc).__name__}: {self.redact(str(exc))})",
                 endpoint=endpoint,
             )
+        if response.status_code == 204:  # No Content: a success that says nothing (Rest.li updates)
+            return _Decoded(None)
         body, decode_problem = _decode_json(response)
         if decode_problem is not None and response.status_code >= 400 and _looks_like_json(response):
             # An error answer cut short or garbled on the way: what it said (a disabled account, an

@@ -107,6 +107,8 @@ REQUEST_FAULTS = frozenset(
 PAGING_FAULTS = frozenset({"expired_page_token"})
 STREAM_FAULTS = frozenset({"stream_error"})
 TOKEN_FAULTS = frozenset({"invalid_grant"})
+# Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
+REPORT_PATH = "searchStream"
 FAULT_KINDS = REQUEST_FAULTS | PAGING_FAULTS | STREAM_FAULTS | TOKEN_FAULTS
 
 FIXED_PAGE_SIZE = 10_000  # GoogleAdsService.Search pages since v17; searchStream batches likewise

@@ -77,6 +77,8 @@ REQUEST_FAULTS = frozenset(
     {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "reduce_data", "bad_token"}
 )
 ASYNC_FAULTS = frozenset({"async_failed", "async_skipped", "async_stuck", "async_100_running"})
+# Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
+REPORT_PATH = "/insights"
 FAULT_KINDS = REQUEST_FAULTS | ASYNC_FAULTS
 
 PURCHASE_ACTION_TYPES = ("offsite_conversion.fb_pixel_purchase", "purchase", "omni_purchase")

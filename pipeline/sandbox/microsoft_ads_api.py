@@ -106,6 +106,8 @@ REQUEST_FAULTS = frozenset(
 TOKEN_FAULTS = frozenset({"invalid_grant"})
 REPORT_FAULTS = frozenset({"report_error", "report_stuck", "report_no_url", "report_ignores_exclude"})
 DOWNLOAD_FAULTS = frozenset({"download_expired", "corrupt_zip"})
+# Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
+REPORT_PATH = "GenerateReport"
 FAULT_KINDS = REQUEST_FAULTS | TOKEN_FAULTS | REPORT_FAULTS | DOWNLOAD_FAULTS
 
 TRANSIENT_CODES = {0: "InternalError", 207: "ConcurrentRequestOverLimit", 4204: "InternalError"}

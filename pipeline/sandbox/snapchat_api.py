@@ -89,6 +89,8 @@ REQUEST_FAULTS = frozenset(
 )
 TOKEN_FAULTS = frozenset({"invalid_grant", "server_error"})
 STATS_FAULTS = frozenset({"sub_request_error"})
+# Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
+REPORT_PATH = "/stats"
 FAULT_KINDS = REQUEST_FAULTS | TOKEN_FAULTS | STATS_FAULTS
 
 GRANULARITIES = ("TOTAL", "DAY", "HOUR")

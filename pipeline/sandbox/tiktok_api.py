@@ -92,6 +92,8 @@ REQUEST_FAULTS = frozenset(
     {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "bad_token", "token_expired"}
 )
 PAGING_FAULTS = frozenset({"insert_row"})
+# Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
+REPORT_PATH = "report/integrated/get"
 FAULT_KINDS = REQUEST_FAULTS | PAGING_FAULTS
 
 # -- return codes -----------------------------------------------------------------------------------

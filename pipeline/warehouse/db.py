@@ -82,9 +82,13 @@ def libpq_params(url: str | None = None) -> dict[str, str]:
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
-    """Environment variables the dbt profile reads (``dbt_project/profiles.yml``)."""
+    """Environment variables dbt reads: the profile's (``dbt_project/profiles.yml``) and the
+    connectors' staging models from the platform registry (``union_platform_models``)."""
+    from pipeline.platforms import DBT_STAGING_MODELS_ENV, dbt_staging_models_json
+
     params = libpq_params(url)
     return {
+        DBT_STAGING_MODELS_ENV: dbt_staging_models_json(),
         "ADSIGNAL_PGHOST": params.get("host", "localhost"),
         "ADSIGNAL_PGPORT": params.get("port", "5432"),
         "ADSIGNAL_PGUSER": params.get("user", os.environ.get("USER", "postgres")),

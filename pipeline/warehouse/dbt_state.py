@@ -3,7 +3,7 @@
 A daily run rebuilds what its window touches (incremental marts, the tables they feed, their tests).
 Views and seeds hold no data of their own window: they change only when the project changes. So a
 run skips a view or seed when (1) its relation exists, (2) the fingerprint it was last built with
-(its SQL or file checksum, config, the macros it calls and ``dbt_project.yml``) equals today's, and
+(its SQL or file checksum, config, the nodes it reads, the macros it calls and ``dbt_project.yml``) equals today's, and
 (3) no parent is rebuilt by dropping it (a table: dbt drops the old table with ``cascade``, which
 takes dependent views along). Skipped nodes' tests are skipped with them (dbt's eager indirect
 selection); they ran when the node was last built.
@@ -60,6 +60,8 @@ def node_fingerprints(manifest: Mapping[str, Any], project_file: Path) -> dict[s
             node.get("checksum", {}).get("checksum", ""),
             node.get("relation_name") or "",
             json.dumps(node.get("config", {}), sort_keys=True, default=str),
+            # what it reads: a union gains a platform's staging model through the registry, not its SQL
+            json.dumps(sorted(node.get("depends_on", {}).get("nodes", []))),
             *_macro_sql(manifest, node.get("depends_on", {}).get("macros", [])),
         ]
         fingerprints[unique_id] = hashlib.sha256("\x00".join(parts).encode()).hexdigest()

@@ -101,7 +101,7 @@ def test_deterministic_across_processes_with_different_hash_seeds(world: World) 
 def test_default_world_shape(world: World) -> None:
     assert world.platforms == PLATFORMS
     accounts = [a for p in PLATFORMS for a in world.accounts(p)]
-    assert len(accounts) == 10
+    assert len(accounts) == 2 * len(PLATFORMS)  # two accounts per simulated platform
     assert {a.currency for a in accounts} == {"USD", "EUR", "GBP"}
     assert {a.timezone for a in accounts} == {
         "America/New_York",

@@ -15,10 +15,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CsvFormatError
 from pipeline.import_spool import ImportSpool, remove_stale_spools
 from pipeline.imports import KEPT_PREVIOUS_DATA, ImportFailed, import_file, import_folder, record_rebuild
 from pipeline.sandbox.sample_import import HEADER, write_sample_csv
+from pipeline.warehouse.loader import replace_window
 
 TODAY = date(2026, 6, 1)
 START = date(2026, 5, 1)
@@ -388,3 +390,26 @@ def test_only_spools_of_gone_processes_are_removed(tmp_path: Path) -> None:
         assert running.path.exists() and running.lock_path.exists() and young_claim.exists()
         assert not old_claim.exists() and not (tmp_path / "import-3-dead").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".import-2-busy.claim"]
+
+
+def test_days_a_platforms_own_connector_also_has_are_named(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path
+) -> None:
+    """A file's meta rows for days the Meta connector has: the import says those days lose to the connector."""
+    stream = CONNECTORS["meta"].streams["ads_insights_daily"]
+    connector_rows = [
+        {"account_id": "9001", "ad_id": "x1", "date_start": (START + timedelta(d)).isoformat(), "spend": "1"}
+        for d in range(2)
+    ]
+    replace_window(warehouse_url, stream, "9001", [connector_rows], since=START, until=START + timedelta(1))
+    try:
+        path = write(tmp_path / "meta.csv", days(3, platform="meta", account_id="act_9001") + days(3))
+        report = import_file(warehouse_url, path, today=TODAY)
+    finally:
+        warehouse.execute(f"delete from raw.{stream.table} where account_id = '9001'")
+    by_platform = {a.platform: a for a in report.accounts}
+    assert by_platform["meta"].connector_days == 2  # act_9001 is the connector's 9001
+    assert "2 day(s) of this window also come from the meta connector" in by_platform["meta"].connector_note
+    assert by_platform["linkedin"].connector_days == 0 and by_platform["linkedin"].connector_note is None
+    (meta,) = [a for a in report.summary()["accounts"] if a["platform"] == "meta"]
+    assert meta["connector_note"] == by_platform["meta"].connector_note
