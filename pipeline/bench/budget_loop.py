@@ -1,7 +1,9 @@
-"""The experiment loop benchmark: weeks of budget experiments, then the allocation, on two world families.
+"""The experiment loop benchmark: weeks of budget experiments, then the allocation, on three world families.
 
 Per seed and world family (``sandbox``: :mod:`pipeline.sandbox.simulator`; ``market``:
-:mod:`pipeline.bench.market`, different curve shapes and noise), with the true curves known:
+:mod:`pipeline.bench.market`, different curve shapes and noise; ``market_dense``, held out: the
+market's curves with ten times the orders for the same value, so less count noise), with the true
+curves known:
 
 1. Day T0: fit curves on 90 days of steady budgets, allocate the same total (``without``), value
    it on the true curves against the oracle (the allocation on the true curves) and the rules
@@ -17,8 +19,8 @@ Per seed and world family (``sandbox``: :mod:`pipeline.sandbox.simulator`; ``mar
    the test saves.
 
 Scores are captured uplift, ``(R(split) - R(current)) / (R(oracle) - R(current))`` on the true
-curves. ``net`` values a whole cycle of ``experiment_days + horizon_days`` (14 + 84): the
-experiment's days at what was spent during them, then the post-experiment allocation, against the
+curves, and :mod:`pipeline.bench.budget_diagnosis` splits each gap into its causes. ``net``
+values a whole cycle of ``experiment_days + horizon_days`` (14 + 84): the experiment's days at what was spent during them, then the post-experiment allocation, against the
 same span of the oracle; ``without`` gets the T0 allocation for 14 days then its own refit. The
 experiment's cost is the value lost during it versus allocating at once, in days of the oracle's
 gain and in percent of the revenue over those days.
@@ -133,10 +135,13 @@ class _SandboxLoopWorld:
 def _world(family: str, seed: int, config: LoopConfig) -> Any:
     if family == "sandbox":
         return _SandboxLoopWorld(seed, config)
+    if family not in ("market", "market_dense"):
+        raise ValueError(f"unknown world family {family!r} (sandbox, market, market_dense)")
     start = config.t1 - timedelta(days=config.history_days + config.experiment_days)
     return MarketWorld(
-        seed, start=start, days=config.history_days + config.experiment_days + config.horizon_days
-    )
+        seed, start=start, days=config.history_days + config.experiment_days + config.horizon_days,
+        order_value_scale=0.1 if family == "market_dense" else 1.0,
+    )  # fmt: skip
 
 
 def _value(world: Any, split: dict[Key, float]) -> float:
