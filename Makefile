@@ -54,7 +54,7 @@ bench-replay: $(STAMP)
 # experiment loop (two weeks of budget experiments, then the allocation) on two world families (~4 min).
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
-	$(BIN)/python -m pipeline.bench.budget_loop --seeds 30 --workers 2 --thompson --out .data/bench/budget_loop.json
+	$(BIN)/python -m pipeline.bench.budget_loop --seeds 30 --workers 2 --thompson --families sandbox,market,market_dense --out .data/bench/budget_loop.json
 
 # CSV import: peak RSS and rows/s of one import per file size (IMPORT_ROWS=...); flat memory = ratio ~1
 # (~40 min on 2 busy cores, ~5 GB of disk at 5 M rows).
