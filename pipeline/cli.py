@@ -64,11 +64,11 @@ def _register_command_groups() -> None:
     from pipeline.commands.actions import actions
     from pipeline.commands.alerts import alerts
     from pipeline.commands.database import db
-    from pipeline.commands.events import collect, events
+    from pipeline.commands.events import collect, events, profiles
     from pipeline.commands.recommendations import recommendations
     from pipeline.commands.rules import rules
 
-    for group in (db, alerts, rules, recommendations, actions, tenants, users, events, collect):
+    for group in (db, alerts, rules, recommendations, actions, tenants, users, events, collect, profiles):
         main.add_command(group)
 
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.defs import actions, allocation, health_checks, notifications, recommendations, retention, rules
+from pipeline.defs import (
+    actions,
+    allocation,
+    first_party,
+    health_checks,
+    notifications,
+    recommendations,
+    retention,
+    rules,
+)
 from pipeline.defs.alerts import alert_assets
 from pipeline.defs.automation import (
     daily_pipeline,
@@ -50,7 +59,16 @@ def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Defi
         },
     )
     # Each decision area keeps its assets, checks and jobs in its own defs module.
-    areas = (health_checks, rules, notifications, allocation, recommendations, actions, retention)
+    areas = (
+        health_checks,
+        rules,
+        notifications,
+        allocation,
+        recommendations,
+        actions,
+        retention,
+        first_party,
+    )
     return dg.Definitions.merge(core, *(area.defs for area in areas))
 
 

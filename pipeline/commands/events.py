@@ -103,3 +103,24 @@ def keys_revoke(key_id: int, actor: str) -> None:
         if not revoke_write_key(conn, key_id, actor=actor):
             raise click.ClickException(f"no live write key {key_id}")
     click.echo(f"write key {key_id} revoked")
+
+
+@click.group("profiles")
+def profiles() -> None:
+    """Identity-resolved profiles built from the events."""
+
+
+@profiles.command("resolve")
+@click.option("--tenant", "tenant_id", default=None, help="One tenant (default: every tenant with events).")
+def profiles_resolve(tenant_id: str | None) -> None:
+    """Resolve the events loaded since the last run (what the hourly cdp_profiles job does)."""
+    from pipeline.profiles import resolve_all_tenants, resolve_profiles
+
+    url = command_url(migrate=True)
+    summaries = [resolve_profiles(url, tenant_id)] if tenant_id else resolve_all_tenants(url)
+    for s in summaries:
+        click.echo(
+            f"{s.tenant_id}: {s.events:,} events read, {s.new_profiles:,} new profiles, {s.merges:,} merges,"
+            f" {s.conflicts:,} conflicts; now {s.totals['profiles']:,} profiles over {s.totals['identifiers']:,}"
+            " identifiers"
+        )
