@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
 
-.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-replay bench-budget bench-imports bench-collector lint fmt docs clean
+.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-replay bench-budget bench-imports bench-collector bench-profiles lint fmt docs clean
 
 help:
 	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
 	@echo "make test   run the test suite against real PostgreSQL"
 	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-replay, bench-budget, bench-imports, bench-collector)"
+	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-replay, bench-budget, bench-imports, bench-collector, bench-profiles)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
@@ -33,7 +33,7 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/adsignal ui
 
-bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports bench-collector
+bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports bench-collector bench-profiles
 
 # Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times, daily run over 365
 # vs 30 days of history (tier S: ~15 min; TIER=M: 3.65 M ad-days, ~30 min and ~10 GB of disk).
@@ -80,3 +80,7 @@ clean:
 # Event collector: sustained events/s of 100-event batches over HTTP vs direct inserts (~1 min).
 bench-collector: $(STAMP)
 	$(BIN)/python -m pipeline.bench.collector --out .data/bench/collector.json
+
+# Identity resolution: 1 M events of 200 k people into profiles (first run and the next day's), peak RSS.
+bench-profiles: $(STAMP)
+	$(BIN)/python -m pipeline.bench.profiles --out .data/bench/profiles.json

@@ -6,6 +6,9 @@ connectors open only inside runs.
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import dagster as dg
 
 from pipeline.defs import (
@@ -17,6 +20,7 @@ from pipeline.defs import (
     recommendations,
     retention,
     rules,
+    tables,
 )
 from pipeline.defs.alerts import alert_assets
 from pipeline.defs.automation import (
@@ -68,8 +72,21 @@ def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Defi
         actions,
         retention,
         first_party,
+        tables,
     )
-    return dg.Definitions.merge(core, *(area.defs for area in areas))
+    merged = dg.Definitions.merge(core, *(area.defs for area in areas))
+    # Every asset has an owner in the UI: ADSIGNAL_ASSET_OWNERS (emails or team:<name>, comma-separated).
+    owners = [o.strip() for o in os.environ.get("ADSIGNAL_ASSET_OWNERS", "team:data-engineering").split(",")]
+    owners = [o for o in owners if o]
+    with warnings.catch_warnings():  # map_asset_specs is a preview API: its warning is for us, not users
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return merged.map_asset_specs(
+            func=lambda spec: spec.replace_attributes(
+                owners=spec.owners or owners,
+                # dbt seeds have no folder group: they are reference data the transform reads
+                group_name="transform" if spec.group_name in (None, "default") else spec.group_name,
+            )
+        )
 
 
 defs = build_definitions()
