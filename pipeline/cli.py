@@ -67,8 +67,21 @@ def _register_command_groups() -> None:
     from pipeline.commands.events import collect, events, profiles
     from pipeline.commands.recommendations import recommendations
     from pipeline.commands.rules import rules
+    from pipeline.commands.segments import segments
 
-    for group in (db, alerts, rules, recommendations, actions, tenants, users, events, collect, profiles):
+    for group in (
+        db,
+        alerts,
+        rules,
+        recommendations,
+        actions,
+        tenants,
+        users,
+        events,
+        collect,
+        profiles,
+        segments,
+    ):
         main.add_command(group)
 
 

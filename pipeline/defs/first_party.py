@@ -3,8 +3,12 @@ the identity-resolved profiles built from it, hourly."""
 
 import dagster as dg
 
+from pipeline.config import utc_now
 from pipeline.defs.resources import WarehouseResource
 from pipeline.profiles import resolve_all_tenants
+from pipeline.segment_runs import refresh_segments
+from pipeline.warehouse.db import connect
+from pipeline.warehouse.profiles_store import tenants_with_events
 
 GROUP = "first_party"
 
@@ -51,13 +55,42 @@ def cdp_profiles(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     )
 
 
-profiles_job = dg.define_asset_job("cdp_profiles", selection=[cdp_profiles.key])
+@dg.asset(
+    key=["app", "cdp_segments"],
+    deps=[cdp_profiles],
+    group_name=GROUP,
+    kinds={"python", "postgres"},
+    description=(
+        "Membership of every enabled segment (app.cdp_segments, YAML via `adsignal segments import`), per"
+        " tenant, as of the run: who entered and who left (app.cdp_segment_members keeps every stay)."
+    ),
+    metadata={"dagster/table_name": "app.cdp_segment_members"},
+)
+def cdp_segments(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    url = warehouse.get_url()
+    with connect(url) as conn:
+        tenants = tenants_with_events(conn)
+    counts = {tenant: refresh_segments(url, tenant, utc_now(), run_id=context.run_id) for tenant in tenants}
+    return dg.MaterializeResult(
+        metadata={
+            "segments": sum(len(c) for c in counts.values()),
+            "members": sum(s["members"] for c in counts.values() for s in c.values()),
+            "entered": sum(s["entered"] for c in counts.values() for s in c.values()),
+            "exited": sum(s["exited"] for c in counts.values() for s in c.values()),
+            "by_tenant": dg.MetadataValue.json(counts),
+        }
+    )
+
+
+profiles_job = dg.define_asset_job("cdp_profiles", selection=[cdp_profiles.key, cdp_segments.key])
 profiles_schedule = dg.ScheduleDefinition(
     job=profiles_job,
     cron_schedule="20 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: resolve the events that arrived since the last run.",
+    description="Hourly: resolve the events that arrived since the last run, then refresh the segments.",
 )
 
-defs = dg.Definitions(assets=[cdp_events, cdp_profiles], jobs=[profiles_job], schedules=[profiles_schedule])
+defs = dg.Definitions(
+    assets=[cdp_events, cdp_profiles, cdp_segments], jobs=[profiles_job], schedules=[profiles_schedule]
+)

@@ -47,6 +47,8 @@ def upgrade() -> None:
             check (anonymous_id is not null or user_id is not null)
         )""")
     op.execute('create index cdp_events_by_time on raw.cdp_events (tenant_id, "timestamp")')
+    # Identity resolution reads what was loaded since its last run.
+    op.execute("create index cdp_events_by_load on raw.cdp_events (tenant_id, loaded_at)")
     op.execute("""
         create table app.collect_keys (
             key_id        bigserial primary key,
