@@ -1328,6 +1328,31 @@ class _NotFound(Exception):
     pass
 
 
+# Request faults as Google answers them: gRPC status and (error category, code, message).
+_FAULT_ERRORS: dict[str, tuple[str, tuple[str, str, str]]] = {
+    "transient_error": (
+        "UNAVAILABLE",
+        ("internalError", "TRANSIENT_ERROR", "The data is temporarily unavailable. Please retry."),
+    ),
+    "deadline_exceeded": (
+        "DEADLINE_EXCEEDED",
+        ("internalError", "DEADLINE_EXCEEDED", "The request took longer than a deadline."),
+    ),
+    "bad_token": (
+        "UNAUTHENTICATED",
+        ("authenticationError", "OAUTH_TOKEN_INVALID", "Oauth token in the header is not valid."),
+    ),
+    "token_expired": (
+        "UNAUTHENTICATED",
+        ("authenticationError", "OAUTH_TOKEN_EXPIRED", "Oauth token in the header has expired."),
+    ),
+    "bad_developer_token": (
+        "UNAUTHENTICATED",
+        ("authenticationError", "DEVELOPER_TOKEN_INVALID", "The developer token is not valid."),
+    ),
+}
+
+
 def _fault_error(kind: str, params: Mapping[str, Any]) -> GoogleAdsError:
     """The error a request fault answers, in Google's shape."""
     if kind == "throttle":
@@ -1349,41 +1374,13 @@ def _fault_error(kind: str, params: Mapping[str, Any]) -> GoogleAdsError:
         return GoogleAdsError(
             "INTERNAL", [("internalError", "INTERNAL_ERROR", "An internal error has occurred.")]
         )
-    if kind == "transient_error":
-        return GoogleAdsError(
-            "UNAVAILABLE",
-            [("internalError", "TRANSIENT_ERROR", "The data is temporarily unavailable. Please retry.")],
-        )
-    if kind == "deadline_exceeded":
-        return GoogleAdsError(
-            "DEADLINE_EXCEEDED",
-            [("internalError", "DEADLINE_EXCEEDED", "The request took longer than a deadline.")],
-        )
-    if kind == "bad_token":
-        return GoogleAdsError(
-            "UNAUTHENTICATED",
-            [
-                (
-                    "authenticationError",
-                    "OAUTH_TOKEN_INVALID",
-                    "Oauth token in the header is not valid.",
-                )
-            ],
-        )
-    if kind == "token_expired":
-        return GoogleAdsError(
-            "UNAUTHENTICATED",
-            [("authenticationError", "OAUTH_TOKEN_EXPIRED", "Oauth token in the header has expired.")],
-        )
-    if kind == "bad_developer_token":
-        return GoogleAdsError(
-            "UNAUTHENTICATED",
-            [("authenticationError", "DEVELOPER_TOKEN_INVALID", "The developer token is not valid.")],
-        )
     if kind == "permission_denied":
         return _permission_denied()
     if kind == "customer_not_enabled":
         return _not_enabled()
+    if kind in _FAULT_ERRORS:
+        status, error = _FAULT_ERRORS[kind]
+        return GoogleAdsError(status, [error])
     raise AssertionError(f"not a request fault: {kind}")
 
 

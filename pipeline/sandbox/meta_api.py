@@ -50,6 +50,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pipeline.sandbox.engine import (
+    COMMON_REQUEST_FAULTS,
     AccountView,
     Job,
     JobBook,
@@ -73,9 +74,7 @@ from pipeline.sandbox.simulator import Account, Campaign, stable_int
 
 PLATFORM = "meta"
 
-REQUEST_FAULTS = frozenset(
-    {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "reduce_data", "bad_token"}
-)
+REQUEST_FAULTS = COMMON_REQUEST_FAULTS | {"reduce_data", "bad_token"}
 ASYNC_FAULTS = frozenset({"async_failed", "async_skipped", "async_stuck", "async_100_running"})
 # Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
 REPORT_PATH = "/insights"

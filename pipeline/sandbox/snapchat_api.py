@@ -65,6 +65,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pipeline.sandbox.engine import (
+    COMMON_REQUEST_FAULTS,
     DayBlock,
     RouterState,
     day_block,
@@ -84,9 +85,7 @@ PLATFORM = "snapchat"
 API_VERSION = "v1"
 TOKEN_PATH = "/login/oauth2/access_token"
 
-REQUEST_FAULTS = frozenset(
-    {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "bad_token", "token_expired"}
-)
+REQUEST_FAULTS = COMMON_REQUEST_FAULTS | {"bad_token", "token_expired"}
 TOKEN_FAULTS = frozenset({"invalid_grant", "server_error"})
 STATS_FAULTS = frozenset({"sub_request_error"})
 # Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
@@ -464,23 +463,23 @@ class SnapchatApi(RouterState):
 
     # -- entities -------------------------------------------------------------------------------------
 
-    def _account(self, account_id: str) -> Account:
+    def _find(self, kind: str, object_id: str) -> Any:
+        """The world's adaccount / campaign / adsquad / ad, or Snap's 404."""
+        lookup = {"adaccount": self.world.account, "campaign": self.world.campaign,
+                  "adsquad": self.world.ad_group, "ad": self.world.ad}[kind]  # fmt: skip
         try:
-            return self.world.account(PLATFORM, account_id)
+            return lookup(PLATFORM, object_id)
         except KeyError:
-            raise _not_found("adaccount", account_id) from None
+            raise _not_found(kind, object_id) from None
+
+    def _account(self, account_id: str) -> Account:
+        return self._find("adaccount", account_id)  # type: ignore[no-any-return]
 
     def _campaign(self, campaign_id: str) -> Campaign:
-        try:
-            return self.world.campaign(PLATFORM, campaign_id)
-        except KeyError:
-            raise _not_found("campaign", campaign_id) from None
+        return self._find("campaign", campaign_id)  # type: ignore[no-any-return]
 
     def _ad_group(self, ad_squad_id: str) -> AdGroup:
-        try:
-            return self.world.ad_group(PLATFORM, ad_squad_id)
-        except KeyError:
-            raise _not_found("adsquad", ad_squad_id) from None
+        return self._find("adsquad", ad_squad_id)  # type: ignore[no-any-return]
 
     def _organization(self, params: Mapping[str, str]) -> dict[str, Any]:
         created = datetime(2019, 3, 4, 9, 12, 44, 381000, tzinfo=UTC)
@@ -546,11 +545,7 @@ class SnapchatApi(RouterState):
             return self._campaign_json(self._campaign(object_id))
         if kind == "adsquads":
             return self._ad_squad_json(self._ad_group(object_id))
-        try:
-            ad = self.world.ad(PLATFORM, object_id)
-        except KeyError:
-            raise _not_found("ad", object_id) from None
-        return self._ad_json(ad)
+        return self._ad_json(self._find("ad", object_id))
 
     def _created(self, campaign: Campaign) -> datetime:
         account = self.world.account(PLATFORM, campaign.account_id)
@@ -833,10 +828,7 @@ class SnapchatApi(RouterState):
             group = self._ad_group(object_id)
             account_id, match = group.account_id, (lambda a: a.ad_group_id == object_id)
         else:
-            try:
-                ad = self.world.ad(PLATFORM, object_id)
-            except KeyError:
-                raise _not_found("ad", object_id) from None
+            ad = self._find("ad", object_id)
             account_id, match = ad.account_id, (lambda a: a.id == object_id)
         ads = self.world.ads(PLATFORM, account_id)
         positions = np.array([i for i, a in enumerate(ads) if match(a)], dtype=np.int64)

@@ -57,6 +57,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -66,6 +67,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pipeline.sandbox.engine import (
+    COMMON_REQUEST_FAULTS,
     AccountView,
     Rollup,
     RouterState,
@@ -88,9 +90,7 @@ from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, en
 PLATFORM = "tiktok"
 API_VERSION = "v1.3"
 
-REQUEST_FAULTS = frozenset(
-    {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "bad_token", "token_expired"}
-)
+REQUEST_FAULTS = COMMON_REQUEST_FAULTS | {"bad_token", "token_expired"}
 PAGING_FAULTS = frozenset({"insert_row"})
 # Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
 REPORT_PATH = "report/integrated/get"
@@ -349,20 +349,16 @@ class TikTokApi(RouterState):
 
     # -- entities -------------------------------------------------------------------------------------
 
-    def _list_campaigns(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _list_objects(
+        self, request: Request, path: str, params: Mapping[str, Any], kind: str
+    ) -> dict[str, Any]:
         view = self._view(_required(params, "advertiser_id"))
-        records = [self._campaign_record(view, c) for c in view.campaigns]
-        return self._list_entities(path, params, records, "CAMPAIGN", CAMPAIGN_FIELDS)
-
-    def _list_adgroups(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        view = self._view(_required(params, "advertiser_id"))
-        records = [self._adgroup_record(view, g) for g in view.ad_groups]
-        return self._list_entities(path, params, records, "ADGROUP", ADGROUP_FIELDS)
-
-    def _list_ads(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        view = self._view(_required(params, "advertiser_id"))
-        records = [self._ad_record(view, a) for a in view.ads]
-        return self._list_entities(path, params, records, "AD", AD_FIELDS)
+        objects, record, fields = {
+            "CAMPAIGN": (view.campaigns, self._campaign_record, CAMPAIGN_FIELDS),
+            "ADGROUP": (view.ad_groups, self._adgroup_record, ADGROUP_FIELDS),
+            "AD": (view.ads, self._ad_record, AD_FIELDS),
+        }[kind]
+        return self._list_entities(path, params, [record(view, o) for o in objects], kind, fields)  # type: ignore[operator]
 
     def _list_entities(
         self,
@@ -665,9 +661,9 @@ class TikTokApi(RouterState):
 _ROUTES = {
     ("GET", "oauth2/advertiser/get"): TikTokApi._list_advertisers,
     ("GET", "advertiser/info"): TikTokApi._advertiser_info,
-    ("GET", "campaign/get"): TikTokApi._list_campaigns,
-    ("GET", "adgroup/get"): TikTokApi._list_adgroups,
-    ("GET", "ad/get"): TikTokApi._list_ads,
+    ("GET", "campaign/get"): partial(TikTokApi._list_objects, kind="CAMPAIGN"),
+    ("GET", "adgroup/get"): partial(TikTokApi._list_objects, kind="ADGROUP"),
+    ("GET", "ad/get"): partial(TikTokApi._list_objects, kind="AD"),
     ("GET", "report/integrated/get"): TikTokApi._report,
     ("POST", "campaign/status/update"): TikTokApi._update_status,
     ("POST", "campaign/update"): TikTokApi._update_campaign,

@@ -13,21 +13,29 @@ real API shapes them). Everything else comes from here:
   router to word;
 - :mod:`.faults`: ``take_request_fault`` (timeouts and corrupted JSON handled, the rest handed to the
   router to answer in its error shape), ``gateway_page`` (a proxy's HTML 5xx), ``JobBook`` (async
-  report jobs that take an async fault when created).
+  report jobs that take an async fault when created);
+- :mod:`.limits`: ``SlidingWindow`` (calls per key in the last N seconds, for usage headers and 429s);
+- ``RouterState`` / ``make_router_factory`` (below): the state every router keeps and the module-level
+  ``router_factory`` of :class:`pipeline.sandbox.router_protocol.SandboxRouter`.
 
-How a new router uses it (a sketch; see ``tiktok_api`` for a small real one)::
+``pipeline.sandbox.responses`` has ``json_response`` and ``corrupt_json``; ``pipeline.sandbox.oauth``
+the refresh-token grant; ``pipeline.sandbox.duplicates`` wraps every router with ``duplicate_page``.
 
-    PLATFORM = "example"
+How a new router uses it (a sketch; ``tiktok_api`` is a small real one)::
+
+    PLATFORM = "example"                               # the registry's name; mounted at /example
     FAULT_KINDS = COMMON_REQUEST_FAULTS | {"bad_token"}
 
     class ExampleApi(RouterState):                     # world, faults, tokens, settings, views, cache
-        settings_class = ExampleSettings
+        platform = PLATFORM
+        settings_class = ExampleSettings               # a dataclass of the fake's knobs
 
         def routes(self) -> list[BaseRoute]:
             return [Route("/v1/{rest:path}", self.handle, methods=["GET", "POST"])]
 
         async def handle(self, request):
-            fault = await take_request_fault(self.faults, PLATFORM, request.url.path, FAULT_KINDS)
+            path = f"/v1/{request.path_params['rest']}"  # fault paths are relative to the router
+            fault = await take_request_fault(self.faults, PLATFORM, path, FAULT_KINDS)
             if fault.answer is not None:
                 return my_error_body(fault.answer.kind)  # the platform's own shape
             ...  # authenticate, parse with params.*, answer
@@ -57,6 +65,7 @@ from pipeline.sandbox.engine.faults import (
     gateway_page,
     take_request_fault,
 )
+from pipeline.sandbox.engine.limits import SlidingWindow
 from pipeline.sandbox.engine.paging import ResultCache, Window, answer_stamp, numbered_page, offset_window
 from pipeline.sandbox.engine.rollups import (
     AccountView,
@@ -135,6 +144,7 @@ __all__ = [
     "ResultCache",
     "Rollup",
     "RouterState",
+    "SlidingWindow",
     "Window",
     "answer_stamp",
     "day_block",
