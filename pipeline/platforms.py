@@ -204,6 +204,29 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
             id_formats={"account": ("1", 9), "campaign": ("4", 9), "ad_group": ("11", 13), "ad": ("8", 11)},
         ),
     ),
+    PlatformSpec(
+        name="linkedin",
+        title="LinkedIn Ads",
+        connector="pipeline.connectors.linkedin:LinkedInConnector",
+        sandbox_router="pipeline.sandbox.linkedin_api",
+        sandbox_token="sandbox-linkedin-token",
+        capabilities=_READ_AND_WRITE,
+        # No hourly reports and no level between campaign and creative (the house ad).
+        staging=_staging(
+            "linkedin",
+            without=("ad_performance_hourly", "ad_groups"),
+            ad_performance_daily="stg_linkedin__ad_analytics",
+            ads="stg_linkedin__creatives",
+        ),
+        aliases=("linkedin_ads", "linked_in"),
+        sandbox=SandboxProfile(
+            restatement_days=30,
+            objectives=("WEBSITE_CONVERSION", "WEBSITE_VISIT"),
+            cpm_range=(30.0, 80.0),
+            ctr_range=(0.004, 0.010),
+            id_formats={"account": ("5", 9), "campaign": ("3", 9), "ad_group": ("6", 11), "ad": ("2", 11)},
+        ),
+    ),
 )
 
 PLATFORM_NAMES: tuple[str, ...] = tuple(spec.name for spec in PLATFORMS)

@@ -37,7 +37,7 @@ from pipeline.warehouse.db import connect
 from pipeline.warehouse.health_store import latest_scored_day, signal_health_rows, sync_states
 
 SIGNAL_HEALTH_ASSET = dg.AssetKey(["marts", "fct_signal_health_daily"])
-# Platforms that reach the warehouse only through imported files (linkedin, pinterest, ...).
+# Platforms that reach the warehouse only through imported files (pinterest, reddit, ...).
 IMPORTED_PLATFORMS = "imported_platforms"
 # Run without a partition window (the UI's "Execute check"): the latest scored days.
 UNPARTITIONED_WINDOW_DAYS = 7

@@ -11,6 +11,7 @@ an exact duplicate. Deterministic for a given ``today`` and ``seed``.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -62,24 +63,13 @@ class _SampleAd:
     ctr: float  # clicks / impressions
     cvr: float  # conversions / clicks
     value_per_conversion: float
+    weekend_factor: float  # spend on Saturdays and Sundays relative to weekdays
 
 
-_LINKEDIN = ("linkedin", "508734112", "Northwind B2B - LinkedIn", "EUR", "Europe/Berlin")
-_PINTEREST = ("pinterest", "549762531188", "Northwind Home - Pinterest", "USD", "America/Los_Angeles")
-SAMPLE_ADS = (
-    # LinkedIn: campaign group -> campaign (ad group) -> creative (ad); expensive clicks, valuable leads.
-    _SampleAd(*_LINKEDIN, "612880441", "Lead Gen - DACH", "219305517", "140227731",
-              "Whitepaper: Supply chain 2026", 180.0, 38.0, 0.0065, 0.09, 140.0),
-    _SampleAd(*_LINKEDIN, "612880441", "Lead Gen - DACH", "219305517", "140227732",
-              "Demo video 30s", 120.0, 42.0, 0.0048, 0.06, 140.0),
-    _SampleAd(*_LINKEDIN, "612880459", "Retargeting - Website visitors", "219305588", "140227790",
-              "Case study carousel", 60.0, 55.0, 0.0110, 0.12, 140.0),
-    # Pinterest: cheap reach, checkout conversions.
-    _SampleAd(*_PINTEREST, "626744052910", "Spring Collection - Shopping", "2680071159341", "687263311204",
-              "Linen bedding pin", 95.0, 4.2, 0.0042, 0.025, 86.0),
-    _SampleAd(*_PINTEREST, "626744052910", "Spring Collection - Shopping", "2680071159341", "687263311205",
-              "Outdoor lounge idea pin", 70.0, 3.6, 0.0035, 0.02, 112.0),
-)  # fmt: skip
+# The ads live in a data file (platform names are data here, not code paths).
+SAMPLE_ADS = tuple(
+    _SampleAd(**ad) for ad in json.loads((Path(__file__).with_name("sample_ads.json")).read_text())["ads"]
+)
 
 
 def _binomial(rng: random.Random, trials: int, probability: float) -> int:
@@ -91,7 +81,7 @@ def _binomial(rng: random.Random, trials: int, probability: float) -> int:
 
 
 def _row(ad: _SampleAd, day: date, rng: random.Random) -> list[str]:
-    weekday_factor = 0.7 if day.weekday() >= 5 and ad.platform == "linkedin" else 1.0  # B2B weekends
+    weekday_factor = ad.weekend_factor if day.weekday() >= 5 else 1.0
     spend = round(ad.daily_spend * weekday_factor * rng.uniform(0.8, 1.2), 2)
     impressions = round(spend / ad.cpm * 1000 * rng.uniform(0.9, 1.1))
     clicks = _binomial(rng, impressions, ad.ctr)
