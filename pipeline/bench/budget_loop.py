@@ -20,8 +20,9 @@ curves known:
 
 Scores are captured uplift, ``(R(split) - R(current)) / (R(oracle) - R(current))`` on the true
 curves, and :mod:`pipeline.bench.budget_diagnosis` splits each gap into its causes. ``net``
-values a whole cycle of ``experiment_days + horizon_days`` (14 + 84): the experiment's days at what was spent during them, then the post-experiment allocation, against the
-same span of the oracle; ``without`` gets the T0 allocation for 14 days then its own refit. The
+values a whole cycle of ``experiment_days + horizon_days`` (14 + 84): the experiment's days at
+what was spent during them, then the post-experiment allocation, against the same span of the
+oracle; ``without`` gets the T0 allocation for 14 days then its own refit. The
 experiment's cost is the value lost during it versus allocating at once, in days of the oracle's
 gain and in percent of the revenue over those days.
 
