@@ -96,7 +96,8 @@ def test_dbt_reads_exactly_the_raw_assets_ingestion_writes():
     }
     csv_tables = {AssetKey(["raw", t["identifier"]]) for t in _sources("csv")["tables"]}
     sync_log = AssetKey(["raw", "sync_runs"])  # signal health reads the loader's log too
-    assert read_by_dbt - csv_tables - {sync_log} == written
+    events = AssetKey(["raw", "cdp_events"])  # first-party events: the CLI and the collector write them
+    assert read_by_dbt - csv_tables - {sync_log, events} == written
 
 
 def test_dagster_raw_assets_are_the_connectors_streams():
