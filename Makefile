@@ -40,9 +40,9 @@ bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports benc
 bench-warehouse: $(STAMP)
 	$(BIN)/python -m pipeline.bench.warehouse --tier $(or $(TIER),S) --out .data/bench/warehouse.json
 
-# Alert quality vs a plain 3-sigma z-score on three scenario families: the sandbox, 'compound' and the
-# held-out 'funnel' (pipeline/bench/families; FAMILY=compound to run one; a few minutes).
-FAMILY ?= sandbox,compound,funnel
+# Alert quality vs a plain 3-sigma z-score on four scenario families: the sandbox, 'compound' and the
+# held-out 'funnel' and 'retail' (pipeline/bench/families; FAMILY=compound to run one; ~10 minutes).
+FAMILY ?= sandbox,compound,funnel,retail
 bench-alerts: $(STAMP)
 	$(BIN)/python -m pipeline.bench.alerts --family $(FAMILY) --out .data/bench/alerts.json
 
