@@ -51,7 +51,8 @@ bench-replay: $(STAMP)
 	$(BIN)/python -m pipeline.bench.replay --out .data/bench/replay.json
 
 # Budget allocation: captured uplift vs the oracle on simulated campaigns with known curves, then the
-# experiment loop (two weeks of budget experiments, then the allocation) on two world families (~4 min).
+# experiment loop (two weeks of budget experiments, then the allocation) on three world families, the
+# third (market_dense) held out, with where each gap comes from (~35 min on 2 cores).
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
 	$(BIN)/python -m pipeline.bench.budget_loop --seeds 30 --workers 2 --thompson --families sandbox,market,market_dense --out .data/bench/budget_loop.json
