@@ -142,14 +142,11 @@ days as (
         and spine.date_day = account_days.date_day
 ),
 
--- Syncs of each connector account's daily performance stream (imported files have no schedule):
--- the windowed stream that is not hourly, whatever the connector calls it (ads_insights_daily,
--- ad_analytics_daily, ...). File imports log as platform 'csv' and match no account here.
+-- Succeeded syncs of each connector account's daily stream (imported files have no schedule).
 syncs as (
     select platform, account_id, window_start, window_end, started_at, finished_at, status
     from {{ source('raw', 'sync_runs') }}
-    where window_start is not null
-        and stream not like '%hourly'
+    where stream = 'ads_insights_daily'
 ),
 
 sync_state as (
