@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster
 
-.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-replay bench-budget bench-imports lint fmt docs clean
+.PHONY: help install demo test ui bench bench-warehouse bench-alerts bench-replay bench-budget bench-imports bench-collector bench-profiles lint fmt docs clean
 
 help:
 	@echo "make demo   run the whole pipeline on the embedded sandbox and print what it produced"
 	@echo "make test   run the test suite against real PostgreSQL"
 	@echo "make ui     start the Dagster UI (webserver + daemon) on the same database and sandbox"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-replay, bench-budget, bench-imports)"
+	@echo "make bench  benchmarks, not part of make test (bench-warehouse, bench-alerts, bench-replay, bench-budget, bench-imports, bench-collector, bench-profiles)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adsignal needs Python 3.11+")'
@@ -33,7 +33,7 @@ test: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/adsignal ui
 
-bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports
+bench: bench-warehouse bench-alerts bench-replay bench-budget bench-imports bench-collector bench-profiles
 
 # Warehouse: loader vs bare COPY, peak RSS of a sync, dbt backfill and daily-run times, daily run over 365
 # vs 30 days of history (tier S: ~15 min; TIER=M: 3.65 M ad-days, ~30 min and ~10 GB of disk).
@@ -54,7 +54,7 @@ bench-replay: $(STAMP)
 # experiment loop (two weeks of budget experiments, then the allocation) on two world families (~4 min).
 bench-budget: $(STAMP)
 	$(BIN)/python -m pipeline.bench.budget --out .data/bench/budget.json
-	$(BIN)/python -m pipeline.bench.budget_loop --seeds 30 --workers 2 --thompson --out .data/bench/budget_loop.json
+	$(BIN)/python -m pipeline.bench.budget_loop --seeds 30 --workers 2 --thompson --families sandbox,market,market_dense --out .data/bench/budget_loop.json
 
 # CSV import: peak RSS and rows/s of one import per file size (IMPORT_ROWS=...); flat memory = ratio ~1
 # (~40 min on 2 busy cores, ~5 GB of disk at 5 M rows).
@@ -76,3 +76,11 @@ fmt: $(STAMP)
 
 clean:
 	rm -rf .data dbt_project/target dbt_project/logs
+
+# Event collector: sustained events/s of 100-event batches over HTTP vs direct inserts (~1 min).
+bench-collector: $(STAMP)
+	$(BIN)/python -m pipeline.bench.collector --out .data/bench/collector.json
+
+# Identity resolution: 1 M events of 200 k people into profiles (first run and the next day's), peak RSS.
+bench-profiles: $(STAMP)
+	$(BIN)/python -m pipeline.bench.profiles --out .data/bench/profiles.json

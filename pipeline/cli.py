@@ -60,41 +60,32 @@ def main() -> None:
 
 
 def _register_command_groups() -> None:
+    from pipeline.commands.access import tenants, users
     from pipeline.commands.actions import actions
     from pipeline.commands.alerts import alerts
+    from pipeline.commands.database import db
+    from pipeline.commands.events import collect, events, profiles
     from pipeline.commands.recommendations import recommendations
     from pipeline.commands.rules import rules
+    from pipeline.commands.segments import segments
 
-    for group in (alerts, rules, recommendations, actions):
+    for group in (
+        db,
+        alerts,
+        rules,
+        recommendations,
+        actions,
+        tenants,
+        users,
+        events,
+        collect,
+        profiles,
+        segments,
+    ):
         main.add_command(group)
 
 
 _register_command_groups()
-
-
-# --- database -------------------------------------------------------------------------------
-
-
-@main.group()
-def db() -> None:
-    """The PostgreSQL warehouse (DATABASE_URL, or the embedded server under .data/pg)."""
-
-
-@db.command("url")
-def db_url() -> None:
-    """Print the warehouse URL (for psql or any SQL client)."""
-    from pipeline.warehouse.db import database_url
-
-    click.echo(database_url())
-
-
-@db.command("upgrade")
-def db_upgrade() -> None:
-    """Apply migrations (raw bookkeeping and app.* tables)."""
-    from pipeline.warehouse import migrate
-
-    migrate.upgrade()
-    click.echo(f"database at revision {migrate.current_revision()}")
 
 
 # --- dbt ------------------------------------------------------------------------------------

@@ -21,14 +21,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
-import psycopg
-
 from pipeline.config import DEFAULT_TENANT, settings
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import Connector, Credentials, TokenGrant
 from pipeline.connectors.http import CredentialsError
 from pipeline.platforms import platform_spec
 from pipeline.secret_box import decrypt_json, encrypt_json
+from pipeline.warehouse import connections_store
 
 Origin = Literal["stored", "environment", "sandbox"]
 
@@ -89,34 +88,21 @@ def add_connection(
 ) -> int:
     if platform not in CONNECTORS:
         raise ValueError(f"unknown platform {platform!r}; known: {', '.join(CONNECTORS)}")
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            """insert into app.platform_connections
-                   (tenant_id, platform, name, account_ids, base_url, credentials_encrypted)
-               values (%s, %s, %s, %s, %s, %s)
-               on conflict (tenant_id, platform, name) do update set
-                   account_ids = excluded.account_ids, base_url = excluded.base_url,
-                   credentials_encrypted = excluded.credentials_encrypted,
-                   status = 'active', status_reason = null, updated_at = now()
-               returning connection_id""",
-            (tenant_id, platform, name, account_ids, base_url, encrypt_json(_credentials_json(credentials))),
-        ).fetchone()
-    return int(row[0])
+    return connections_store.upsert_connection(
+        url,
+        tenant_id=tenant_id,
+        platform=platform,
+        name=name,
+        account_ids=account_ids,
+        base_url=base_url,
+        encrypted_secret=encrypt_json(_credentials_json(credentials)),
+    )
 
 
 def stored_connections(
     url: str, *, platform: str | None = None, tenant_id: str | None = DEFAULT_TENANT
 ) -> list[PlatformConnection]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            """select connection_id, tenant_id, platform, name, account_ids, base_url, credentials_encrypted,
-                      status, status_reason
-               from app.platform_connections
-               where (%(platform)s::text is null or platform = %(platform)s)
-                 and (%(tenant)s::text is null or tenant_id = %(tenant)s)
-               order by platform, name""",
-            {"platform": platform, "tenant": tenant_id},
-        ).fetchall()
+    rows = connections_store.connection_rows(url, platform=platform, tenant_id=tenant_id)
     return [
         PlatformConnection(
             platform=plat,
@@ -135,22 +121,11 @@ def stored_connections(
 
 
 def remove_connection(url: str, connection_id: int) -> bool:
-    with psycopg.connect(url) as conn:
-        return (
-            conn.execute(
-                "delete from app.platform_connections where connection_id = %s", (connection_id,)
-            ).rowcount
-            == 1
-        )
+    return connections_store.delete_connection(url, connection_id)
 
 
 def mark_connection(url: str, connection_id: int, status: str, reason: str | None) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "update app.platform_connections set status = %s, status_reason = %s, last_tested_at = now(),"
-            " updated_at = now() where connection_id = %s",
-            (status, reason, connection_id),
-        )
+    connections_store.set_connection_status(url, connection_id, status, reason)
 
 
 def store_refreshed_token(url: str, connection: PlatformConnection, grant: TokenGrant) -> None:
@@ -163,12 +138,9 @@ def store_refreshed_token(url: str, connection: PlatformConnection, grant: Token
         expires_at=grant.expires_at,
         refresh_token=grant.refresh_token or connection.credentials.refresh_token,
     )
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "update app.platform_connections set credentials_encrypted = %s, last_refreshed_at = now(),"
-            " updated_at = now() where connection_id = %s",
-            (encrypt_json(_credentials_json(refreshed)), connection.connection_id),
-        )
+    connections_store.replace_connection_secret(
+        url, connection.connection_id, encrypt_json(_credentials_json(refreshed))
+    )
 
 
 # --- environment and sandbox --------------------------------------------------------------------

@@ -6,9 +6,22 @@ connectors open only inside runs.
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import dagster as dg
 
-from pipeline.defs import actions, allocation, health_checks, notifications, recommendations, rules
+from pipeline.defs import (
+    actions,
+    allocation,
+    first_party,
+    health_checks,
+    notifications,
+    recommendations,
+    retention,
+    rules,
+    tables,
+)
 from pipeline.defs.alerts import alert_assets
 from pipeline.defs.automation import (
     daily_pipeline,
@@ -50,8 +63,30 @@ def build_definitions(warehouse_url: str = "", sandbox_url: str = "") -> dg.Defi
         },
     )
     # Each decision area keeps its assets, checks and jobs in its own defs module.
-    areas = (health_checks, rules, notifications, allocation, recommendations, actions)
-    return dg.Definitions.merge(core, *(area.defs for area in areas))
+    areas = (
+        health_checks,
+        rules,
+        notifications,
+        allocation,
+        recommendations,
+        actions,
+        retention,
+        first_party,
+        tables,
+    )
+    merged = dg.Definitions.merge(core, *(area.defs for area in areas))
+    # Every asset has an owner in the UI: ADSIGNAL_ASSET_OWNERS (emails or team:<name>, comma-separated).
+    owners = [o.strip() for o in os.environ.get("ADSIGNAL_ASSET_OWNERS", "team:data-engineering").split(",")]
+    owners = [o for o in owners if o]
+    with warnings.catch_warnings():  # map_asset_specs is a preview API: its warning is for us, not users
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return merged.map_asset_specs(
+            func=lambda spec: spec.replace_attributes(
+                owners=spec.owners or owners,
+                # dbt seeds have no folder group: they are reference data the transform reads
+                group_name="transform" if spec.group_name in (None, "default") else spec.group_name,
+            )
+        )
 
 
 defs = build_definitions()

@@ -24,17 +24,15 @@ from pipeline.defs.alerts import alerts
 from pipeline.defs.partitions import range_tags
 from pipeline.defs.resources import WarehouseResource
 from pipeline.warehouse.alert_history_store import NOT_REDETECTED, replay_daily_alerts
-from pipeline.warehouse.app_store import (
+from pipeline.warehouse.alerts_store import (
     AUTO_RESOLVER,
     DAILY_DETECTOR,
     HOURLY_DETECTOR,
     acknowledge_alert,
-    campaign_budgets_frame,
-    campaign_daily_frame,
     resolve_alert,
-    signal_health_frame,
     sync_alerts,
 )
+from pipeline.warehouse.marts_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
 from tests.test_alerts_assets import MARTS
 
 TENANT = "default"

@@ -16,7 +16,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from pipeline.analytics.alerting import AlertType, Detection, evaluate_alerts
-from pipeline.warehouse.app_store import (
+from pipeline.warehouse.alerts_store import (
     AUTO_RESOLVER,
     DAILY_DETECTOR,
     HOURLY_DETECTOR,

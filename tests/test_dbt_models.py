@@ -95,7 +95,8 @@ class Dbt:
             node["name"]
             for node in manifest["nodes"].values()
             if node["resource_type"] == "model"
-            and node["config"]["materialized"] == "incremental"
+            # tables too: the dimensions are built from incremental last-seen state
+            and node["config"]["materialized"] in ("incremental", "table")
             and node["schema"] == "marts"
         )
 
@@ -146,13 +147,21 @@ def incremental_then_full_refresh(
     for stage in (STAGE_1, STAGE_2):
         sync(warehouse_url, sandbox, stage)
         dbt.build_stage(stage)
+    return copy_full_refresh_and_compare(warehouse_url, dbt, "incremental_copy")
+
+
+def copy_full_refresh_and_compare(
+    warehouse_url: str, dbt: Dbt, copy_schema: str
+) -> dict[str, tuple[int, int, int]]:
+    """Copies of every incremental mart and dimension into ``copy_schema``, a full refresh as of
+    stage 2; per mart the rows of the copy, rows only in the copy, rows only in the rebuilt table."""
     marts = dbt.incremental_marts()
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("create schema incremental_copy")
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(copy_schema)))
         for mart in marts:
             conn.execute(
-                sql.SQL("create table incremental_copy.{} as select * from marts.{}").format(
-                    sql.Identifier(mart), sql.Identifier(mart)
+                sql.SQL("create table {}.{} as select * from marts.{}").format(
+                    sql.Identifier(copy_schema), sql.Identifier(mart), sql.Identifier(mart)
                 )
             )
     # A full refresh as of the last run's day (signal health's as-of day comes from max_date); the
@@ -174,7 +183,7 @@ def incremental_then_full_refresh(
             listed = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
             copy, rebuilt = (
                 sql.SQL("{}.{}").format(sql.Identifier(s), sql.Identifier(mart))
-                for s in ("incremental_copy", "marts")
+                for s in (copy_schema, "marts")
             )
 
             def count(query: sql.Composable) -> int:
@@ -205,6 +214,10 @@ def test_every_incremental_mart_equals_its_full_refresh(incremental_then_full_re
         "fct_signal_health_daily",
         "fct_ad_performance_hourly",
         "fct_campaign_performance_hourly",
+        "ads_last_seen_in_performance",
+        "campaigns_last_seen_in_performance",
+        "dim_ads",
+        "dim_campaigns",
     } <= set(marts)
     for mart, (rows, only_incremental, only_full_refresh) in marts.items():
         assert rows > 0, f"{mart} is empty: the comparison proves nothing"
@@ -371,3 +384,54 @@ def test_signal_health_checks_show_the_missing_day_as_a_warning(
     assert problems == missing
     assert all(p["status"] == "degraded" for p in meta.metadata["problems"].value)
     assert found["signal_health_snapchat"].passed
+
+
+# Runs last: it changes the warehouse the tests above read.
+def test_an_ad_restated_out_of_the_window_and_a_renamed_campaign_keep_incremental_equal_to_full_refresh(
+    incremental_then_full_refresh: dict, warehouse_url: str, dbt: Dbt
+) -> None:
+    """The last-seen state's rare paths: an ad whose rows in the window disappear (a restatement)
+    falls back to its latest day before the window; a campaign renamed in the listing is renamed on
+    the campaign fact's days outside the window. Both by a windowed daily run, equal to a full refresh."""
+    since, until = STAGE_2["daily"]
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        account_id, ad_id = conn.execute(
+            "select account_id, ad_id from marts.ads_last_seen_in_performance"
+            " where platform = 'meta' and last_seen_day between %s and %s order by ad_id limit 1",
+            (since, until),
+        ).fetchone()
+        earlier = conn.execute(
+            "select max(date_day) from marts.fct_ad_performance_daily"
+            " where platform = 'meta' and account_id = %s and ad_id = %s and date_day < %s",
+            (account_id, ad_id, since),
+        ).fetchone()[0]
+        assert earlier is not None, "the ad needs days before the window"
+        conn.execute(
+            "delete from raw.meta_ads_insights_daily where account_id = %s and ad_id = %s"
+            " and date_start between %s and %s",
+            (account_id, ad_id, since, until),
+        )
+        campaign_account, campaign_id = conn.execute(
+            "select account_id, campaign_id from marts.fct_campaign_performance_daily"
+            " where platform = 'meta' and date_day < %s order by campaign_id limit 1",
+            (since,),
+        ).fetchone()
+        conn.execute(
+            "update raw.meta_campaigns set payload = jsonb_set(payload, '{name}', to_jsonb('Renamed campaign'::text))"
+            " where account_id = %s and campaign_id = %s",
+            (campaign_account, campaign_id),
+        )
+    dbt.build_like_dagster(("--exclude", HOURLY_MODELS), STAGE_2["daily"])
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute(
+            "select last_seen_day from marts.ads_last_seen_in_performance"
+            " where platform = 'meta' and account_id = %s and ad_id = %s",
+            (account_id, ad_id),
+        ).fetchone() == (earlier,)
+        assert conn.execute(
+            "select distinct campaign_name from marts.fct_campaign_performance_daily"
+            " where platform = 'meta' and account_id = %s and campaign_id = %s",
+            (campaign_account, campaign_id),
+        ).fetchall() == [("Renamed campaign",)]
+    differences = copy_full_refresh_and_compare(warehouse_url, dbt, "restated_copy")
+    assert {mart: d[1:] for mart, d in differences.items() if d[1:] != (0, 0)} == {}

@@ -25,7 +25,7 @@ from pipeline.dbt_manifest import prepare_manifest
 from pipeline.defs.partitions import range_tags
 from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
-from pipeline.warehouse.app_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
+from pipeline.warehouse.marts_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
 from pipeline.warehouse.rules_store import import_rules_file
 
 pytestmark = pytest.mark.slow

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import AssetKey
+from starlette.applications import Starlette
 
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import CampaignWriter
@@ -23,7 +24,8 @@ from pipeline.platforms import (
     platform_aliases,
     platform_spec,
 )
-from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS
+from pipeline.sandbox.router_protocol import SandboxRouter
+from pipeline.sandbox.server import ROUTERS, SANDBOX_TOKENS, FaultInjector, default_tokens
 from pipeline.sandbox.simulator import PLATFORMS as SIMULATED_PLATFORMS
 from pipeline.sandbox.simulator import World, default_scenario
 from pipeline.warehouse.db import dbt_env
@@ -108,8 +110,13 @@ def test_dagster_raw_assets_are_the_connectors_streams():
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_sandbox_router_contract(platform):
     router = platform_spec(platform).router_module()
+    assert isinstance(router, SandboxRouter)  # pipeline.sandbox.router_protocol
+    assert platform == router.PLATFORM
     assert callable(router.router_factory)
     assert isinstance(router.FAULT_KINDS, frozenset) and router.FAULT_KINDS
+    world = World(default_scenario(today=date(2026, 11, 20)))
+    app = router.router_factory(world, FaultInjector(), default_tokens())
+    assert isinstance(app, Starlette) and app.state.api is not None  # tests reach its state this way
     assert isinstance(router.REPORT_PATH, str) and router.REPORT_PATH  # where mid-sync faults aim
 
 

@@ -1,7 +1,8 @@
 {#
     Rows where a rollup of fct_ad_performance_daily disagrees with it: per platform, account and day
     the rollup's totals (and its reporting_ad_count) must equal the ad fact's exactly (the same
-    rounded rows are summed), and no account-day may be on one side only. Used by the singular
+    rounded rows are summed), and no account-day may be on one side only. On a windowed run only the
+    window's days are compared (the days the run rebuilt on both sides). Used by the singular
     tests assert_<rollup>_matches_ad_fact.
 #}
 {% macro rollup_reconciliation(rollup_model) -%}
@@ -10,6 +11,7 @@ with ad_totals as (
     select platform, account_id, date_day, count(*) as ad_rows
         {%- for metric in metrics %}, sum({{ metric }}) as {{ metric }}{% endfor %}
     from {{ ref('fct_ad_performance_daily') }}
+    where {{ run_window_condition() }}
     group by platform, account_id, date_day
 ),
 
@@ -17,6 +19,7 @@ rollup_totals as (
     select platform, account_id, date_day, sum(reporting_ad_count) as ad_rows
         {%- for metric in metrics %}, sum({{ metric }}) as {{ metric }}{% endfor %}
     from {{ ref(rollup_model) }}
+    where {{ run_window_condition() }}
     group by platform, account_id, date_day
 )
 

@@ -1,8 +1,10 @@
--- The campaign fact is a pure rollup of the ad fact: totals must match per platform and day.
+-- The campaign fact is a pure rollup of the ad fact: totals must match per platform and day (on a
+-- windowed run, the window's days: the days the run rebuilt on both sides).
 with ad_totals as (
     select platform, date_day, sum(spend) as spend, sum(conversions) as conversions,
         sum(conversion_value) as conversion_value, sum(impressions) as impressions, sum(clicks) as clicks
     from {{ ref('fct_ad_performance_daily') }}
+    where {{ run_window_condition() }}
     group by platform, date_day
 ),
 
@@ -10,6 +12,7 @@ campaign_totals as (
     select platform, date_day, sum(spend) as spend, sum(conversions) as conversions,
         sum(conversion_value) as conversion_value, sum(impressions) as impressions, sum(clicks) as clicks
     from {{ ref('fct_campaign_performance_daily') }}
+    where {{ run_window_condition() }}
     group by platform, date_day
 )
 

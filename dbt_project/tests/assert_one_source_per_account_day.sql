@@ -6,8 +6,6 @@
 #}
 select platform, account_id, date_day, count(distinct source) as sources
 from {{ ref('fct_ad_performance_daily') }}
-{% if var('min_date', none) and var('max_date', none) and not flags.FULL_REFRESH %}
-where date_day between '{{ var("min_date") }}'::date and '{{ var("max_date") }}'::date  -- the run's window
-{% endif %}
+where {{ run_window_condition() }}  -- the run's window (every day on a full refresh)
 group by platform, account_id, date_day
 having count(distinct source) > 1

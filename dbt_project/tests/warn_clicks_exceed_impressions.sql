@@ -4,3 +4,4 @@
 select date_day, platform, account_id, ad_id, impressions, clicks
 from {{ ref('fct_ad_performance_daily') }}
 where clicks > impressions
+    and {{ run_window_condition() }}  -- the run's window (every day on a full refresh)

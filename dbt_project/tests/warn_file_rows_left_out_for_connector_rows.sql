@@ -9,7 +9,9 @@
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_ad_performance_daily'}}}) }}
 -- depends_on: {{ ref('fct_ad_performance_daily') }}
 
-with every_row as (
+-- Not materialized: the window filter below reaches each staging view instead of following a
+-- union of the whole history.
+with every_row as not materialized (
     {{ union_platform_models(
         'ad_performance_daily',
         [('date_day', 'date'), ('account_id', 'text'), ('spend', 'numeric')],
@@ -21,9 +23,7 @@ connector_account_days as (
     select distinct platform, account_id, date_day
     from every_row
     where source = platform
-    {% if var('min_date', none) and var('max_date', none) and not flags.FULL_REFRESH %}
-        and date_day between '{{ var("min_date") }}'::date and '{{ var("max_date") }}'::date  -- the run's window
-    {% endif %}
+        and {{ run_window_condition() }}  -- the run's window (every day on a full refresh)
 )
 
 select
@@ -40,4 +40,5 @@ inner join connector_account_days
     and file_rows.account_id = connector_account_days.account_id
     and file_rows.date_day = connector_account_days.date_day
 where file_rows.source <> file_rows.platform
+    and {{ run_window_condition('file_rows.date_day') }}
 group by file_rows.source, file_rows.platform, file_rows.account_id

@@ -1,7 +1,9 @@
-"""The experiment loop benchmark: weeks of budget experiments, then the allocation, on two world families.
+"""The experiment loop benchmark: weeks of budget experiments, then the allocation, on three world families.
 
 Per seed and world family (``sandbox``: :mod:`pipeline.sandbox.simulator`; ``market``:
-:mod:`pipeline.bench.market`, different curve shapes and noise), with the true curves known:
+:mod:`pipeline.bench.market`, different curve shapes and noise; ``market_dense``, held out: the
+market's curves with ten times the orders for the same value, so less count noise), with the true
+curves known:
 
 1. Day T0: fit curves on 90 days of steady budgets, allocate the same total (``without``), value
    it on the true curves against the oracle (the allocation on the true curves) and the rules
@@ -17,9 +19,10 @@ Per seed and world family (``sandbox``: :mod:`pipeline.sandbox.simulator`; ``mar
    the test saves.
 
 Scores are captured uplift, ``(R(split) - R(current)) / (R(oracle) - R(current))`` on the true
-curves. ``net`` values a whole cycle of ``experiment_days + horizon_days`` (14 + 84): the
-experiment's days at what was spent during them, then the post-experiment allocation, against the
-same span of the oracle; ``without`` gets the T0 allocation for 14 days then its own refit. The
+curves, and :mod:`pipeline.bench.budget_diagnosis` splits each gap into its causes. ``net``
+values a whole cycle of ``experiment_days + horizon_days`` (14 + 84): the experiment's days at
+what was spent during them, then the post-experiment allocation, against the same span of the
+oracle; ``without`` gets the T0 allocation for 14 days then its own refit. The
 experiment's cost is the value lost during it versus allocating at once, in days of the oracle's
 gain and in percent of the revenue over those days.
 
@@ -57,6 +60,7 @@ from pipeline.analytics.budget.experiments import (
 )
 from pipeline.analytics.budget.successive import guarded_step, successive_allocation
 from pipeline.analytics.budget.uncertainty import allocation_interval, curve_pool
+from pipeline.bench.budget_diagnosis import curve_decomposition, cycle_decomposition
 from pipeline.bench.market import MarketWorld
 from pipeline.sandbox.simulator import Scenario, World
 
@@ -132,10 +136,13 @@ class _SandboxLoopWorld:
 def _world(family: str, seed: int, config: LoopConfig) -> Any:
     if family == "sandbox":
         return _SandboxLoopWorld(seed, config)
+    if family not in ("market", "market_dense"):
+        raise ValueError(f"unknown world family {family!r} (sandbox, market, market_dense)")
     start = config.t1 - timedelta(days=config.history_days + config.experiment_days)
     return MarketWorld(
-        seed, start=start, days=config.history_days + config.experiment_days + config.horizon_days
-    )
+        seed, start=start, days=config.history_days + config.experiment_days + config.horizon_days,
+        order_value_scale=0.1 if family == "market_dense" else 1.0,
+    )  # fmt: skip
 
 
 def _value(world: Any, split: dict[Key, float]) -> float:
@@ -170,7 +177,11 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
     def captured(split: dict[Key, float]) -> float | None:
         return (_value(world, split) - r_current) / gap if gap > 1e-9 else None
 
+    def allocate(curves: dict[Key, CurveFit]) -> dict[Key, float]:
+        return allocate_budget(curves, total, current_spend=current, bounds=bounds, period_days=1).daily
+
     alloc0 = allocate_budget(curves0, total, current_spend=current, bounds=bounds, period_days=1)
+    diagnosis0 = curve_decomposition(world, curves0, allocate, captured)
     roas = {k: c.observed_return for k, c in curves0.items()}
     proportional = proportional_split(
         curves0, total, roas, current_spend=current, bounds=bounds, period_days=1
@@ -215,11 +226,12 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
                 split[key] = amounts[day]
             during.append(_value(world, split))
         curves1 = {k: c for k, c in _fit(varied, config.t1).items() if k in current}
-        alloc1 = allocate_budget(curves1, total, current_spend=current, bounds=bounds, period_days=1).daily
+        alloc1 = allocate(curves1)
         narrowing = uncertainty_narrowing(pool0, curve_pool(curves1), list(designs or keys))
         ratios = [after / before for before, after in narrowing.values() if before > 0]
         return {"experiments": len(designs), "after": captured(alloc1), "daily_during": during,
-                "narrowing": float(np.median(ratios)) if ratios else None}  # fmt: skip
+                "narrowing": float(np.median(ratios)) if ratios else None,
+                "diagnosis": curve_decomposition(world, curves1, allocate, captured)}  # fmt: skip
 
     span = config.experiment_days + config.horizon_days
 
@@ -285,6 +297,10 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
             "roas_tilted": captured(tilted),
             "after_experiment": with_voi["after"],
             "after_forced": with_all["after"],
+            # The goal read literally: the allocation after one cycle, net of the experiment's cost
+            # (its lost value spread over the horizon the learned curves are used for).
+            "after_experiment_net_of_cost": None if with_voi["after"] is None or cost(with_voi)[0] is None
+            else with_voi["after"] - cost(with_voi)[0] / config.horizon_days,  # type: ignore[operator]
             **{f"end_of_cycle_{name}": r["final"] for name, r in successive_runs.items()},
         },
         "net_cycle": {"without": net(without), "with_experiments": net(with_voi), "forced": net(with_all),
@@ -294,6 +310,13 @@ def run_seed(family: str, seed: int, config: LoopConfig) -> dict[str, Any]:
         "cost_pct_revenue": {"with_experiments": cost(with_voi)[1], "forced": cost(with_all)[1]},
         "sd_ratio_after": {"with_experiments": with_voi["narrowing"], "forced": with_all["narrowing"],
                            "without": without["narrowing"]},
+        "decomposition": {
+            "t0_curves": diagnosis0,
+            **{name: {"t1_curves": r["diagnosis"], "cycle": cycle_decomposition(
+                captured_t0=captured(alloc0.daily), cost_oracle_days=cost(r)[0], after=r["diagnosis"],
+                experiment_days=config.experiment_days, horizon_days=config.horizon_days)}
+               for name, r in (("without", without), ("with_experiments", with_voi), ("forced", with_all))},
+        },
         "interval": {"covered": covered, "covered_uplift": covered_uplift, "width_pct": 100.0 * (interval.high - interval.low) / max(interval.expected, 1e-9)},
         "seconds": time.perf_counter() - started,
     }  # fmt: skip
@@ -365,7 +388,21 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "interval_width_pct_median": float(np.median([r["interval"]["width_pct"] for r in mine])),
             "oracle_uplift_pct_median": float(np.median([r["oracle_uplift_pct"] for r in mine if r["oracle_uplift_pct"] is not None])),
             "seconds_per_seed": float(np.mean([r["seconds"] for r in mine])),
+            "decomposition_median": _median_tree([r["decomposition"] for r in mine]),
         }  # fmt: skip
+    return out
+
+
+def _median_tree(trees: list[dict[str, Any]]) -> dict[str, Any]:
+    """The per-leaf median of equally shaped nested dicts (leaves missing or None left out)."""
+    out: dict[str, Any] = {}
+    for name in trees[0] if trees else ():
+        values = [t.get(name) for t in trees]
+        if isinstance(values[0], dict):
+            out[name] = _median_tree([v for v in values if isinstance(v, dict)])
+        else:
+            clean = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            out[name] = float(np.median(clean)) if clean else None
     return out
 
 
@@ -426,6 +463,37 @@ def _print(result: dict[str, Any]) -> None:
             f"{s['interval_coverage']:.0%} and the true uplift in {s['interval_coverage_uplift']:.0%} of seeds "
             f"(width {s['interval_width_pct_median']:.1f} %); {s['seconds_per_seed']:.1f} s per seed"
         )
+        _print_decomposition(console, family, s["decomposition_median"])
+
+
+def _print_decomposition(console: Any, family: str, tree: dict[str, Any]) -> None:
+    """Medians of where the gap to the oracle comes from (see :mod:`pipeline.bench.budget_diagnosis`)."""
+    from rich.table import Table
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    table = Table(title=f"Where the gap comes from, {family} worlds (medians)")
+    for column in ("curves", "captured", "curvature", "level", "family", "e rmse / spread"):
+        table.add_column(column, justify="right" if column != "curves" else "left")
+    rows = [("T0 fit", tree.get("t0_curves", {}))] + [
+        (f"T1 {name}", tree.get(name, {}).get("t1_curves", {}))
+        for name in ("without", "with_experiments", "forced")
+    ]
+    for label, d in rows:
+        table.add_row(label, fmt(d.get("captured")), fmt(d.get("curvature")), fmt(d.get("level")),
+                      fmt(d.get("family")), f"{fmt(d.get('elasticity_rmse'))} / {fmt(d.get('elasticity_spread'))}")  # fmt: skip
+    console.print(table)
+    cycle = Table(title=f"1 - net over a cycle, {family} worlds (medians, shares of the oracle's gain; "
+                        "cap: the net with perfect curves from T1)")  # fmt: skip
+    for column in ("policy", "T0 days", "exp. cost", "curvature", "level", "family", "cap"):
+        cycle.add_column(column, justify="left" if column == "policy" else "right")
+    for name in ("without", "with_experiments", "forced"):
+        d = tree.get(name, {}).get("cycle", {})
+        cycle.add_row(name, fmt(d.get("t0_curves")), fmt(d.get("experiment")), fmt(d.get("horizon_curvature")),
+                      fmt(d.get("horizon_level")), fmt(d.get("horizon_family")),
+                      fmt(d.get("net_with_perfect_curves_from_t1")))  # fmt: skip
+    console.print(cycle)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,11 @@ class MarketCampaign:
 
 
 class MarketWorld:
-    def __init__(self, seed: int, *, start: date, days: int, campaigns: int = 30) -> None:
+    def __init__(
+        self, seed: int, *, start: date, days: int, campaigns: int = 30, order_value_scale: float = 1.0
+    ) -> None:
+        """``order_value_scale`` < 1 makes orders cheaper, so the same value comes from more orders:
+        less count noise, the same curves, drift and pacing (the dense held-out variant)."""
         self.seed = seed
         self.start = start
         self.days = days
@@ -93,9 +97,8 @@ class MarketWorld:
                 b = spend / x
                 p1, p2, p3 = level / math.log1p(x), b, 0.0
             weekly = _weekly_shape(rng)
-            self.campaigns[key] = MarketCampaign(
-                key, shape, p1, p2, p3, budget, delivery, float(np.exp(rng.normal(math.log(60), 0.6))), weekly
-            )
+            aov = order_value_scale * float(np.exp(rng.normal(math.log(60), 0.6)))
+            self.campaigns[key] = MarketCampaign(key, shape, p1, p2, p3, budget, delivery, aov, weekly)
         self._noise_seed = [seed, 91_117]
 
     def set_multiplier(self, key: Key, day: date, multiplier: float) -> None:

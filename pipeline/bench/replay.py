@@ -210,12 +210,11 @@ def run_on_database(
     from pipeline.config import settings
     from pipeline.warehouse import db, migrate
     from pipeline.warehouse.alert_history_store import replay_daily_alerts
-    from pipeline.warehouse.app_store import (
-        DAILY_DETECTOR,
+    from pipeline.warehouse.alerts_store import DAILY_DETECTOR, sync_alerts
+    from pipeline.warehouse.marts_store import (
         campaign_budgets_frame,
         campaign_daily_frame,
         signal_health_frame,
-        sync_alerts,
     )
 
     admin_url = os.environ.get("DATABASE_URL") or db._start_embedded(settings().embedded_pg_dir)

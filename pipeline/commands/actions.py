@@ -150,9 +150,11 @@ def _decide(action_id: int, decision: str, actor: str, note: str | None) -> None
     with connect(command_url()) as conn:
         try:
             action = decide(conn, action_id, decision, actor=actor, note=note)
-        except ActionStateError as exc:
+        except (ActionStateError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"action {action_id} {action['status']} by {actor}: {action['action_type']} {_change(action)}")
+    click.echo(
+        f"action {action_id} {action['status']} by {action['decided_by']}: {action['action_type']} {_change(action)}"
+    )
 
 
 def _execute(action_id: int, apply: bool, actor: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from pipeline.commands._common import command_url
 from pipeline.config import DEFAULT_TENANT
 
 STATUS_CHOICES = ("open", "acknowledged", "suppressed", "resolved", "live", "all")
@@ -79,7 +80,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.warehouse.app_store import list_alerts
+    from pipeline.warehouse.alerts_store import list_alerts
     from pipeline.warehouse.db import connect
 
     chosen = _statuses(tuple(s.lower() for s in statuses))
@@ -122,7 +123,7 @@ def list_command(
 
 
 def _change(action: str, alert_id: int, by: str, note: str | None) -> None:
-    from pipeline.warehouse.app_store import (
+    from pipeline.warehouse.alerts_store import (
         AlertNotFoundError,
         AlertTransitionError,
         acknowledge_alert,
@@ -132,9 +133,10 @@ def _change(action: str, alert_id: int, by: str, note: str | None) -> None:
 
     change = acknowledge_alert if action == "acknowledge" else resolve_alert
     try:
-        with connect() as conn:
-            done = change(conn, alert_id, by=by, note=note, tenant_id=DEFAULT_TENANT)
-    except (AlertNotFoundError, AlertTransitionError, ValueError) as error:
+        # Alert ids are unique across tenants; the database checks the connecting role may act on it.
+        with connect(command_url()) as conn:
+            done = change(conn, alert_id, by=by, note=note, tenant_id=None)
+    except (AlertNotFoundError, AlertTransitionError, PermissionError, ValueError) as error:
         raise click.ClickException(str(error).strip("'\"")) from error
     click.echo(
         f"alert {done['alert_id']} {done['status']} by {done['by']} at {_when(done['at'])} UTC: {done['title']}"

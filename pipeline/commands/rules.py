@@ -103,18 +103,14 @@ def show_command(name: str, runs: int) -> None:
     import yaml
 
     from pipeline.warehouse.db import connect
-    from pipeline.warehouse.rules_store import get_rule
+    from pipeline.warehouse.rules_store import get_rule, recent_rule_runs
 
     with connect(command_url()) as conn:
         stored = get_rule(conn, name, tenant_id=DEFAULT_TENANT)
         if stored is None:
             _unknown(conn, name)
         assert stored is not None
-        recent = conn.execute(
-            "select as_of, evaluated_at, status, entities_evaluated, matched_count, matches, actions, error"
-            " from app.rule_runs where rule_id = %s order by evaluated_at desc limit %s",
-            (stored.rule_id, runs),
-        ).fetchall()
+        recent = recent_rule_runs(conn, stored.rule_id, runs)
     definition = {"enabled": stored.enabled, **stored.definition}
     click.echo(yaml.safe_dump(definition, sort_keys=False, allow_unicode=True).rstrip())
     click.echo(f"# executions: {stored.execution_count}, source: {stored.source or '-'}")
@@ -184,8 +180,9 @@ def run_command(as_of) -> None:
     from datetime import UTC, datetime
 
     from pipeline.config import last_complete_day, settings
+    from pipeline.rule_runs import evaluate_rules
     from pipeline.warehouse.db import connect
-    from pipeline.warehouse.rules_store import MartsMissingError, evaluate_rules
+    from pipeline.warehouse.rules_store import MartsMissingError
 
     day = as_of.date() if as_of else last_complete_day(datetime.now(UTC))
     run_id = f"cli-{uuid.uuid4()}"

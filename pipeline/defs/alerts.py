@@ -4,7 +4,7 @@
 range, in order, and writes the alert history they make
 (``pipeline.warehouse.alert_history_store``); ``app/hourly_alerts`` (intraday partitions: its key
 says "hourly", so it joins the intraday job) scores today so far
-(``pipeline.warehouse.app_store.sync_alerts``). Both apply the same lifecycle: re-detection updates
+(``pipeline.warehouse.alerts_store.sync_alerts``). Both apply the same lifecycle: re-detection updates
 the live alert, a passed check resolves it, anything not scored is left alone.
 """
 
@@ -23,10 +23,9 @@ from pipeline.defs.partitions import (
 )
 from pipeline.defs.resources import WarehouseResource
 from pipeline.warehouse.alert_history_store import replay_daily_alerts
-from pipeline.warehouse.app_store import HOURLY_DETECTOR, campaign_hourly_frame, sync_alerts
+from pipeline.warehouse.alerts_store import HOURLY_DETECTOR, live_alert_count, sync_alerts
 from pipeline.warehouse.db import connect
-
-_LIVE_COUNT = "select count(*) from app.alerts where tenant_id = %s and status in ('open', 'acknowledged')"
+from pipeline.warehouse.marts_store import campaign_hourly_frame
 
 
 def _detection_metadata(detection: Detection, live: int) -> dict:
@@ -81,7 +80,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         result = replay_daily_alerts(
             conn, first_day, last_day, tenant_id=DEFAULT_TENANT, run_id=context.run_id
         )
-        live = conn.execute(_LIVE_COUNT, (DEFAULT_TENANT,)).fetchone()
+        live = live_alert_count(conn, DEFAULT_TENANT)
     if result.last_morning > last_day + timedelta(days=1):
         context.log.info(
             f"Mornings up to {result.last_morning} were scored before: the alert history was re-derived"
@@ -100,7 +99,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
             "alerts_removed": result.removed,
             "alerts_unchanged": result.unchanged,
             "daily_alerts_live": result.live,
-            **_detection_metadata(result.latest, live[0] if live else 0),
+            **_detection_metadata(result.latest, live),
         }
     )
 
@@ -157,12 +156,12 @@ def hourly_alerts(
             detector=HOURLY_DETECTOR,
             as_of=now,
         )
-        live = conn.execute(_LIVE_COUNT, (DEFAULT_TENANT,)).fetchone()
+        live = live_alert_count(conn, DEFAULT_TENANT)
     return dg.MaterializeResult(
         metadata={
             "scored_at": now.isoformat(),
             "campaign_hours_read": len(frame),
-            **_metadata(detection, counts, live[0] if live else 0),
+            **_metadata(detection, counts, live),
         }
     )
 

@@ -13,14 +13,13 @@ from pipeline.analytics.guardrails import GuardrailSettings
 from pipeline.config import DEFAULT_TENANT, settings
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
-from pipeline.warehouse.actions_store import propose_actions
+from pipeline.warehouse.actions_store import action_status_counts, propose_actions
 from pipeline.warehouse.allocation_store import (
     allocation_daily_frame,
     link_actions,
     reporting_currency,
     save_allocation,
 )
-from pipeline.warehouse.app_store import campaign_budgets_frame, signal_health_frame
 from pipeline.warehouse.db import connect
 from pipeline.warehouse.experiments_store import (
     held_experiment_keys,
@@ -28,6 +27,7 @@ from pipeline.warehouse.experiments_store import (
     save_experiments,
     step_experiments,
 )
+from pipeline.warehouse.marts_store import campaign_budgets_frame, signal_health_frame
 
 # The picture: the largest campaigns only, so the metadata stays small.
 MAX_CURVE_PANELS = 12
@@ -104,12 +104,7 @@ def budget_allocations(
                 run_id=context.run_id,
                 settings=guardrails,
             )
-        statuses = dict(
-            conn.execute(
-                "select status, count(*) from app.actions_queue where action_id = any(%s::bigint[]) group by status",
-                (action_ids,),
-            ).fetchall()
-        )
+        statuses = action_status_counts(conn, action_ids)
 
     comparison = plan.comparison
     unallocated, unallocated_reason = plan.unallocated()

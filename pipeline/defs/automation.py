@@ -55,7 +55,12 @@ intraday_pipeline = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=daily_pipeline, cron_schedule="0 12 * * *", execution_timezone="UTC")
+@dg.schedule(
+    job=daily_pipeline,
+    cron_schedule="0 12 * * *",
+    execution_timezone="UTC",
+    description="Daily at 12:00 UTC, per platform: yesterday plus its restatement lookback, then everything downstream.",
+)
 def daily_restatement(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
     """Per platform: yesterday plus its restatement lookback, with everything downstream, as one run.
 
@@ -102,7 +107,12 @@ def decisions_after_restatement(
     )
 
 
-@dg.schedule(job=intraday_pipeline, cron_schedule="*/15 * * * *", execution_timezone="UTC")
+@dg.schedule(
+    job=intraday_pipeline,
+    cron_schedule="*/15 * * * *",
+    execution_timezone="UTC",
+    description="Every 15 minutes: yesterday's and today's hours, the hourly marts and hourly alerts.",
+)
 def intraday_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Every 15 minutes: yesterday and today's hours (an account's "today" depends on its timezone);
     at 03:00 the last three days, so the hours settle once the day is over."""

@@ -11,12 +11,13 @@ from pipeline.defs.resources import WarehouseResource
 from pipeline.llm.claude import ClaudeSettings
 from pipeline.llm.recommendations import produce_recommendations
 from pipeline.platforms import Capability, platforms_with
-from pipeline.warehouse.app_store import campaign_daily_frame
 from pipeline.warehouse.db import connect
+from pipeline.warehouse.marts_store import campaign_daily_frame
 from pipeline.warehouse.recommendations_store import (
     as_date,
     executed_awaiting_results,
     load_inputs,
+    pending_recommendation_count,
     record_llm_call,
     save_result_metrics,
     store_recommendations,
@@ -122,10 +123,7 @@ def ai_recommendations(
                     if effect is not None:
                         save_result_metrics(conn, rec["recommendation_id"], effect)
                         measured += 1
-        pending = conn.execute(
-            "select count(*) from app.ai_recommendations where tenant_id = %s and status = 'pending'",
-            (DEFAULT_TENANT,),
-        ).fetchone()
+        pending = pending_recommendation_count(conn, DEFAULT_TENANT)
 
     by_action: dict[str, int] = {}
     for rec in outcome.recommendations:
@@ -150,7 +148,7 @@ def ai_recommendations(
             "statuses_synced": stored.synced,
             "results_measured": measured,
             "skipped_reason": stored.skipped_reason,
-            "dagster/row_count": pending[0] if pending else 0,
+            "dagster/row_count": pending,
         }
     )
 

@@ -5,8 +5,8 @@ import dagster as dg
 from pipeline.config import DEFAULT_TENANT, settings
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
+from pipeline.rule_runs import evaluate_rules
 from pipeline.warehouse.db import connect
-from pipeline.warehouse.rules_store import evaluate_rules
 
 
 @dg.asset(

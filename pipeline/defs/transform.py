@@ -5,6 +5,7 @@ to dbt (vars ``min_date``/``max_date``), so incremental marts rebuild exactly th
 One ``dbt`` pool: two dbt runs must never write the same incremental model at once.
 Views and seeds unchanged since this warehouse last built them are left out of a run
 (pipeline/warehouse/dbt_state.py): a daily run builds what its window touches.
+dbt's output shows as a node counter; the full log goes to a file under the data dir (pipeline/dbt_progress.py).
 """
 
 import json
@@ -17,6 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipeline.config import executable
 from pipeline.connectors.csv_import import SOURCE as CSV_SOURCE
+from pipeline.dbt_progress import compact_dbt_output, dbt_log_path
 from pipeline.defs.partitions import (
     daily_partitions,
     intraday_partitions,
@@ -97,8 +99,11 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
             ["build", "--vars", json.dumps(dbt_vars), *dbt_state.exclude_args(manifest, unchanged)],
             context=context,
         )
+        log_path = dbt_log_path(name)
+        context.log.info(f"dbt's full output: {log_path}")
         try:
-            yield from invocation.stream().fetch_row_counts()
+            with compact_dbt_output(log_path):
+                yield from invocation.stream().fetch_row_counts()
         finally:  # a failed build still built some views: remember those, forget the failed ones
             results_file = invocation.target_path / "run_results.json"
             if results_file.exists():

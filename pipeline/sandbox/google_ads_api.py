@@ -49,7 +49,6 @@ whose array ends in an error element), ``invalid_grant`` (the token endpoint).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -58,23 +57,31 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from functools import partial
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from pipeline.sandbox.engine import (
+    AccountView,
+    RouterState,
+    day_block,
+    days,
+    make_router_factory,
+    rollup,
+    take_request_fault,
+)
+from pipeline.sandbox.engine import params as engine_params
+from pipeline.sandbox.engine.params import ParamError
+from pipeline.sandbox.engine.rollups import ACCOUNT, AD, AD_GROUP, CAMPAIGN
 from pipeline.sandbox.oauth import OAuthIssuer
-from pipeline.sandbox.responses import corrupt_json
+from pipeline.sandbox.responses import json_response
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, stable_int
-
-if TYPE_CHECKING:
-    from pipeline.sandbox.server import FaultInjector
 
 PLATFORM = "google_ads"
 TOKEN_PATH = "/token"  # served under the router: <sandbox>/google_ads/token
@@ -682,6 +689,7 @@ FIELDS: dict[str, Getter] = {
 # Nested message fields that carry their own resource name in REST output.
 _NESTED_RESOURCES = {("ad_group_ad", "ad"): "ad_group_ad.ad.resource_name"}
 _DATE_SEGMENTS = frozenset({"segments.date", "segments.day_of_week"})
+_LEVELS = {"campaign": CAMPAIGN, "ad_group": AD_GROUP, "ad_group_ad": AD}  # else the customer's
 
 
 def _channel(campaign: Campaign | None) -> tuple[str, str, str, str]:
@@ -713,29 +721,15 @@ class _IssuedToken:
     issued: float
 
 
-@dataclass
-class _CustomerView:
-    """A world account's objects, with positions to map delivery arrays back to them."""
-
-    customer: Customer
-    campaigns: list[Campaign]
-    ad_groups: list[AdGroup]
-    ads: list[Ad]
-    campaign_of_ad: list[int]
-    group_of_ad: list[int]
-    campaign_of_group: list[int]
-
-
-@dataclass
-class GoogleAdsApi:
+class GoogleAdsApi(RouterState):
     """The Google Ads router's state: world, faults, tokens, customers, page tokens."""
 
-    world: World
-    faults: FaultInjector
-    tokens: Mapping[str, Iterable[str]]
-    settings: GoogleAdsApiSettings = field(default_factory=GoogleAdsApiSettings)
+    platform = PLATFORM
+    settings_class: ClassVar[type] = GoogleAdsApiSettings
+    settings: GoogleAdsApiSettings
 
-    def __post_init__(self) -> None:
+    def __init__(self, world: World, *args: Any, **kwargs: Any) -> None:
+        super().__init__(world, *args, **kwargs)
         self.oauth = OAuthIssuer(PLATFORM, self.world, self.tokens)  # type: ignore[arg-type]
         seed = self.world.scenario.seed
         self.manager = Customer(
@@ -755,7 +749,6 @@ class GoogleAdsApi:
         self.clients: list[Customer] = [
             Customer(a.id, a.name, a.currency, a.timezone, account=a) for a in self.world.accounts(PLATFORM)
         ]
-        self._views: dict[str, _CustomerView] = {}
         self._budgets: dict[str, Campaign] = {}
         self._tokens: dict[int, _IssuedToken] = {}
         self._serial = 0
@@ -763,21 +756,18 @@ class GoogleAdsApi:
 
     # -- the ASGI app ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route(TOKEN_PATH, self.token, methods=["POST"]),
-                Route("/{version}/{rest:path}", self.handle, methods=["GET", "POST"]),
-            ]
-        )
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(TOKEN_PATH, self.token, methods=["POST"]),
+            Route("/{version}/{rest:path}", self.handle, methods=["GET", "POST"]),
+        ]
 
     async def token(self, request: Request) -> Response:
         fault = self.faults.take(PLATFORM, TOKEN_PATH, TOKEN_FAULTS)
         if fault is not None:
             body = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
             return _json_response(body, 400)
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        status, body = self.oauth.grant(form)
+        status, body = self.oauth.grant(engine_params.form(await request.body()))
         if status == 200:
             body = {**body, "scope": OAUTH_SCOPE}
         return _json_response(body, status)
@@ -789,16 +779,10 @@ class GoogleAdsApi:
         version_match = _VERSION.match(version)
         if version_match is None:
             return _not_found(path)
-        corrupt: str | None = None
-        fault = self.faults.take(PLATFORM, path, REQUEST_FAULTS)
+        fault = await take_request_fault(self.faults, PLATFORM, path, REQUEST_FAULTS)
         try:
-            if fault is not None:
-                if fault.kind == "timeout":
-                    await asyncio.sleep(float(fault.params.get("seconds", 5.0)))
-                elif fault.kind in ("malformed_json", "truncated_json"):
-                    corrupt = fault.kind
-                else:
-                    raise _fault_error(fault.kind, fault.params)
+            if fault.answer is not None:
+                raise _fault_error(fault.answer.kind, fault.answer.params)
             self._authenticate(request)
             if int(version_match.group(1)) < self.settings.min_api_version:
                 raise _NotFound  # a sunset version is simply gone
@@ -807,14 +791,10 @@ class GoogleAdsApi:
             response = _json_response(error.body(version), error.http_status)
         except _NotFound:
             return _not_found(path)
-        if corrupt:
-            response = corrupt_json(response, corrupt)
-        return response
+        return fault.finish(response)
 
     def _authenticate(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        verdict = self.oauth.check(token.strip() if scheme.lower() == "bearer" else None)
+        verdict = self.oauth.check(engine_params.bearer(request))
         if verdict == "missing":
             # Google's front end refuses it before the Ads API sees it: no GoogleAdsFailure.
             raise GoogleAdsError(
@@ -879,27 +859,10 @@ class GoogleAdsApi:
             raise _permission_denied()
         return client
 
-    def _view(self, customer: Customer) -> _CustomerView:
-        view = self._views.get(customer.id)
-        if view is not None:
-            return view
-        campaigns = self.world.campaigns(PLATFORM, customer.id)
-        ad_groups = self.world.ad_groups(PLATFORM, customer.id)
-        ads = self.world.ads(PLATFORM, customer.id)
-        campaign_pos = {c.id: i for i, c in enumerate(campaigns)}
-        group_pos = {g.id: i for i, g in enumerate(ad_groups)}
-        view = _CustomerView(
-            customer,
-            campaigns,
-            ad_groups,
-            ads,
-            [campaign_pos[a.campaign_id] for a in ads],
-            [group_pos[a.ad_group_id] for a in ads],
-            [campaign_pos[g.campaign_id] for g in ad_groups],
-        )
-        self._views[customer.id] = view
-        for campaign in campaigns:
-            self._budgets[budget_id(campaign)] = campaign
+    def _view(self, customer: Customer) -> AccountView:
+        view = self.views.get(customer.id)
+        for campaign in view.campaigns:
+            self._budgets.setdefault(budget_id(campaign), campaign)
         return view
 
     def serving_status(self, campaign: Campaign) -> str:
@@ -1131,14 +1094,14 @@ class GoogleAdsApi:
             return [Row(customer, campaign=c) for c in view.campaigns]
         if resource == "ad_group":
             return [
-                Row(customer, campaign=view.campaigns[view.campaign_of_group[i]], ad_group=g)
+                Row(customer, campaign=view.campaigns[view.group_campaign[i]], ad_group=g)
                 for i, g in enumerate(view.ad_groups)
             ]
         return [
             Row(
                 customer,
-                campaign=view.campaigns[view.campaign_of_ad[i]],
-                ad_group=view.ad_groups[view.group_of_ad[i]],
+                campaign=view.campaigns[view.ad_campaign[i]],
+                ad_group=view.ad_groups[view.ad_group[i]],
                 ad=ad,
             )
             for i, ad in enumerate(view.ads)
@@ -1156,104 +1119,35 @@ class GoogleAdsApi:
             )
         by_day = any(f in _DATE_SEGMENTS for f in query.fields)
         by_hour = "segments.hour" in query.fields or any(c.field == "segments.hour" for c in query.conditions)
-        level = query.resource
-        totals: dict[tuple[Any, ...], list[int]] = {}
+        level = _LEVELS.get(query.resource, ACCOUNT)
         date_conditions = [c for c in query.conditions if c.field == "segments.date"]
-        day = window[0]
-        while day <= window[1]:
-            if not all(self._matches(c, Row(customer, day=day)) for c in date_conditions):
-                day += timedelta(days=1)
-                continue
-            for position, hour, values in self._ad_metrics(view, day, hourly=by_hour):
-                if level == "ad_group_ad":
-                    group_key: int = position
-                elif level == "ad_group":
-                    group_key = view.group_of_ad[position]
-                elif level == "campaign":
-                    group_key = view.campaign_of_ad[position]
-                else:
-                    group_key = 0
-                key = (day if by_day else None, hour, group_key)
-                accumulated = totals.setdefault(key, [0, 0, 0, 0, 0])
-                for i, value in enumerate(values):
-                    accumulated[i] += value
-            day += timedelta(days=1)
-        rows: list[Row] = []
-        for (row_day, hour, group_key), values in sorted(totals.items(), key=lambda kv: _row_order(kv[0])):
-            if values[0] <= 0 and values[1] <= 0:
-                continue
-            row = Row(
-                customer,
-                day=row_day,
-                hour=hour,
-                metrics=(values[0], values[1], values[2], values[3], values[4]),
-            )
-            if level == "ad_group_ad":
-                row.ad = view.ads[group_key]
-                row.ad_group = view.ad_groups[view.group_of_ad[group_key]]
-                row.campaign = view.campaigns[view.campaign_of_ad[group_key]]
-            elif level == "ad_group":
-                row.ad_group = view.ad_groups[group_key]
-                row.campaign = view.campaigns[view.campaign_of_group[group_key]]
-            elif level == "campaign":
-                row.campaign = view.campaigns[group_key]
-            rows.append(row)
-        return rows
-
-    def _ad_metrics(
-        self, view: _CustomerView, day: date, *, hourly: bool
-    ) -> Iterable[tuple[int, int | None, tuple[int, int, int, int, int]]]:
-        """(ad position, local hour or None, metric values) of every delivering ad on ``day``."""
-        account = view.customer.account
-        if account is None:
-            return []
-        today = self.world.today_local(account)
-        if day > today:
-            return []
-        out: list[tuple[int, int | None, tuple[int, int, int, int, int]]] = []
-        if hourly or day == today:
+        chosen = [
+            d for d in days(*window) if all(self._matches(c, Row(customer, day=d)) for c in date_conditions)
+        ]
+        blocks = [
             # Today is served too (partial, up to the current local hour), built from its hours.
-            hours = self.world.account_hours(PLATFORM, account.id, day)
-            if hours is None:
-                return []
-            for row, position in enumerate(hours.positions):
-                day_total = [0, 0, 0, 0, 0]
-                for hour in range(24):
-                    if not hours.hours_available[hour]:
-                        continue
-                    values = (
-                        round(float(hours.spend[row, hour]) * 100),
-                        int(hours.impressions[row, hour]),
-                        int(hours.clicks[row, hour]),
-                        int(hours.conversions[row, hour]),
-                        round(float(hours.conversion_value[row, hour]) * 100),
-                    )
-                    if hourly:
-                        if values[0] > 0 or values[1] > 0:
-                            out.append((int(position), hour, values))
-                    else:
-                        day_total = [a + b for a, b in zip(day_total, values, strict=True)]
-                if not hourly:
-                    out.append((int(position), None, tuple(day_total)))  # type: ignore[arg-type]
-            return out
-        delivery = self.world.account_day(PLATFORM, account.id, day)
-        if delivery is None:
-            return []
-        for row, position in enumerate(delivery.positions):
-            out.append(
-                (
-                    int(position),
-                    None,
-                    (
-                        round(float(delivery.spend[row]) * 100),
-                        int(delivery.impressions[row]),
-                        int(delivery.clicks[row]),
-                        int(delivery.conversions[row]),
-                        round(float(delivery.conversion_value[row]) * 100),
-                    ),
+            day_block(self.world, PLATFORM, view.account, d, hourly=by_hour, today_from_hours=True)
+            for d in chosen
+        ]
+        buckets = [[b] for b in blocks] if by_day else [blocks]
+        result = rollup(view, level, buckets, hourly=by_hour, hour_major=True)
+        rows: list[Row] = []
+        for bucket, group, hour, values in zip(
+            result.bucket, result.group, result.hour, result.metrics.tolist(), strict=True
+        ):
+            campaign, ad_group, ad = view.parents(level, int(group))
+            rows.append(
+                Row(
+                    customer,
+                    campaign=campaign,
+                    ad_group=ad_group,
+                    ad=ad,
+                    day=chosen[int(bucket)] if by_day else None,
+                    hour=int(hour) if by_hour else None,
+                    metrics=tuple(values),  # type: ignore[arg-type]
                 )
             )
-        return out
+        return rows
 
     def _matches(self, condition: Condition, row: Row) -> bool:
         actual = FIELDS[condition.field](self, row)
@@ -1434,6 +1328,31 @@ class _NotFound(Exception):
     pass
 
 
+# Request faults as Google answers them: gRPC status and (error category, code, message).
+_FAULT_ERRORS: dict[str, tuple[str, tuple[str, str, str]]] = {
+    "transient_error": (
+        "UNAVAILABLE",
+        ("internalError", "TRANSIENT_ERROR", "The data is temporarily unavailable. Please retry."),
+    ),
+    "deadline_exceeded": (
+        "DEADLINE_EXCEEDED",
+        ("internalError", "DEADLINE_EXCEEDED", "The request took longer than a deadline."),
+    ),
+    "bad_token": (
+        "UNAUTHENTICATED",
+        ("authenticationError", "OAUTH_TOKEN_INVALID", "Oauth token in the header is not valid."),
+    ),
+    "token_expired": (
+        "UNAUTHENTICATED",
+        ("authenticationError", "OAUTH_TOKEN_EXPIRED", "Oauth token in the header has expired."),
+    ),
+    "bad_developer_token": (
+        "UNAUTHENTICATED",
+        ("authenticationError", "DEVELOPER_TOKEN_INVALID", "The developer token is not valid."),
+    ),
+}
+
+
 def _fault_error(kind: str, params: Mapping[str, Any]) -> GoogleAdsError:
     """The error a request fault answers, in Google's shape."""
     if kind == "throttle":
@@ -1455,55 +1374,28 @@ def _fault_error(kind: str, params: Mapping[str, Any]) -> GoogleAdsError:
         return GoogleAdsError(
             "INTERNAL", [("internalError", "INTERNAL_ERROR", "An internal error has occurred.")]
         )
-    if kind == "transient_error":
-        return GoogleAdsError(
-            "UNAVAILABLE",
-            [("internalError", "TRANSIENT_ERROR", "The data is temporarily unavailable. Please retry.")],
-        )
-    if kind == "deadline_exceeded":
-        return GoogleAdsError(
-            "DEADLINE_EXCEEDED",
-            [("internalError", "DEADLINE_EXCEEDED", "The request took longer than a deadline.")],
-        )
-    if kind == "bad_token":
-        return GoogleAdsError(
-            "UNAUTHENTICATED",
-            [
-                (
-                    "authenticationError",
-                    "OAUTH_TOKEN_INVALID",
-                    "Oauth token in the header is not valid.",
-                )
-            ],
-        )
-    if kind == "token_expired":
-        return GoogleAdsError(
-            "UNAUTHENTICATED",
-            [("authenticationError", "OAUTH_TOKEN_EXPIRED", "Oauth token in the header has expired.")],
-        )
-    if kind == "bad_developer_token":
-        return GoogleAdsError(
-            "UNAUTHENTICATED",
-            [("authenticationError", "DEVELOPER_TOKEN_INVALID", "The developer token is not valid.")],
-        )
     if kind == "permission_denied":
         return _permission_denied()
     if kind == "customer_not_enabled":
         return _not_enabled()
+    if kind in _FAULT_ERRORS:
+        status, error = _FAULT_ERRORS[kind]
+        return GoogleAdsError(status, [error])
     raise AssertionError(f"not a request fault: {kind}")
 
 
+_PAYLOAD_MESSAGES = {
+    "body_not_json": "Unexpected token.",
+    "body_not_object": "Root element must be a message.",
+}
+
+
+def _payload_error(error: ParamError) -> GoogleAdsError:
+    return _invalid_payload(_PAYLOAD_MESSAGES[error.problem])
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise _invalid_payload("Unexpected token.") from None
-    if not isinstance(body, dict):
-        raise _invalid_payload("Root element must be a message.")
-    return body
+    return await engine_params.json_body(request, _payload_error, empty={})  # type: ignore[no-any-return]
 
 
 def _reject_unknown(body: Mapping[str, Any], known: Iterable[str]) -> None:
@@ -1554,14 +1446,8 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (2, str(value))
 
 
-def _row_order(key: tuple[Any, ...]) -> tuple[int, int, int]:
-    day, hour, group = key
-    return (day.toordinal() if day else 0, hour if hour is not None else -1, group)
-
-
-def _json_response(body: Any, status: int = 200) -> Response:
-    # Google's REST front end pretty-prints its JSON.
-    return Response(json.dumps(body, indent=2).encode(), status_code=status, media_type=_JSON)
+# Google's REST front end pretty-prints its JSON.
+_json_response = partial(json_response, media_type=_JSON, indent=2)
 
 
 def _not_found(path: str) -> Response:
@@ -1573,17 +1459,7 @@ def _not_found(path: str) -> Response:
     return Response(html.encode(), status_code=404, media_type="text/html; charset=UTF-8")
 
 
-def router_factory(
-    world: World,
-    faults: FaultInjector,
-    tokens: Mapping[str, Iterable[str]],
-    settings: GoogleAdsApiSettings | None = None,
-) -> Starlette:
-    """The Google Ads router, mounted by the sandbox server at ``/google_ads``."""
-    api = GoogleAdsApi(world, faults, tokens, settings or GoogleAdsApiSettings())
-    app = api.app()
-    app.state.api = api  # tests reach the customers and settings through the app
-    return app
+router_factory = make_router_factory(GoogleAdsApi)
 
 
 __all__ = [

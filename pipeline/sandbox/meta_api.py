@@ -29,7 +29,6 @@ when a report run is created (POST insights) and shape that run's polling.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import calendar
@@ -38,31 +37,44 @@ import math
 import re
 import secrets
 import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from functools import partial
+from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import numpy as np
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from pipeline.sandbox.responses import corrupt_json
-from pipeline.sandbox.simulator import Account, AdGroup, Campaign, World, stable_int
-
-if TYPE_CHECKING:
-    from pipeline.sandbox.server import FaultInjector
+from pipeline.sandbox.engine import (
+    COMMON_REQUEST_FAULTS,
+    AccountView,
+    Job,
+    JobBook,
+    Rollup,
+    RouterState,
+    answer_stamp,
+    day_block,
+    days,
+    gateway_page,
+    make_router_factory,
+    offset_window,
+    rollup,
+    take_request_fault,
+)
+from pipeline.sandbox.engine import params as engine_params
+from pipeline.sandbox.engine.limits import SlidingWindow
+from pipeline.sandbox.engine.params import ParamError
+from pipeline.sandbox.engine.rollups import CLICKS, CONVERSIONS, IMPRESSIONS, SPEND, VALUE
+from pipeline.sandbox.responses import json_response
+from pipeline.sandbox.simulator import Account, Campaign, stable_int
 
 PLATFORM = "meta"
 
-REQUEST_FAULTS = frozenset(
-    {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "reduce_data", "bad_token"}
-)
+REQUEST_FAULTS = COMMON_REQUEST_FAULTS | {"reduce_data", "bad_token"}
 ASYNC_FAULTS = frozenset({"async_failed", "async_skipped", "async_stuck", "async_100_running"})
 # Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
 REPORT_PATH = "/insights"
@@ -128,9 +140,16 @@ _VERSION = re.compile(r"^v\d+\.\d+$")
 _PRESET = re.compile(r"^last_(\d+)d$")
 _JSON = "application/json; charset=UTF-8"
 
-# metric columns of an insights result (money in cents, everything integer)
-_SPEND, _IMPRESSIONS, _CLICKS, _CONVERSIONS, _VALUE, _REACH, _LINK, _LPV, _CART, _UNITS = range(10)
+# metric columns of an insights result (money in cents, everything integer): the engine's base
+# metrics, then the ones Meta derives per ad-day (hour) before summing
+_SPEND, _IMPRESSIONS, _CLICKS, _CONVERSIONS, _VALUE = SPEND, IMPRESSIONS, CLICKS, CONVERSIONS, VALUE
+_REACH, _LINK, _LPV, _CART, _UNITS = range(5, 10)
 _N_METRICS = 10
+_PARAM_MESSAGES = {
+    "not_json": "Param {name} must be a JSON-encoded value",
+    "not_list": "{name} must be a list",
+    "body_not_json": "The request body is not valid JSON",
+}
 
 
 @dataclass
@@ -201,48 +220,28 @@ def _no_object(object_id: str, method: str = "get") -> MetaError:
 class _UsageMeter:
     def __init__(self, settings: MetaApiSettings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        self._app: deque[float] = deque()
-        self._app_insights: deque[float] = deque()
-        self._accounts: dict[str, deque[float]] = {}
-        self._account_insights: dict[str, deque[float]] = {}
+        self.calls = SlidingWindow(settings.usage_window_seconds)
 
     def record(self, account_id: str | None, insights: bool) -> None:
-        now = time.monotonic()
-        with self._lock:
-            queues = [self._app]
+        keys: list[tuple[str, str]] = [("app", "")]
+        if insights:
+            keys.append(("app_insights", ""))
+        if account_id:
+            keys.append(("account", account_id))
             if insights:
-                queues.append(self._app_insights)
-            if account_id:
-                queues.append(self._accounts.setdefault(account_id, deque()))
-                if insights:
-                    queues.append(self._account_insights.setdefault(account_id, deque()))
-            for queue in queues:
-                queue.append(now)
-
-    def _count(self, queue: deque[float] | None) -> int:
-        if queue is None:
-            return 0
-        horizon = time.monotonic() - self.settings.usage_window_seconds
-        while queue and queue[0] < horizon:
-            queue.popleft()
-        return len(queue)
+                keys.append(("account_insights", account_id))
+        self.calls.record(*keys)
 
     def percents(self, account_id: str | None) -> tuple[int, int, int, int]:
         """(app, account, app insights, account insights) usage in percent, capped at 100."""
-        s = self.settings
-        with self._lock:
-            counts = (
-                self._count(self._app),
-                self._count(self._accounts.get(account_id or "")),
-                self._count(self._app_insights),
-                self._count(self._account_insights.get(account_id or "")),
-            )
-        app_pct = min(100, math.floor(100 * counts[0] / s.app_calls_per_window))
-        account_pct = min(100, math.floor(100 * counts[1] / s.account_calls_per_window))
-        app_insights_pct = min(100, math.floor(100 * counts[2] / s.app_calls_per_window))
-        account_insights_pct = min(100, math.floor(100 * counts[3] / s.account_calls_per_window))
-        return app_pct, account_pct, app_insights_pct, account_insights_pct
+        s, account = self.settings, account_id or ""
+        keys = (("app", ""), ("account", account), ("app_insights", ""), ("account_insights", account))
+        limits = (s.app_calls_per_window, s.account_calls_per_window) * 2
+        app, acc, app_insights, acc_insights = (
+            min(100, math.floor(100 * self.calls.count(key) / limit))
+            for key, limit in zip(keys, limits, strict=True)
+        )
+        return app, acc, app_insights, acc_insights
 
     def headers(
         self, account_id: str | None, *, insights: bool, throttled: bool = False, regain_minutes: int = 0
@@ -301,61 +300,17 @@ def _compact(value: Any) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-async def _request_params(request: Request) -> dict[str, Any]:
-    """Query string merged with a form or JSON body (Meta accepts params in either)."""
-    params: dict[str, Any] = dict(request.query_params)
-    if request.method == "POST":
-        raw = await request.body()
-        if raw:
-            content_type = request.headers.get("content-type", "")
-            if "json" in content_type:
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    raise _invalid("The request body is not valid JSON") from None
-                if isinstance(body, dict):
-                    params.update(body)
-            else:
-                params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    return params
-
-
-def _token(request: Request, params: Mapping[str, Any]) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() in ("bearer", "oauth") and credentials.strip():
-        return credentials.strip()
-    token = params.get("access_token")
-    return str(token) if token else None
+def _param_error(error: ParamError) -> MetaError:
+    return _invalid(_PARAM_MESSAGES[error.problem].format(name=error.name))
 
 
 def _list_param(params: Mapping[str, Any], name: str) -> list[str] | None:
     """A list given as "a,b", '["a","b"]' or a JSON array."""
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, list | tuple):
-        return [str(v).strip() for v in value if str(v).strip()]
-    text = str(value).strip()
-    if text.startswith("["):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            raise _invalid(f"{name} must be a list") from None
-        return [str(v).strip() for v in parsed if str(v).strip()]
-    return [part.strip() for part in text.split(",") if part.strip()]
+    return engine_params.loose_list(params, name, _param_error)
 
 
 def _json_param(params: Mapping[str, Any], name: str) -> Any:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise _invalid(f"Param {name} must be a JSON-encoded value") from None
+    return engine_params.json_value(params, name, _param_error)
 
 
 def _limit(params: Mapping[str, Any], settings: MetaApiSettings) -> int:
@@ -397,8 +352,8 @@ def _page_window(params: Mapping[str, Any], total: int, limit: int) -> tuple[int
         start = max(0, _decode_cursor(str(before)) - limit)
     else:
         start = 0
-    start = min(start, total)
-    return start, min(total, start + limit)
+    window = offset_window(start, limit, total)
+    return window.start, window.stop
 
 
 def _paged_body(
@@ -429,8 +384,7 @@ def _paged_body(
     return body
 
 
-def _json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type=_JSON)
+_json_response = partial(json_response, media_type=_JSON)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -473,77 +427,44 @@ class InsightsQuery:
 
 @dataclass
 class _Result:
-    """An insights answer as columns; records are built only for the page asked for."""
+    """An insights answer: the engine's roll-up rows and the time buckets they index."""
 
     query: InsightsQuery
     buckets: list[tuple[date, date]]
-    bucket: np.ndarray
-    group: np.ndarray
-    hour: np.ndarray
-    metrics: np.ndarray  # (rows, _N_METRICS) int64
+    rows: Rollup
 
     def __len__(self) -> int:
-        return len(self.bucket)
+        return len(self.rows)
 
 
 @dataclass
-class _AccountView:
-    """An account's objects and the per-ad constants the fake derives Meta-only metrics from."""
-
-    account: Account
-    campaigns: list[Campaign]
-    ad_groups: list[AdGroup]
-    ads: list[Any]
-    campaign_pos: dict[str, int]
-    group_pos: dict[str, int]
-    ad_pos: dict[str, int]
-    ad_campaign: np.ndarray
-    ad_group: np.ndarray
-    group_campaign: np.ndarray
-    link_ratio: np.ndarray  # link clicks per click
-    frequency: np.ndarray  # impressions per person reached, per ad-day
-
-
-@dataclass
-class _ReportRun:
-    id: str
-    query: InsightsQuery
-    as_of: datetime
-    created: datetime
-    fault: str | None = None
-    fault_params: dict[str, Any] = field(default_factory=dict)
-    polls: int = 0
+class _ReportRun(Job):
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "Job Not Started"
     percent: int = 0
     completed_at: datetime | None = None
 
 
-class MetaApi:
+class MetaApi(RouterState):
     """The Meta router's state: world, faults, tokens, async runs and usage counters."""
 
-    def __init__(
-        self,
-        world: World,
-        faults: FaultInjector,
-        tokens: Mapping[str, Iterable[str]],
-        settings: MetaApiSettings | None = None,
-    ) -> None:
-        self.world = world
-        self.faults = faults
-        self.tokens = tokens
-        self.settings = settings or MetaApiSettings()
+    platform = PLATFORM
+    settings_class: ClassVar[type] = MetaApiSettings
+    settings: MetaApiSettings
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.usage = _UsageMeter(self.settings)
-        self.runs: dict[str, _ReportRun] = {}
-        self._run_counter = 0
+        self.run_book: JobBook[_ReportRun] = JobBook(self.faults, PLATFORM, ASYNC_FAULTS)
+        self.runs = self.run_book.jobs
         self._lock = threading.Lock()
-        self._views: dict[str, _AccountView] = {}
-        self._results: OrderedDict[Any, _Result] = OrderedDict()
+        self._ad_constants: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._identities: dict[tuple[Any, ...], dict[str, str]] = {}
 
     # -- the ASGI app ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[Route("/{version}/{rest:path}", self.handle, methods=["GET", "POST"])])
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/{version}/{rest:path}", self.handle, methods=["GET", "POST"])]
 
     async def handle(self, request: Request) -> Response:
         version = request.path_params["version"]
@@ -553,21 +474,17 @@ class MetaApi:
         account_id = self._account_of(segments)
         insights = "insights" in segments
         self.usage.record(account_id, insights)
-        corrupt: str | None = None
-        fault = self.faults.take(PLATFORM, path, REQUEST_FAULTS)
+        fault = await take_request_fault(self.faults, PLATFORM, path, REQUEST_FAULTS)
+        if fault.answer is not None:
+            return self._fault_response(fault.answer.kind, fault.answer.params, account_id, insights)
         try:
-            if fault is not None:
-                if fault.kind == "timeout":
-                    await asyncio.sleep(float(fault.params.get("seconds", 5.0)))
-                elif fault.kind in ("malformed_json", "truncated_json"):
-                    corrupt = fault.kind
-                else:
-                    return self._fault_response(fault.kind, fault.params, account_id, insights)
-            params = await _request_params(request)
-            token = _token(request, params)
+            params = await engine_params.query_and_body(request, _param_error)
+            token = engine_params.bearer(request, ("bearer", "oauth")) or (
+                str(params["access_token"]) if params.get("access_token") else None
+            )
             if not token:
                 raise MetaError(104, "An access token is required to request this resource.")
-            if token not in set(self.tokens.get(PLATFORM, ())):
+            if token not in self.valid_tokens():
                 raise MetaError(190, "Invalid OAuth access token - Cannot parse access token")
             if not _VERSION.match(version):
                 raise MetaError(2500, f"Unknown path components: /{version}")
@@ -577,9 +494,7 @@ class MetaApi:
         except MetaError as error:
             response = _json_response(error.body(), error.status)
         response.headers.update(self.usage.headers(account_id, insights=insights))
-        if corrupt:
-            response = corrupt_json(response, corrupt)
-        return response
+        return fault.finish(response)
 
     def _account_of(self, segments: Sequence[str]) -> str | None:
         if segments and segments[0].startswith("act_"):
@@ -631,9 +546,7 @@ class MetaApi:
                 )
                 response = _json_response(error.body(), 500)
             else:  # what a proxy in front of the Graph API answers: not JSON
-                response = Response(
-                    b"<html><body><h1>Service Unavailable</h1></body></html>", status, media_type="text/html"
-                )
+                response = gateway_page(status)
         elif kind == "reduce_data":
             error = MetaError(
                 1,
@@ -704,36 +617,11 @@ class MetaApi:
 
     # -- accounts and entities ------------------------------------------------------------------------
 
-    def _view(self, account_id: str) -> _AccountView:
-        view = self._views.get(account_id)
-        if view is not None:
-            return view
+    def _view(self, account_id: str) -> AccountView:
         try:
-            account = self.world.account(PLATFORM, account_id)
+            return self.views.get(account_id)
         except KeyError:
             raise _no_object(f"act_{account_id}") from None
-        campaigns = self.world.campaigns(PLATFORM, account_id)
-        ad_groups = self.world.ad_groups(PLATFORM, account_id)
-        ads = self.world.ads(PLATFORM, account_id)
-        campaign_pos = {c.id: i for i, c in enumerate(campaigns)}
-        group_pos = {g.id: i for i, g in enumerate(ad_groups)}
-        keys = [stable_int("meta-ad", a.id) for a in ads]
-        view = _AccountView(
-            account=account,
-            campaigns=campaigns,
-            ad_groups=ad_groups,
-            ads=ads,
-            campaign_pos=campaign_pos,
-            group_pos=group_pos,
-            ad_pos={a.id: i for i, a in enumerate(ads)},
-            ad_campaign=np.array([campaign_pos[a.campaign_id] for a in ads], dtype=np.int64),
-            ad_group=np.array([group_pos[a.ad_group_id] for a in ads], dtype=np.int64),
-            group_campaign=np.array([campaign_pos[g.campaign_id] for g in ad_groups], dtype=np.int64),
-            link_ratio=np.array([0.78 + 0.17 * ((k % 1000) / 1000) for k in keys]),
-            frequency=np.array([1.08 + 0.5 * (((k >> 10) % 1000) / 1000) for k in keys]),
-        )
-        self._views[account_id] = view
-        return view
 
     def _fields(self, params: Mapping[str, Any], node: str) -> list[str] | None:
         allowed = {"account": ACCOUNT_FIELDS, **_EDGE_FIELDS, "run": REPORT_RUN_FIELDS}[node]
@@ -772,7 +660,7 @@ class MetaApi:
         return _select(values, fields or ["id"], always=("id",))
 
     def _list_edge(
-        self, request: Request, params: Mapping[str, Any], token: str, view: _AccountView, edge: str
+        self, request: Request, params: Mapping[str, Any], token: str, view: AccountView, edge: str
     ) -> Response:
         fields = self._fields(params, edge) or ["id"]
         limit = _limit(params, self.settings)
@@ -790,7 +678,7 @@ class MetaApi:
         return _json_response(_paged_body(request, params, token, data, start, stop, len(records)))
 
     @staticmethod
-    def _edge_objects(view: _AccountView, edge: str) -> list[Any]:
+    def _edge_objects(view: AccountView, edge: str) -> list[Any]:
         return {"campaigns": view.campaigns, "adsets": view.ad_groups, "ads": view.ads}[edge]
 
     def _entity_filters(self, params: Mapping[str, Any], edge: str) -> list[tuple[str, str, frozenset[str]]]:
@@ -813,7 +701,7 @@ class MetaApi:
             result.append((names[name], operator, values))
         return result
 
-    def _entity_values(self, view: _AccountView, edge: str, obj: Any) -> dict[str, Any]:
+    def _entity_values(self, view: AccountView, edge: str, obj: Any) -> dict[str, Any]:
         account = view.account
         if edge == "campaigns":
             return self._campaign_values(account, obj)
@@ -941,7 +829,7 @@ class MetaApi:
 
     # -- insights -------------------------------------------------------------------------------------
 
-    def _parse_insights(self, params: Mapping[str, Any], view: _AccountView) -> InsightsQuery:
+    def _parse_insights(self, params: Mapping[str, Any], view: AccountView) -> InsightsQuery:
         level = str(params.get("level") or "account")
         if level not in LEVELS:
             raise _invalid("level must be one of the following values: ad, adset, campaign, account")
@@ -1021,72 +909,31 @@ class MetaApi:
         return since, until
 
     def _sync_key(self, query: InsightsQuery) -> tuple[Any, ...]:
-        moment = self.world.clock()
         # Pinned clock: exact; real clock: per minute (the current hour is partial in hourly rows).
-        stamp = moment if self.world.now is not None else moment.replace(second=0, microsecond=0)
-        return ("sync", query, stamp, self.world.version)
+        return ("sync", query, *answer_stamp(self.world))
 
     def _result(self, query: InsightsQuery, as_of: datetime, cache_key: Any) -> _Result:
-        with self._lock:
-            cached = self._results.get(cache_key)
-            if cached is not None:
-                self._results.move_to_end(cache_key)
-                return cached
-        result = self._compute(query, as_of)
-        with self._lock:
-            self._results[cache_key] = result
-            while len(self._results) > 64:
-                self._results.popitem(last=False)
-        return result
+        return self.cache.get(cache_key, lambda: self._compute(query, as_of))
 
     def _compute(self, query: InsightsQuery, as_of: datetime) -> _Result:
         view = self._view(query.account_id)
-        level_index = LEVELS.index(query.level)
-        n_groups = (1, len(view.campaigns), len(view.ad_groups), len(view.ads))[level_index]
-        width = 24 if query.hourly else 1
-        allowed = self._filter_mask(query, view)
         buckets = query.buckets()
-        columns: dict[str, list[np.ndarray]] = {"bucket": [], "group": [], "hour": [], "metrics": []}
-        for bucket_index, (start, stop) in enumerate(buckets):
-            totals = np.zeros((_N_METRICS, n_groups, width), dtype=np.int64)
-            available = np.zeros(width, dtype=bool)
-            day = start
-            while day <= stop:
-                block = self._day_metrics(view, day, as_of, query.hourly, allowed)
-                day += timedelta(days=1)
-                if block is None:
-                    continue
-                positions, metrics, hours = block
-                groups = (
-                    np.zeros_like(positions),
-                    view.ad_campaign[positions],
-                    view.ad_group[positions],
-                    positions,
-                )[level_index]
-                for m in range(_N_METRICS):
-                    np.add.at(totals[m], groups, metrics[m])
-                available |= hours
-            delivering = ((totals[_IMPRESSIONS] > 0) | (totals[_SPEND] > 0)) & available[None, :]
-            group_index, hour_index = np.nonzero(delivering)
-            if len(group_index) == 0:
-                continue
-            columns["bucket"].append(np.full(len(group_index), bucket_index))
-            columns["group"].append(group_index)
-            columns["hour"].append(hour_index if query.hourly else np.full(len(group_index), -1))
-            columns["metrics"].append(totals[:, group_index, hour_index].T)
-        if not columns["bucket"]:
-            empty = np.zeros(0, dtype=np.int64)
-            return _Result(query, buckets, empty, empty, empty, np.zeros((0, _N_METRICS), dtype=np.int64))
-        return _Result(
-            query,
-            buckets,
-            np.concatenate(columns["bucket"]),
-            np.concatenate(columns["group"]),
-            np.concatenate(columns["hour"]),
-            np.concatenate(columns["metrics"]),
+        blocks = (
+            (day_block(self.world, PLATFORM, view.account, d, as_of, hourly=query.hourly) for d in days(*b))
+            for b in buckets
         )
+        rows = rollup(
+            view,
+            LEVELS.index(query.level),
+            blocks,
+            hourly=query.hourly,
+            derive=self._derive,
+            n_metrics=_N_METRICS,
+            allowed=self._filter_mask(query, view) if query.filters else None,
+        )
+        return _Result(query, buckets, rows)
 
-    def _filter_mask(self, query: InsightsQuery, view: _AccountView) -> np.ndarray:
+    def _filter_mask(self, query: InsightsQuery, view: AccountView) -> np.ndarray:
         allowed = np.ones(len(view.ads), dtype=bool)
         for name, operator, values in query.filters:
             if name == "campaign.id":
@@ -1099,35 +946,22 @@ class MetaApi:
             allowed &= hit if operator in ("IN", "EQUAL") else ~hit
         return allowed
 
-    def _day_metrics(
-        self, view: _AccountView, day: date, as_of: datetime, hourly: bool, allowed: np.ndarray
-    ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray] | None:
-        """(ad positions, metric arrays, served hours) of one account-day, filtered."""
-        if hourly:
-            delivery: Any = self.world.account_hours(PLATFORM, view.account.id, day, as_of)
-            hours = delivery.hours_available if delivery is not None else None
-        else:
-            delivery = self.world.account_day(PLATFORM, view.account.id, day, as_of)
-            hours = np.ones(1, dtype=bool)
-        if delivery is None or hours is None:
-            return None
-        keep = allowed[delivery.positions]
-        if not keep.any():
-            return None
-        positions = delivery.positions[keep]
-        shape = (-1, 24) if hourly else (-1, 1)
-        spend = np.round(delivery.spend[keep] * 100).astype(np.int64).reshape(shape)
-        impressions = delivery.impressions[keep].astype(np.int64).reshape(shape)
-        clicks = delivery.clicks[keep].astype(np.int64).reshape(shape)
-        conversions = delivery.conversions[keep].astype(np.int64).reshape(shape)
-        value = np.round(delivery.conversion_value[keep] * 100).astype(np.int64).reshape(shape)
-        reach = np.floor(impressions / view.frequency[positions][:, None]).astype(np.int64)
-        link = np.floor(clicks * view.link_ratio[positions][:, None]).astype(np.int64)
+    def _derive(self, view: AccountView, positions: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
+        """Meta's own metrics of each ad-day (hour): reach, link clicks, landing page views,
+        add-to-carts and delivering units (reach is not additive; it is scaled back from these)."""
+        constants = self._ad_constants.get(view.id)
+        if constants is None:
+            link_ratio = view.ad_constants("meta-ad", 0.78, 0.17)
+            frequency = view.ad_constants("meta-ad", 1.08, 0.5, shift=10)
+            constants = self._ad_constants[view.id] = (link_ratio, frequency)
+        link_ratio, frequency = constants
+        impressions, clicks = base[_IMPRESSIONS], base[_CLICKS]
+        reach = np.floor(impressions / frequency[positions][:, None]).astype(np.int64)
+        link = np.floor(clicks * link_ratio[positions][:, None]).astype(np.int64)
         landing = np.floor(link * 0.8).astype(np.int64)
-        cart = conversions * 3 + np.floor(link * 0.03).astype(np.int64)
+        cart = base[_CONVERSIONS] * 3 + np.floor(link * 0.03).astype(np.int64)
         units = (impressions > 0).astype(np.int64)
-        metrics = [spend, impressions, clicks, conversions, value, reach, link, landing, cart, units]
-        return positions, metrics, hours
+        return [reach, link, landing, cart, units]
 
     def _insights_page(
         self, request: Request, params: Mapping[str, Any], token: str, result: _Result
@@ -1138,35 +972,27 @@ class MetaApi:
         data = [self._insights_record(view, result, i) for i in range(start, stop)]
         return _json_response(_paged_body(request, params, token, data, start, stop, len(result)))
 
-    def _insights_record(self, view: _AccountView, result: _Result, row: int) -> dict[str, Any]:
+    def _insights_record(self, view: AccountView, result: _Result, row: int) -> dict[str, Any]:
         query = result.query
-        record = dict(self._identity(view, query, int(result.group[row])))
-        record.update(_metric_values([int(v) for v in result.metrics[row]], query))
-        start, stop = result.buckets[int(result.bucket[row])]
+        rows = result.rows
+        record = dict(self._identity(view, query, int(rows.group[row])))
+        record.update(_metric_values([int(v) for v in rows.metrics[row]], query))
+        start, stop = result.buckets[int(rows.bucket[row])]
         record["date_start"] = start.isoformat()
         record["date_stop"] = stop.isoformat()
         if query.hourly:
-            hour = int(result.hour[row])
+            hour = int(rows.hour[row])
             record[HOURLY_BREAKDOWN] = f"{hour:02d}:00:00 - {hour:02d}:59:59"
         return record
 
-    def _identity(self, view: _AccountView, query: InsightsQuery, group: int) -> dict[str, str]:
+    def _identity(self, view: AccountView, query: InsightsQuery, group: int) -> dict[str, str]:
         """The requested id / name / setting fields of one object at the query's level (cached)."""
         key = (view.account.id, query.level, group, query.fields)
         cached = self._identities.get(key)
         if cached is not None:
             return cached
         level_index = LEVELS.index(query.level)
-        campaign = ad_group = ad = None
-        if level_index == 1:
-            campaign = view.campaigns[group]
-        elif level_index == 2:
-            ad_group = view.ad_groups[group]
-            campaign = view.campaigns[int(view.group_campaign[group])]
-        elif level_index == 3:
-            ad = view.ads[group]
-            ad_group = view.ad_groups[int(view.ad_group[group])]
-            campaign = view.campaigns[int(view.ad_campaign[group])]
+        campaign, ad_group, ad = view.parents(level_index, group)
         account = view.account
         known: dict[str, str | None] = {
             "account_id": account.id,
@@ -1201,24 +1027,14 @@ class MetaApi:
 
     def _create_run(self, query: InsightsQuery, request: Request) -> str:
         path = f"/{request.path_params['version']}/act_{query.account_id}/insights"
-        fault = self.faults.take(PLATFORM, path, ASYNC_FAULTS)
-        with self._lock:
-            self._run_counter += 1
-            run_id = str(6_090_000_000_000_000 + self._run_counter * 7_919)
-        self.runs[run_id] = _ReportRun(
-            id=run_id,
-            query=query,
-            as_of=self.world.clock(),
-            created=datetime.now(UTC),
-            fault=fault.kind if fault else None,
-            fault_params=dict(fault.params) if fault else {},
-        )
-        return run_id
+        run_id = str(6_090_000_000_000_000 + self.run_book.next_serial() * 7_919)
+        run = _ReportRun(id=run_id, query=query, as_of=self.world.clock())
+        return self.run_book.create(run, path).id
 
     def _poll(self, run: _ReportRun, params: Mapping[str, Any]) -> dict[str, Any]:
         fields = self._fields(params, "run")
+        self.run_book.poll(run)
         with self._lock:
-            run.polls += 1
             if run.status not in ("Job Completed", "Job Failed", "Job Skipped"):
                 run.status, run.percent = self._progress(run)
                 if run.status == "Job Completed":
@@ -1431,17 +1247,7 @@ def _months_back(today: date, months: int) -> date:
     return date(year, month + 1, day)
 
 
-def router_factory(
-    world: World,
-    faults: FaultInjector,
-    tokens: Mapping[str, Iterable[str]],
-    settings: MetaApiSettings | None = None,
-) -> Starlette:
-    """The Meta router, mounted by the sandbox server at ``/meta``."""
-    api = MetaApi(world, faults, tokens, settings)
-    app = api.app()
-    app.state.api = api  # tests reach the runs and settings through the app
-    return app
+router_factory = make_router_factory(MetaApi)
 
 
 __all__ = [

@@ -53,31 +53,38 @@ import csv
 import hashlib
 import hmac
 import io
-import itertools
-import json
 import re
 import secrets
 import threading
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from functools import partial
+from typing import Any, ClassVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import numpy as np
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from pipeline.sandbox.engine import (
+    Job,
+    JobBook,
+    RouterState,
+    day_block,
+    days,
+    gateway_page,
+    make_router_factory,
+    rollup,
+    take_request_fault,
+)
+from pipeline.sandbox.engine import params as engine_params
+from pipeline.sandbox.engine.rollups import AD
 from pipeline.sandbox.oauth import OAuthIssuer
-from pipeline.sandbox.responses import corrupt_json
+from pipeline.sandbox.responses import json_response
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, stable_int
-
-if TYPE_CHECKING:
-    from pipeline.sandbox.server import FaultInjector
 
 PLATFORM = "microsoft_ads"
 API_VERSION = "v13"
@@ -308,8 +315,7 @@ def _auth_error(code: int) -> MicrosoftError:
     )
 
 
-def _json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type=_JSON)
+_json_response = partial(json_response, media_type=_JSON)
 
 
 def _azure_error(status: int, code: str, message: str) -> Response:
@@ -342,13 +348,7 @@ class ReportQuery:
 
 
 @dataclass
-class _Report:
-    id: str
-    query: ReportQuery
-    as_of: datetime
-    fault: str | None = None
-    fault_params: dict[str, Any] = field(default_factory=dict)
-    polls: int = 0
+class _Report(Job):
     status: str = "Pending"
     zip_bytes: bytes | None = None
     row_count: int | None = None
@@ -369,23 +369,18 @@ class _Row:
     value_cents: int
 
 
-class MicrosoftAdsApi:
+class MicrosoftAdsApi(RouterState):
     """The Microsoft Advertising router's state: world, faults, tokens and submitted reports."""
 
-    def __init__(
-        self,
-        world: World,
-        faults: FaultInjector,
-        tokens: Mapping[str, Iterable[str]],
-        settings: MicrosoftAdsApiSettings | None = None,
-    ) -> None:
-        self.world = world
-        self.faults = faults
-        self.tokens = tokens
-        self.settings = settings or MicrosoftAdsApiSettings()
-        self.oauth = OAuthIssuer(PLATFORM, world, tokens)  # type: ignore[arg-type]
-        self.reports: dict[str, _Report] = {}
-        self._report_ids = itertools.count(1)
+    platform = PLATFORM
+    settings_class: ClassVar[type] = MicrosoftAdsApiSettings
+    settings: MicrosoftAdsApiSettings
+
+    def __init__(self, world: World, *args: Any, **kwargs: Any) -> None:
+        super().__init__(world, *args, **kwargs)
+        self.oauth = OAuthIssuer(PLATFORM, world, self.tokens)  # type: ignore[arg-type]
+        self.report_book: JobBook[_Report] = JobBook(self.faults, PLATFORM, REPORT_FAULTS)
+        self.reports = self.report_book.jobs
         self._lock = threading.Lock()
         self._signing_key = secrets.token_bytes(32)
         seed = world.scenario.seed
@@ -402,8 +397,8 @@ class MicrosoftAdsApi:
 
     # -- the ASGI app ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST", "PUT"])])
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/{path:path}", self.handle, methods=["GET", "POST", "PUT"])]
 
     async def handle(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].strip("/")
@@ -411,16 +406,10 @@ class MicrosoftAdsApi:
             return await self._token(request)
         if path.startswith(_DOWNLOAD_PREFIX):
             return await self._download(request, path)
-        corrupt: str | None = None
-        fault = self.faults.take(PLATFORM, path, REQUEST_FAULTS)
+        fault = await take_request_fault(self.faults, PLATFORM, path, REQUEST_FAULTS)
+        if fault.answer is not None:
+            return self._fault_response(fault.answer.kind, fault.answer.params, path)
         try:
-            if fault is not None:
-                if fault.kind == "timeout":
-                    await asyncio.sleep(float(fault.params.get("seconds", 5.0)))
-                elif fault.kind in ("malformed_json", "truncated_json"):
-                    corrupt = fault.kind
-                else:
-                    return self._fault_response(fault.kind, fault.params, path)
             request.state.router_path = path  # fault paths and links are relative to the router
             self._authenticate(request)
             body = await _json_body(request)
@@ -430,9 +419,7 @@ class MicrosoftAdsApi:
                 error.kind, error.error_code = "ApiFault", None
             response = _json_response(error.body(), error.status)
         response.headers["TrackingId"] = _uuid()
-        if corrupt:
-            response = corrupt_json(response, corrupt)
-        return response
+        return fault.finish(response)
 
     def _authenticate(self, request: Request) -> None:
         verdict = self.oauth.check(request.headers.get("authenticationtoken"))
@@ -455,9 +442,7 @@ class MicrosoftAdsApi:
         if kind == "server_error":
             status = int(params.get("status", 500))
             if status != 500:  # what a gateway in front of the API answers: not JSON
-                return Response(
-                    b"<html><body>Service Unavailable</body></html>", status, media_type="text/html"
-                )
+                return gateway_page(status, b"<html><body>Service Unavailable</body></html>")
             error = MicrosoftError(0, "InternalError", "An internal error has occurred.", status=500)
             return _json_response(error.body(), 500)
         if kind == "transient_code":
@@ -475,7 +460,7 @@ class MicrosoftAdsApi:
         raise AssertionError(kind)  # pragma: no cover - REQUEST_FAULTS is exhaustive
 
     async def _token(self, request: Request) -> Response:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        form = engine_params.form(await request.body())
         if self.faults.take(PLATFORM, TOKEN_PATH, TOKEN_FAULTS) is not None:
             return _json_response(
                 {
@@ -885,17 +870,9 @@ class MicrosoftAdsApi:
         if not isinstance(report_request, dict):
             raise MicrosoftError(2001, "ReportingServiceNullReportRequest", "The report request is null.")
         query = self._parse_report(report_request)
-        fault = self.faults.take(PLATFORM, request.state.router_path, REPORT_FAULTS)
-        with self._lock:
-            report_id = f"{30_000_000_000 + next(self._report_ids) * 7919}_{secrets.token_hex(4)}"
-            self.reports[report_id] = _Report(
-                report_id,
-                query,
-                as_of=self.world.clock(),
-                fault=fault.kind if fault else None,
-                fault_params=dict(fault.params) if fault else {},
-            )
-        return {"ReportRequestId": report_id}
+        report_id = f"{30_000_000_000 + self.report_book.next_serial() * 7919}_{secrets.token_hex(4)}"
+        report = _Report(report_id, query, as_of=self.world.clock())
+        return {"ReportRequestId": self.report_book.create(report, request.state.router_path).id}
 
     def _parse_report(self, raw: dict[str, Any]) -> ReportQuery:
         report_type = raw.get("Type")
@@ -1039,8 +1016,8 @@ class MicrosoftAdsApi:
             raise MicrosoftError(
                 2100, "ReportingServiceInvalidReportId", "The report identifier is not valid."
             )
+        self.report_book.poll(report)
         with self._lock:
-            report.polls += 1
             if report.status == "Pending":
                 report.status = self._progress(report)
         url = None
@@ -1137,69 +1114,25 @@ class MicrosoftAdsApi:
 
     def _report_rows(self, query: ReportQuery, as_of: datetime) -> list[_Row]:
         rows: list[_Row] = []
+        hourly = query.aggregation == "Hourly"
         for account_id in query.account_ids:
             account = self._find_account(account_id)
             if account is None:  # an inactive extra account: no campaigns, no data
                 continue
-            ads = self.world.ads(PLATFORM, account.id)
-            totals: dict[int, list[int]] = {}
-            day = query.since
-            while day <= query.until:
-                for position, hour, metrics in self._day_rows(account, day, query.aggregation, as_of):
-                    if query.aggregation == "Summary":
-                        into = totals.setdefault(position, [0, 0, 0, 0, 0])
-                        for i, value in enumerate(metrics):
-                            into[i] += value
-                    else:
-                        rows.append(_Row(account, ads[position], day, hour, *metrics))
-                day += timedelta(days=1)
-            for position in sorted(totals):
-                rows.append(_Row(account, ads[position], None, None, *totals[position]))
-        return rows
-
-    def _day_rows(
-        self, account: Account, day: date, aggregation: str, as_of: datetime
-    ) -> Iterable[tuple[int, int | None, tuple[int, int, int, int, int]]]:
-        """(ad position, hour, (spend cents, impressions, clicks, conversions, value cents)) rows."""
-        today = self.world.today_local(account, as_of)
-        if aggregation == "Hourly" or day == today:
-            hourly = self.world.account_hours(PLATFORM, account.id, day, as_of)
-            if hourly is None:
-                return
-            matrices = [
-                np.round(hourly.spend * 100).astype(np.int64),
-                hourly.impressions.astype(np.int64),
-                hourly.clicks.astype(np.int64),
-                hourly.conversions.astype(np.int64),
-                np.round(hourly.conversion_value * 100).astype(np.int64),
+            view = self.views.get(account.id)
+            blocks = [
+                # today's partial day comes from its hours, as a daily row
+                day_block(self.world, PLATFORM, account, d, as_of, hourly=hourly, today_from_hours=True)
+                for d in days(query.since, query.until)
             ]
-            if aggregation != "Hourly":  # today's partial day, as a daily row
-                for i, position in enumerate(hourly.positions):
-                    values = tuple(int(m[i][hourly.hours_available].sum()) for m in matrices)
-                    if values[0] or values[1]:
-                        yield int(position), None, values  # type: ignore[misc]
-                return
-            for i, position in enumerate(hourly.positions):
-                for hour in np.flatnonzero(hourly.hours_available):
-                    values = tuple(int(m[i, hour]) for m in matrices)
-                    if values[0] or values[1]:  # hours without delivery are not reported
-                        yield int(position), int(hour), values  # type: ignore[misc]
-            return
-        delivery = self.world.account_day(PLATFORM, account.id, day, as_of)
-        if delivery is None:
-            return
-        for i, position in enumerate(delivery.positions):
-            yield (
-                int(position),
-                None,
-                (
-                    round(float(delivery.spend[i]) * 100),
-                    int(delivery.impressions[i]),
-                    int(delivery.clicks[i]),
-                    int(delivery.conversions[i]),
-                    round(float(delivery.conversion_value[i]) * 100),
-                ),
-            )
+            summary = query.aggregation == "Summary"
+            result = rollup(view, AD, [blocks] if summary else [[b] for b in blocks], hourly=hourly)
+            for bucket, ad, hour, values in zip(
+                result.bucket, result.group, result.hour, result.metrics.tolist(), strict=True
+            ):
+                day = None if summary else query.since + timedelta(days=int(bucket))
+                rows.append(_Row(account, view.ads[ad], day, int(hour) if hourly else None, *values))
+        return rows
 
     def _csv(self, report: _Report, rows: Sequence[_Row]) -> str:
         query = report.query
@@ -1313,16 +1246,11 @@ class MicrosoftAdsApi:
 async def _json_body(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         return {}
-    raw = await request.body()
-    if not raw.strip():
-        raise MicrosoftError(100, "NullRequest", "The request message is null.")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise MicrosoftError(100, "NullRequest", "The request message is null.") from None
-    if not isinstance(body, dict):
-        raise MicrosoftError(100, "NullRequest", "The request message is null.")
-    return body
+
+    def null_request(_: Exception) -> MicrosoftError:
+        return MicrosoftError(100, "NullRequest", "The request message is null.")
+
+    return await engine_params.json_body(request, null_request)  # type: ignore[no-any-return]
 
 
 def ad_title(ad: Ad) -> str:
@@ -1393,17 +1321,7 @@ def _corrupt_zip(data: bytes, mode: str) -> bytes:
     return data[: max(1, len(data) // 2)]  # truncated transfer
 
 
-def router_factory(
-    world: World,
-    faults: FaultInjector,
-    tokens: Mapping[str, Iterable[str]],
-    settings: MicrosoftAdsApiSettings | None = None,
-) -> Starlette:
-    """The Microsoft Advertising router, mounted by the sandbox server at ``/microsoft_ads``."""
-    api = MicrosoftAdsApi(world, faults, tokens, settings)
-    app = api.app()
-    app.state.api = api  # tests reach reports and settings through the app
-    return app
+router_factory = make_router_factory(MicrosoftAdsApi)
 
 
 __all__ = [

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from starlette.responses import Response
 
 JSON_MEDIA_TYPE = "application/json"
+
+
+def json_response(
+    body: Any, status: int = 200, *, media_type: str = JSON_MEDIA_TYPE, indent: int | None = None
+) -> Response:
+    """A JSON answer: compact, as most APIs send it, or pretty-printed (``indent``), as Google's front end."""
+    text = json.dumps(body, indent=indent) if indent else json.dumps(body, separators=(",", ":"))
+    return Response(text.encode(), status_code=status, media_type=media_type)
 
 
 def corrupt_json(response: Response, kind: str) -> Response:

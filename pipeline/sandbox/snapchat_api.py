@@ -45,43 +45,47 @@ expired token) on any API request whose path contains the fault's ``path``; ``in
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
 import math
 import secrets
-import threading
-import time
 import uuid
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from functools import partial
+from typing import Any, ClassVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from pipeline.sandbox.engine import (
+    COMMON_REQUEST_FAULTS,
+    DayBlock,
+    RouterState,
+    day_block,
+    gateway_page,
+    make_router_factory,
+    offset_window,
+    take_request_fault,
+)
+from pipeline.sandbox.engine import params as engine_params
+from pipeline.sandbox.engine.limits import SlidingWindow
+from pipeline.sandbox.engine.rollups import AD, AD_GROUP, CAMPAIGN, N_BASE
 from pipeline.sandbox.oauth import OAuthIssuer
-from pipeline.sandbox.responses import corrupt_json
+from pipeline.sandbox.responses import json_response
 from pipeline.sandbox.simulator import Account, AdGroup, Campaign, World, stable_int
-
-if TYPE_CHECKING:
-    from pipeline.sandbox.server import FaultInjector
 
 PLATFORM = "snapchat"
 API_VERSION = "v1"
 TOKEN_PATH = "/login/oauth2/access_token"
 
-REQUEST_FAULTS = frozenset(
-    {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "bad_token", "token_expired"}
-)
+REQUEST_FAULTS = COMMON_REQUEST_FAULTS | {"bad_token", "token_expired"}
 TOKEN_FAULTS = frozenset({"invalid_grant", "server_error"})
 STATS_FAULTS = frozenset({"sub_request_error"})
 # Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
@@ -117,8 +121,9 @@ MIN_CAMPAIGN_DAILY_BUDGET_MICRO = 20_000_000  # the fake's floor: 20 units of th
 _JSON = "application/json;charset=utf-8"
 
 # base metric columns of a stats block (money in cents, counts as integers)
-_SPEND, _IMPRESSIONS, _SWIPES, _PURCHASES, _VALUE = range(5)
-_N_BASE = 5
+_SPEND, _IMPRESSIONS, _SWIPES, _PURCHASES, _VALUE = range(5)  # the engine's base metrics, Snap's names
+_N_BASE = N_BASE
+_BREAKDOWN_LEVELS = {"campaign": CAMPAIGN, "adsquad": AD_GROUP, "ad": AD}
 
 
 @dataclass
@@ -184,8 +189,7 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz)
 
 
-def _json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type=_JSON)
+_json_response = partial(json_response, media_type=_JSON)
 
 
 def _encode_cursor(last_id: str) -> str:
@@ -233,25 +237,16 @@ class _Scope:
     ad_positions: np.ndarray  # positions in world.ads(PLATFORM, account)
 
 
-@dataclass
-class _RateWindow:
-    calls: deque[float] = field(default_factory=deque)
-
-
-class SnapchatApi:
+class SnapchatApi(RouterState):
     """The Snapchat router's state: world, faults, tokens (OAuth issuer) and rate windows."""
 
-    def __init__(
-        self,
-        world: World,
-        faults: FaultInjector,
-        tokens: Mapping[str, Iterable[str]],
-        settings: SnapchatApiSettings | None = None,
-    ) -> None:
-        self.world = world
-        self.faults = faults
-        self.settings = settings or SnapchatApiSettings()
-        live_tokens: Any = tokens  # the server's (mutable) sets: revoking a token there takes effect here
+    platform = PLATFORM
+    settings_class: ClassVar[type] = SnapchatApiSettings
+    settings: SnapchatApiSettings
+
+    def __init__(self, world: World, *args: Any, **kwargs: Any) -> None:
+        super().__init__(world, *args, **kwargs)
+        live_tokens: Any = self.tokens
         self.oauth = OAuthIssuer(PLATFORM, world, live_tokens, lifetime=self.settings.token_lifetime)
         self.organization_id = _uuid(world.scenario.seed, PLATFORM, "organization")
         self.disabled_account = {
@@ -261,24 +256,21 @@ class SnapchatApi:
             "timezone": "America/New_York",
         }
         self._budget_written: set[str] = set()  # campaigns whose daily budget was set via PUT
-        self._rate: dict[str, _RateWindow] = {}
-        self._lock = threading.Lock()
+        self._rate = SlidingWindow(1.0)  # calls per token in the last second
 
     # -- the ASGI app ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route(TOKEN_PATH, self.token, methods=["POST"]),
-                Route("/{version}/{rest:path}", self.handle, methods=["GET", "PUT", "POST", "DELETE"]),
-            ]
-        )
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(TOKEN_PATH, self.token, methods=["POST"]),
+            Route("/{version}/{rest:path}", self.handle, methods=["GET", "PUT", "POST", "DELETE"]),
+        ]
 
     async def token(self, request: Request) -> Response:
         fault = self.faults.take(PLATFORM, TOKEN_PATH, TOKEN_FAULTS)
         if fault is not None and fault.kind == "server_error":
-            return Response(b"<html><body>Service Unavailable</body></html>", 503, media_type="text/html")
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+            return gateway_page(503, b"<html><body>Service Unavailable</body></html>")
+        form = engine_params.form(await request.body())
         if fault is not None and fault.kind == "invalid_grant":
             return _json_response(
                 {"error": "invalid_grant", "error_description": "Invalid refresh token"}, 400
@@ -292,17 +284,11 @@ class SnapchatApi:
         version = request.path_params["version"]
         rest = request.path_params["rest"].strip("/")
         path = f"/{version}/{rest}"
-        corrupt: str | None = None
-        fault = self.faults.take(PLATFORM, path, REQUEST_FAULTS)
+        fault = await take_request_fault(self.faults, PLATFORM, path, REQUEST_FAULTS)
+        if fault.answer is not None:
+            return self._fault_response(fault.answer.kind, fault.answer.params)
         try:
-            if fault is not None:
-                if fault.kind == "timeout":
-                    await asyncio.sleep(float(fault.params.get("seconds", 5.0)))
-                elif fault.kind in ("malformed_json", "truncated_json"):
-                    corrupt = fault.kind
-                else:
-                    return self._fault_response(fault.kind, fault.params)
-            token = _bearer(request)
+            token = engine_params.bearer(request)
             verdict = self.oauth.check(token)
             if verdict == "missing":
                 raise SnapError(401, "E3001", "Missing access token", "Unauthorized.")
@@ -310,7 +296,9 @@ class SnapchatApi:
                 raise SnapError(401, "E3003", "The access token has expired", "Unauthorized.")
             if verdict != "valid":
                 raise SnapError(401, "E3002", "Invalid access token", "Unauthorized.")
-            if self.settings.enforce_limits and not self._admit(str(token)):
+            if self.settings.enforce_limits and not self._rate.admit(
+                str(token), self.settings.requests_per_second_per_token
+            ):
                 return Response(b'{"request_status":"ERROR","error_code":"E1010"}', 429, media_type=_JSON)
             if version != API_VERSION:
                 raise _not_found("path", path)
@@ -318,9 +306,7 @@ class SnapchatApi:
             response = await self._route(request, segments, path)
         except SnapError as error:
             response = _json_response(error.body(), error.status)
-        if corrupt:
-            response = corrupt_json(response, corrupt)
-        return response
+        return fault.finish(response)
 
     def _fault_response(self, kind: str, params: Mapping[str, Any]) -> Response:
         if kind == "throttle":
@@ -333,9 +319,7 @@ class SnapchatApi:
                     500, "E1008", "Internal server error, please retry", "Something went wrong."
                 )
                 return _json_response(error.body(), 500)
-            return Response(
-                b"<html><body><h1>Service Unavailable</h1></body></html>", status, media_type="text/html"
-            )
+            return gateway_page(status)
         if kind == "bad_token":
             return _json_response(
                 SnapError(401, "E3002", "Invalid access token", "Unauthorized.").body(), 401
@@ -344,17 +328,6 @@ class SnapchatApi:
             error = SnapError(401, "E3003", "The access token has expired", "Unauthorized.")
             return _json_response(error.body(), 401)
         raise AssertionError(kind)  # pragma: no cover - REQUEST_FAULTS is exhaustive
-
-    def _admit(self, token: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            window = self._rate.setdefault(token, _RateWindow())
-            while window.calls and window.calls[0] <= now - 1.0:
-                window.calls.popleft()
-            if len(window.calls) >= self.settings.requests_per_second_per_token:
-                return False
-            window.calls.append(now)
-            return True
 
     # -- routing --------------------------------------------------------------------------------------
 
@@ -447,15 +420,15 @@ class SnapchatApi:
             # Objects are ordered stably; the cursor names the last one served, so changes between
             # pages neither skip nor repeat the rest.
             start = ids.index(last) + 1 if last in ids else len(ids)
+        window = offset_window(start, limit, len(ids))
         if limit is None:
-            return start, len(ids), None
-        stop = min(len(ids), start + limit)
+            return window.start, window.stop, None
         paging: dict[str, Any] = {}
-        if stop < len(ids):
+        if window.more:
             query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-            query["cursor"] = _encode_cursor(ids[stop - 1])
+            query["cursor"] = _encode_cursor(ids[window.stop - 1])
             paging["next_link"] = str(request.url.replace(query=urlencode(query)))
-        return start, stop, paging
+        return window.start, window.stop, paging
 
     def _list(
         self,
@@ -490,23 +463,23 @@ class SnapchatApi:
 
     # -- entities -------------------------------------------------------------------------------------
 
-    def _account(self, account_id: str) -> Account:
+    def _find(self, kind: str, object_id: str) -> Any:
+        """The world's adaccount / campaign / adsquad / ad, or Snap's 404."""
+        lookup = {"adaccount": self.world.account, "campaign": self.world.campaign,
+                  "adsquad": self.world.ad_group, "ad": self.world.ad}[kind]  # fmt: skip
         try:
-            return self.world.account(PLATFORM, account_id)
+            return lookup(PLATFORM, object_id)
         except KeyError:
-            raise _not_found("adaccount", account_id) from None
+            raise _not_found(kind, object_id) from None
+
+    def _account(self, account_id: str) -> Account:
+        return self._find("adaccount", account_id)  # type: ignore[no-any-return]
 
     def _campaign(self, campaign_id: str) -> Campaign:
-        try:
-            return self.world.campaign(PLATFORM, campaign_id)
-        except KeyError:
-            raise _not_found("campaign", campaign_id) from None
+        return self._find("campaign", campaign_id)  # type: ignore[no-any-return]
 
     def _ad_group(self, ad_squad_id: str) -> AdGroup:
-        try:
-            return self.world.ad_group(PLATFORM, ad_squad_id)
-        except KeyError:
-            raise _not_found("adsquad", ad_squad_id) from None
+        return self._find("adsquad", ad_squad_id)  # type: ignore[no-any-return]
 
     def _organization(self, params: Mapping[str, str]) -> dict[str, Any]:
         created = datetime(2019, 3, 4, 9, 12, 44, 381000, tzinfo=UTC)
@@ -572,11 +545,7 @@ class SnapchatApi:
             return self._campaign_json(self._campaign(object_id))
         if kind == "adsquads":
             return self._ad_squad_json(self._ad_group(object_id))
-        try:
-            ad = self.world.ad(PLATFORM, object_id)
-        except KeyError:
-            raise _not_found("ad", object_id) from None
-        return self._ad_json(ad)
+        return self._ad_json(self._find("ad", object_id))
 
     def _created(self, campaign: Campaign) -> datetime:
         account = self.world.account(PLATFORM, campaign.account_id)
@@ -859,10 +828,7 @@ class SnapchatApi:
             group = self._ad_group(object_id)
             account_id, match = group.account_id, (lambda a: a.ad_group_id == object_id)
         else:
-            try:
-                ad = self.world.ad(PLATFORM, object_id)
-            except KeyError:
-                raise _not_found("ad", object_id) from None
+            ad = self._find("ad", object_id)
             account_id, match = ad.account_id, (lambda a: a.id == object_id)
         ads = self.world.ads(PLATFORM, account_id)
         positions = np.array([i for i, a in enumerate(ads) if match(a)], dtype=np.int64)
@@ -947,54 +913,37 @@ class SnapchatApi:
 
     def _values(self, scope: _Scope, buckets: list[_Bucket], as_of: datetime) -> np.ndarray:
         """Base metrics (_N_BASE, ads in scope, buckets) as integers (money in cents)."""
-        account_id = scope.account.id
-        n_ads = len(self.world.ads(PLATFORM, account_id))
-        values = np.zeros((_N_BASE, n_ads, len(buckets)), dtype=np.int64)
-        days: dict[date, Any] = {}
+        account = scope.account
+        values = np.zeros((_N_BASE, len(self.views.get(account.id).ads), len(buckets)), dtype=np.int64)
+        blocks: dict[tuple[date, bool], DayBlock | None] = {}
         for index, bucket in enumerate(buckets):
-            if bucket.hour is None:
-                delivery = days.get(bucket.day)
-                if bucket.day not in days:
-                    delivery = days[bucket.day] = self.world.account_day(
-                        PLATFORM, account_id, bucket.day, as_of
-                    )
-                if delivery is None or len(delivery) == 0:
-                    continue
-                rows = delivery.positions
-                values[_SPEND, rows, index] = np.round(delivery.spend * 100).astype(np.int64)
-                values[_IMPRESSIONS, rows, index] = delivery.impressions
-                values[_SWIPES, rows, index] = delivery.clicks
-                values[_PURCHASES, rows, index] = delivery.conversions
-                values[_VALUE, rows, index] = np.round(delivery.conversion_value * 100).astype(np.int64)
-            else:
-                if bucket.day not in days:
-                    days[bucket.day] = self.world.account_hours(PLATFORM, account_id, bucket.day, as_of)
-                hourly = days[bucket.day]
-                if hourly is None or not hourly.hours_available[bucket.hour]:
-                    continue
-                rows = hourly.positions
-                columns = (
-                    np.round(hourly.spend[:, bucket.hour] * 100).astype(np.int64),
-                    hourly.impressions[:, bucket.hour].astype(np.int64),
-                    hourly.clicks[:, bucket.hour].astype(np.int64),
-                    hourly.conversions[:, bucket.hour].astype(np.int64),
-                    np.round(hourly.conversion_value[:, bucket.hour] * 100).astype(np.int64),
+            hourly = bucket.hour is not None
+            key = (bucket.day, hourly)
+            if key not in blocks:
+                blocks[key] = day_block(self.world, PLATFORM, account, bucket.day, as_of, hourly=hourly)
+            block = blocks[key]
+            column = bucket.hour if bucket.hour is not None else 0
+            if block is None or not block.hours[column]:
+                continue
+            for metric in range(_N_BASE):
+                values[metric, block.positions, index] = _split(
+                    block.values[metric, :, column], bucket.part, bucket.parts
                 )
-                for metric, column in enumerate(columns):
-                    values[metric, rows, index] = _split(column, bucket.part, bucket.parts)
         return values[:, scope.ad_positions, :]
 
     def _group(self, scope: _Scope, breakdown: str, values: np.ndarray) -> tuple[list[str], np.ndarray]:
-        ads = [self.world.ads(PLATFORM, scope.account.id)[p] for p in scope.ad_positions]
-        if breakdown == "ad":
-            return [a.id for a in ads], values
-        key = (lambda a: a.ad_group_id) if breakdown == "adsquad" else (lambda a: a.campaign_id)
-        ids = list(dict.fromkeys(key(a) for a in ads))
-        index = np.array([ids.index(key(a)) for a in ads], dtype=np.int64)
-        grouped = np.zeros((values.shape[0], len(ids), values.shape[2]), dtype=np.int64)
+        view = self.views.get(scope.account.id)
+        level = _BREAKDOWN_LEVELS[breakdown]
+        if level == AD:
+            return [view.ads[p].id for p in scope.ad_positions], values
+        groups = view.group_of(level, scope.ad_positions).tolist()
+        order = list(dict.fromkeys(groups))  # as the ads first name them
+        objects = view.campaigns if level == CAMPAIGN else view.ad_groups
+        index = np.array([order.index(g) for g in groups], dtype=np.int64)
+        grouped = np.zeros((values.shape[0], len(order), values.shape[2]), dtype=np.int64)
         for metric in range(values.shape[0]):
             np.add.at(grouped[metric], index, values[metric])
-        return ids, grouped
+        return [objects[g].id for g in order], grouped
 
 
 def _split(column: np.ndarray, part: int, parts: int) -> np.ndarray:
@@ -1040,24 +989,7 @@ def _parse_time(text: str, name: str) -> datetime:
     return moment
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return None
-
-
-def router_factory(
-    world: World,
-    faults: FaultInjector,
-    tokens: Mapping[str, Iterable[str]],
-    settings: SnapchatApiSettings | None = None,
-) -> Starlette:
-    """The Snapchat router, mounted by the sandbox server at ``/snapchat``."""
-    api = SnapchatApi(world, faults, tokens, settings)
-    app = api.app()
-    app.state.api = api  # tests reach the OAuth issuer and settings through the app
-    return app
+router_factory = make_router_factory(SnapchatApi)
 
 
 __all__ = [

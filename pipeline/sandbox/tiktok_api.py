@@ -52,37 +52,45 @@ page it reads, unless it reads again.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from pipeline.sandbox.engine import (
+    COMMON_REQUEST_FAULTS,
+    AccountView,
+    Rollup,
+    RouterState,
+    answer_stamp,
+    day_block,
+    days,
+    gateway_page,
+    make_router_factory,
+    numbered_page,
+    rollup,
+    take_request_fault,
+)
+from pipeline.sandbox.engine import params as engine_params
+from pipeline.sandbox.engine.params import ParamError
+from pipeline.sandbox.engine.rollups import CLICKS, CONVERSIONS, IMPRESSIONS, SPEND, VALUE
 from pipeline.sandbox.oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from pipeline.sandbox.responses import corrupt_json
+from pipeline.sandbox.responses import json_response
 from pipeline.sandbox.simulator import Account, Ad, AdGroup, Campaign, World, entity_id, stable_int
-
-if TYPE_CHECKING:
-    from pipeline.sandbox.server import FaultInjector
 
 PLATFORM = "tiktok"
 API_VERSION = "v1.3"
 
-REQUEST_FAULTS = frozenset(
-    {"throttle", "server_error", "timeout", "malformed_json", "truncated_json", "bad_token", "token_expired"}
-)
+REQUEST_FAULTS = COMMON_REQUEST_FAULTS | {"bad_token", "token_expired"}
 PAGING_FAULTS = frozenset({"insert_row"})
 # Where performance records are asked for (router contract): "mid-sync" faults of the fault matrix aim here.
 REPORT_PATH = "report/integrated/get"
@@ -154,8 +162,19 @@ MAX_STATUS_UPDATE_IDS = 20
 MAX_FILTER_IDS = 100
 
 # metric columns of a report row, all integers (money in cents)
-_SPEND, _IMPRESSIONS, _CLICKS, _PAYMENTS, _VALUE, _REACH, _OPTIMISED = range(7)
+_SPEND, _IMPRESSIONS, _CLICKS, _PAYMENTS, _VALUE = SPEND, IMPRESSIONS, CLICKS, CONVERSIONS, VALUE
+_REACH, _OPTIMISED = 5, 6  # derived per ad row (engine ``derive``) before summing
 _N_METRICS = 7
+_PARAM_MESSAGES = {
+    "missing": "{name}: Missing data for required field.",
+    "not_integer": "{name}: Not a valid integer.",
+    "not_date": "{name}: must be a date in the format YYYY-MM-DD.",
+    "not_json": "{name}: must be JSON-encoded.",
+    "not_list": "{name}: must be a JSON array of strings.",
+    "not_object": "{name}: must be a JSON object.",
+    "body_not_json": "The request body must be JSON.",
+    "body_not_object": "The request body must be a JSON object.",
+}
 _JSON = "application/json; charset=utf-8"
 
 
@@ -183,6 +202,10 @@ def _invalid(message: str) -> TikTokError:
     return TikTokError(INVALID_PARAMETER, message)
 
 
+def _param_error(error: ParamError) -> TikTokError:
+    return _invalid(_PARAM_MESSAGES[error.problem].format(name=error.name))
+
+
 @dataclass(frozen=True)
 class ReportQuery:
     advertiser_id: str
@@ -201,54 +224,16 @@ class ReportQuery:
         return self.time_dimension == "stat_time_hour"
 
 
-@dataclass
-class _Rows:
-    """A report answer as columns; records are built only for the page asked for."""
-
-    labels: list[str | None]  # time dimension value of each row (None: no time dimension)
-    groups: np.ndarray  # object position at the query's level
-    metrics: np.ndarray  # (rows, _N_METRICS) int64
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-
-@dataclass
-class _View:
-    """An advertiser as the fake serves it: the world's account, or the deactivated extra one."""
-
-    account: Account
-    status: str
-    campaigns: list[Campaign]
-    ad_groups: list[AdGroup]
-    ads: list[Ad]
-    ad_campaign: np.ndarray  # campaign position of each ad
-    ad_group: np.ndarray  # ad group position of each ad
-    group_campaign: np.ndarray  # campaign position of each ad group
-    frequency: np.ndarray  # impressions per person reached, per ad-day
-
-    @property
-    def id(self) -> str:
-        return self.account.id
-
-
-class TikTokApi:
+class TikTokApi(RouterState):
     """The TikTok router's state: world, faults, tokens and a small cache of report answers."""
 
-    def __init__(
-        self,
-        world: World,
-        faults: FaultInjector,
-        tokens: Mapping[str, Iterable[str]],
-        settings: TikTokApiSettings | None = None,
-    ) -> None:
-        self.world = world
-        self.faults = faults
-        self.tokens = tokens
-        self.settings = settings or TikTokApiSettings()
-        self._lock = threading.Lock()
-        self._views: dict[str, _View] = {}
-        self._results: OrderedDict[Any, _Rows] = OrderedDict()
+    platform = PLATFORM
+    settings_class: ClassVar[type] = TikTokApiSettings
+    settings: TikTokApiSettings
+
+    def __init__(self, world: World, *args: Any, **kwargs: Any) -> None:
+        super().__init__(world, *args, **kwargs)
+        self._frequency: dict[str, np.ndarray] = {}  # impressions per person reached, per ad
         self.disabled_advertiser = Account(
             PLATFORM,
             entity_id(world.scenario.seed, PLATFORM, "account", 999),
@@ -256,27 +241,21 @@ class TikTokApi:
             "USD",
             "Asia/Singapore",
         )
+        if self.settings.include_disabled_advertiser:
+            self.views.put(AccountView.empty(self.disabled_advertiser))
 
     # -- the ASGI app ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[Route("/open_api/{version}/{rest:path}", self.handle, methods=["GET", "POST"])]
-        )
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/open_api/{version}/{rest:path}", self.handle, methods=["GET", "POST"])]
 
     async def handle(self, request: Request) -> Response:
         version = request.path_params["version"]
         endpoint = request.path_params["rest"].strip("/")
         path = f"/open_api/{version}/{endpoint}/"
-        corrupt: str | None = None
-        fault = self.faults.take(PLATFORM, path, REQUEST_FAULTS)
-        if fault is not None:
-            if fault.kind == "timeout":
-                await asyncio.sleep(float(fault.params.get("seconds", 5.0)))
-            elif fault.kind in ("malformed_json", "truncated_json"):
-                corrupt = fault.kind
-            else:
-                return self._fault_response(fault.kind, fault.params)
+        fault = await take_request_fault(self.faults, PLATFORM, path, REQUEST_FAULTS)
+        if fault.answer is not None:
+            return self._fault_response(fault.answer.kind, fault.answer.params)
         route = _ROUTES.get((request.method, endpoint))
         if version != API_VERSION or route is None:
             # What the gateway answers for a path no API serves: not TikTok's envelope.
@@ -288,13 +267,13 @@ class TikTokApi:
             response = _envelope(OK, "OK", data)
         except TikTokError as error:
             response = _envelope(error.code, error.message, {})
-        return corrupt_json(response, corrupt) if corrupt else response
+        return fault.finish(response)
 
     def _authenticate(self, request: Request) -> None:
         token = request.headers.get("access-token", "").strip()
         if not token:
             raise TikTokError(TOKEN_MISSING, "Access token is null, please check the request header.")
-        if token not in set(self.tokens.get(PLATFORM, ())):
+        if token not in self.valid_tokens():
             raise TikTokError(TOKEN_INVALID, "Access token is incorrect or has been revoked.")
 
     def _fault_response(self, kind: str, params: Mapping[str, Any]) -> Response:
@@ -303,8 +282,9 @@ class TikTokApi:
         if kind == "server_error":
             status = int(params.get("status", 200))
             if status >= 500:  # the gateway in front of the API: HTML, not TikTok's envelope
-                body = f"<html><body><h1>{status} Service Unavailable</h1></body></html>".encode()
-                return Response(body, status, media_type="text/html")
+                return gateway_page(
+                    status, f"<html><body><h1>{status} Service Unavailable</h1></body></html>".encode()
+                )
             return _envelope(SERVER_ERROR, "Internal service error. Please try again later.", {})
         if kind == "bad_token":
             return _envelope(TOKEN_INVALID, "Access token is incorrect or has been revoked.", {})
@@ -316,46 +296,22 @@ class TikTokApi:
 
     # -- advertisers ----------------------------------------------------------------------------------
 
-    def _all_views(self) -> list[_View]:
+    def _all_views(self) -> list[AccountView]:
         views = [self._view(a.id) for a in self.world.accounts(PLATFORM)]
         if self.settings.include_disabled_advertiser:
             views.append(self._view(self.disabled_advertiser.id))
         return views
 
-    def _view(self, advertiser_id: str) -> _View:
-        view = self._views.get(advertiser_id)
-        if view is not None:
-            return view
-        if advertiser_id == self.disabled_advertiser.id and self.settings.include_disabled_advertiser:
-            empty = np.zeros(0, dtype=np.int64)
-            view = _View(self.disabled_advertiser, "STATUS_DISABLE", [], [], [], empty, empty, empty, empty)
-        else:
-            try:
-                account = self.world.account(PLATFORM, advertiser_id)
-            except KeyError:
-                raise TikTokError(
-                    NO_PERMISSION, f"No permission to operate advertiser {advertiser_id}."
-                ) from None
-            campaigns = self.world.campaigns(PLATFORM, account.id)
-            ad_groups = self.world.ad_groups(PLATFORM, account.id)
-            ads = self.world.ads(PLATFORM, account.id)
-            campaign_pos = {c.id: i for i, c in enumerate(campaigns)}
-            group_pos = {g.id: i for i, g in enumerate(ad_groups)}
-            view = _View(
-                account=account,
-                status="STATUS_ENABLE",
-                campaigns=campaigns,
-                ad_groups=ad_groups,
-                ads=ads,
-                ad_campaign=np.array([campaign_pos[a.campaign_id] for a in ads], dtype=np.int64),
-                ad_group=np.array([group_pos[a.ad_group_id] for a in ads], dtype=np.int64),
-                group_campaign=np.array([campaign_pos[g.campaign_id] for g in ad_groups], dtype=np.int64),
-                frequency=np.array(
-                    [1.1 + 0.6 * ((stable_int("tiktok-ad", a.id) % 1000) / 1000) for a in ads]
-                ),
-            )
-        self._views[advertiser_id] = view
-        return view
+    def _view(self, advertiser_id: str) -> AccountView:
+        try:
+            return self.views.get(advertiser_id)
+        except KeyError:
+            raise TikTokError(
+                NO_PERMISSION, f"No permission to operate advertiser {advertiser_id}."
+            ) from None
+
+    def _status(self, view: AccountView) -> str:
+        return "STATUS_DISABLE" if view.id == self.disabled_advertiser.id else "STATUS_ENABLE"
 
     def _list_advertisers(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if params.get("app_id") != SANDBOX_CLIENT_ID or params.get("secret") != SANDBOX_CLIENT_SECRET:
@@ -371,7 +327,7 @@ class TikTokApi:
         fields = _fields(params, ADVERTISER_FIELDS)
         return {"list": [_select(self._advertiser_record(self._view(i)), fields) for i in ids]}
 
-    def _advertiser_record(self, view: _View) -> dict[str, Any]:
+    def _advertiser_record(self, view: AccountView) -> dict[str, Any]:
         account = view.account
         created = datetime(2021, 3, 4, 9, 30, tzinfo=UTC) + timedelta(
             days=stable_int("tt-adv", account.id) % 700
@@ -380,7 +336,7 @@ class TikTokApi:
             "advertiser_id": account.id,
             "name": account.name,
             "company": account.name.split(" - ")[0],
-            "status": view.status,
+            "status": self._status(view),
             "role": "ROLE_ADVERTISER",
             "currency": account.currency,
             "timezone": _fixed_offset_zone(account.timezone),
@@ -393,20 +349,16 @@ class TikTokApi:
 
     # -- entities -------------------------------------------------------------------------------------
 
-    def _list_campaigns(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _list_objects(
+        self, request: Request, path: str, params: Mapping[str, Any], kind: str
+    ) -> dict[str, Any]:
         view = self._view(_required(params, "advertiser_id"))
-        records = [self._campaign_record(view, c) for c in view.campaigns]
-        return self._list_entities(path, params, records, "CAMPAIGN", CAMPAIGN_FIELDS)
-
-    def _list_adgroups(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        view = self._view(_required(params, "advertiser_id"))
-        records = [self._adgroup_record(view, g) for g in view.ad_groups]
-        return self._list_entities(path, params, records, "ADGROUP", ADGROUP_FIELDS)
-
-    def _list_ads(self, request: Request, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        view = self._view(_required(params, "advertiser_id"))
-        records = [self._ad_record(view, a) for a in view.ads]
-        return self._list_entities(path, params, records, "AD", AD_FIELDS)
+        objects, record, fields = {
+            "CAMPAIGN": (view.campaigns, self._campaign_record, CAMPAIGN_FIELDS),
+            "ADGROUP": (view.ad_groups, self._adgroup_record, ADGROUP_FIELDS),
+            "AD": (view.ads, self._ad_record, AD_FIELDS),
+        }[kind]
+        return self._list_entities(path, params, [record(view, o) for o in objects], kind, fields)  # type: ignore[operator]
 
     def _list_entities(
         self,
@@ -436,7 +388,7 @@ class TikTokApi:
         page["list"] = [_select(r, fields) for r in page["list"]]
         return page
 
-    def _campaign_record(self, view: _View, campaign: Campaign) -> dict[str, Any]:
+    def _campaign_record(self, view: AccountView, campaign: Campaign) -> dict[str, Any]:
         operation, secondary = _CAMPAIGN_STATUS[self.world.campaign_status(campaign)]
         created = _local_moment(view.account, campaign.created_date or campaign.start_date, 10)
         updated = self.world.campaign_updated_at(campaign)
@@ -458,7 +410,7 @@ class TikTokApi:
             "modify_time": _utc_text(updated) if updated else _utc_text(created),
         }
 
-    def _adgroup_record(self, view: _View, group: AdGroup) -> dict[str, Any]:
+    def _adgroup_record(self, view: AccountView, group: AdGroup) -> dict[str, Any]:
         campaign = view.campaigns[int(view.group_campaign[view.ad_groups.index(group)])]
         campaign_status = self.world.campaign_status(campaign)
         created = _local_moment(view.account, campaign.created_date or campaign.start_date, 11)
@@ -487,7 +439,7 @@ class TikTokApi:
             record["schedule_end_time"] = _utc_text(end)
         return record
 
-    def _ad_record(self, view: _View, ad: Ad) -> dict[str, Any]:
+    def _ad_record(self, view: AccountView, ad: Ad) -> dict[str, Any]:
         campaign = self.world.campaign(PLATFORM, ad.campaign_id)
         created = _local_moment(view.account, campaign.created_date or campaign.start_date, 12)
         return {
@@ -508,8 +460,8 @@ class TikTokApi:
 
     def _page(self, path: str, params: Mapping[str, Any], rows: Sequence[Any]) -> dict[str, Any]:
         """``{list, page_info}`` of one page of ``rows`` (records, or row indices for reports)."""
-        page = _int_param(params, "page", 1)
-        size = _int_param(params, "page_size", self.settings.default_page_size)
+        page = engine_params.integer(params, "page", 1, _param_error)
+        size = engine_params.integer(params, "page_size", self.settings.default_page_size, _param_error)
         if page < 1:
             raise _invalid("page: must be greater than or equal to 1.")
         if not 1 <= size <= self.settings.max_page_size:
@@ -519,16 +471,10 @@ class TikTokApi:
             # The listing as it was a moment ago: one row short (see the module docstring).
             rows = list(rows)
             del rows[min(int(fault.params.get("position", 0)), len(rows) - 1)]
-        total = len(rows)
-        start = (page - 1) * size
+        window, pages = numbered_page(page, size, len(rows))
         return {
-            "list": list(rows[start : start + size]),
-            "page_info": {
-                "page": page,
-                "page_size": size,
-                "total_number": total,
-                "total_page": math.ceil(total / size),
-            },
+            "list": list(rows[window.start : window.stop]),
+            "page_info": {"page": page, "page_size": size, "total_number": len(rows), "total_page": pages},
         }
 
     # -- reports --------------------------------------------------------------------------------------
@@ -590,113 +536,48 @@ class TikTokApi:
             raise _invalid(f"The time range cannot exceed {self.settings.max_total_range_days} days.")
         return ReportQuery(advertiser_id, level, time_dimension, tuple(dict.fromkeys(metrics)), start, end)
 
-    def _rows(self, view: _View, query: ReportQuery) -> _Rows:
-        moment = self.world.clock()
+    def _rows(self, view: AccountView, query: ReportQuery) -> Rollup:
         # Pinned clock: exact; real clock: per minute. Paging a query within it sees one answer.
-        stamp = moment if self.world.now is not None else moment.replace(second=0, microsecond=0)
-        key = (query, stamp, self.world.version)
-        with self._lock:
-            cached = self._results.get(key)
-            if cached is not None:
-                self._results.move_to_end(key)
-                return cached
-        rows = self._compute(view, query, moment)
-        with self._lock:
-            self._results[key] = rows
-            while len(self._results) > 64:
-                self._results.popitem(last=False)
-        return rows
+        return self.cache.get((query, *answer_stamp(self.world)), lambda: self._compute(view, query))
 
-    def _compute(self, view: _View, query: ReportQuery, as_of: datetime) -> _Rows:
-        n_groups = (1, len(view.campaigns), len(view.ad_groups), len(view.ads))[query.level]
-        labels: list[str | None] = []
-        groups: list[np.ndarray] = []
-        blocks: list[np.ndarray] = []
-        totals = np.zeros((n_groups, _N_METRICS), dtype=np.int64)
-        day = query.start
-        while day <= query.end and view.ads:
-            for hour, positions, metrics in self._day_blocks(view, day, as_of, query.hourly):
-                grouped = np.zeros((n_groups, _N_METRICS), dtype=np.int64)
-                np.add.at(grouped, self._group_of(view, query.level, positions), metrics)
-                if query.time_dimension is None:
-                    totals += grouped
-                    continue
-                delivering = np.flatnonzero((grouped[:, _IMPRESSIONS] > 0) | (grouped[:, _SPEND] > 0))
-                label = f"{day.isoformat()} {hour if hour is not None else 0:02d}:00:00"
-                labels += [label] * len(delivering)
-                groups.append(delivering)
-                blocks.append(grouped[delivering])
-            day += timedelta(days=1)
-        if query.time_dimension is None:
-            delivering = np.flatnonzero((totals[:, _IMPRESSIONS] > 0) | (totals[:, _SPEND] > 0))
-            return _Rows([None] * len(delivering), delivering, totals[delivering])
-        if not groups:
-            return _Rows([], np.zeros(0, dtype=np.int64), np.zeros((0, _N_METRICS), dtype=np.int64))
-        return _Rows(labels, np.concatenate(groups), np.concatenate(blocks))
-
-    def _day_blocks(
-        self, view: _View, day: date, as_of: datetime, hourly: bool
-    ) -> list[tuple[int | None, np.ndarray, np.ndarray]]:
-        """(hour, ad positions, metric matrix) blocks of one advertiser-day: one per hour, or one."""
-        today = self.world.today_local(view.account, as_of)
-        if day > today:
-            return []
-        if not hourly and day < today:
-            delivery = self.world.account_day(PLATFORM, view.id, day, as_of)
-            if delivery is None or len(delivery) == 0:
-                return []
-            return [(None, delivery.positions, self._metric_matrix(view, delivery.positions, delivery))]
-        hours = self.world.account_hours(PLATFORM, view.id, day, as_of)
-        if hours is None:
-            return []
-        if not hourly:  # the current day: TikTok serves what it has so far
-            return [(None, hours.positions, self._metric_matrix(view, hours.positions, hours, axis=1))]
-        return [
-            (int(hour), hours.positions, self._metric_matrix(view, hours.positions, hours, column=int(hour)))
-            for hour in np.flatnonzero(hours.hours_available)
+    def _compute(self, view: AccountView, query: ReportQuery) -> Rollup:
+        as_of = self.world.clock()
+        blocks = [
+            day_block(
+                self.world, PLATFORM, view.account, d, as_of, hourly=query.hourly, today_from_hours=True
+            )
+            for d in (days(query.start, query.end) if view.ads else ())
         ]
+        # One bucket per day with a time dimension (rows by hour, then object), else one for the range.
+        buckets = [[b] for b in blocks] if query.time_dimension else [blocks]
+        return rollup(
+            view,
+            query.level,
+            buckets,
+            hourly=query.hourly,
+            derive=self._derive,
+            n_metrics=_N_METRICS,
+            hour_major=True,
+        )
 
-    def _metric_matrix(
-        self,
-        view: _View,
-        positions: np.ndarray,
-        delivery: Any,
-        *,
-        axis: int | None = None,
-        column: int | None = None,
-    ) -> np.ndarray:
-        """Integer metric columns (money in cents) of a Delivery, an HourlyDelivery's day total
-        (``axis=1``) or one of its hours (``column``)."""
-
-        def pick(values: np.ndarray) -> np.ndarray:
-            if column is not None:
-                return values[:, column]
-            return values.sum(axis=axis) if axis is not None else values
-
-        matrix = np.zeros((len(positions), _N_METRICS), dtype=np.int64)
-        matrix[:, _SPEND] = np.round(pick(delivery.spend) * 100)
-        matrix[:, _IMPRESSIONS] = pick(delivery.impressions)
-        matrix[:, _CLICKS] = pick(delivery.clicks)
-        matrix[:, _PAYMENTS] = pick(delivery.conversions)
-        matrix[:, _VALUE] = np.round(pick(delivery.conversion_value) * 100)
-        matrix[:, _REACH] = np.floor(matrix[:, _IMPRESSIONS] / view.frequency[positions])
-        # The optimisation event: payments for CONVERT ad groups, clicks for CLICK (traffic) ones.
+    def _derive(self, view: AccountView, positions: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
+        """Reach (impressions over a per-ad frequency) and the ad group's optimisation event:
+        payments for CONVERT ad groups, clicks for CLICK (traffic) ones."""
+        frequency = self._frequency.get(view.id)
+        if frequency is None:
+            frequency = self._frequency[view.id] = view.ad_constants("tiktok-ad", 1.1, 0.6)
+        reach = np.floor(base[_IMPRESSIONS] / frequency[positions][:, None]).astype(np.int64)
         traffic = np.array(["TRAFFIC" in view.campaigns[c].objective for c in view.ad_campaign[positions]])
-        matrix[:, _OPTIMISED] = np.where(traffic, matrix[:, _CLICKS], matrix[:, _PAYMENTS])
-        return matrix
+        return [reach, np.where(traffic[:, None], base[_CLICKS], base[_PAYMENTS])]
 
-    @staticmethod
-    def _group_of(view: _View, level: int, positions: np.ndarray) -> np.ndarray:
-        if level == 0:
-            return np.zeros(len(positions), dtype=np.int64)
-        return (view.ad_campaign[positions], view.ad_group[positions], positions)[level - 1]
-
-    def _report_record(self, view: _View, query: ReportQuery, rows: _Rows, index: int) -> dict[str, Any]:
-        group = int(rows.groups[index])
+    def _report_record(
+        self, view: AccountView, query: ReportQuery, rows: Rollup, index: int
+    ) -> dict[str, Any]:
+        group = int(rows.group[index])
         dimensions = {query.id_dimension: self._object_id(view, query.level, group)}
-        label = rows.labels[index]
-        if query.time_dimension is not None and label is not None:
-            dimensions[query.time_dimension] = label
+        if query.time_dimension is not None:
+            day = query.start + timedelta(days=int(rows.bucket[index]))
+            dimensions[query.time_dimension] = f"{day.isoformat()} {max(0, int(rows.hour[index])):02d}:00:00"
         values = [int(v) for v in rows.metrics[index]]
         attributes = self._attributes(view, query.level, group)
         metrics = {
@@ -706,22 +587,13 @@ class TikTokApi:
         return {"metrics": metrics, "dimensions": dimensions}
 
     @staticmethod
-    def _object_id(view: _View, level: int, group: int) -> str:
+    def _object_id(view: AccountView, level: int, group: int) -> str:
         if level == 0:
             return view.id
         return (view.campaigns, view.ad_groups, view.ads)[level - 1][group].id
 
-    def _attributes(self, view: _View, level: int, group: int) -> dict[str, str]:
-        campaign = ad_group = ad = None
-        if level == 1:
-            campaign = view.campaigns[group]
-        elif level == 2:
-            ad_group = view.ad_groups[group]
-            campaign = view.campaigns[int(view.group_campaign[group])]
-        elif level == 3:
-            ad = view.ads[group]
-            ad_group = view.ad_groups[int(view.ad_group[group])]
-            campaign = view.campaigns[int(view.ad_campaign[group])]
+    def _attributes(self, view: AccountView, level: int, group: int) -> dict[str, str]:
+        campaign, ad_group, ad = view.parents(level, group)
         traffic = campaign is not None and "TRAFFIC" in campaign.objective
         return {
             "advertiser_name": view.account.name,
@@ -779,7 +651,7 @@ class TikTokApi:
             k: record[k] for k in ("campaign_id", "campaign_name", "budget", "budget_mode", "modify_time")
         }
 
-    def _own_campaign(self, view: _View, campaign_id: str) -> Campaign:
+    def _own_campaign(self, view: AccountView, campaign_id: str) -> Campaign:
         for campaign in view.campaigns:
             if campaign.id == campaign_id:
                 return campaign
@@ -789,9 +661,9 @@ class TikTokApi:
 _ROUTES = {
     ("GET", "oauth2/advertiser/get"): TikTokApi._list_advertisers,
     ("GET", "advertiser/info"): TikTokApi._advertiser_info,
-    ("GET", "campaign/get"): TikTokApi._list_campaigns,
-    ("GET", "adgroup/get"): TikTokApi._list_adgroups,
-    ("GET", "ad/get"): TikTokApi._list_ads,
+    ("GET", "campaign/get"): partial(TikTokApi._list_objects, kind="CAMPAIGN"),
+    ("GET", "adgroup/get"): partial(TikTokApi._list_objects, kind="ADGROUP"),
+    ("GET", "ad/get"): partial(TikTokApi._list_objects, kind="AD"),
     ("GET", "report/integrated/get"): TikTokApi._report,
     ("POST", "campaign/status/update"): TikTokApi._update_status,
     ("POST", "campaign/update"): TikTokApi._update_campaign,
@@ -807,73 +679,26 @@ async def _request_params(request: Request) -> dict[str, Any]:
     """GET: the query string (values are strings; lists are JSON text). POST: the JSON body."""
     if request.method == "GET":
         return dict(request.query_params)
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise _invalid("The request body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise _invalid("The request body must be a JSON object.")
-    return body
+    return await engine_params.json_body(request, _param_error, empty={})
 
 
 def _required(params: Mapping[str, Any], name: str) -> str:
-    value = params.get(name)
-    if value is None or str(value).strip() == "":
-        raise _invalid(f"{name}: Missing data for required field.")
-    return str(value).strip()
-
-
-def _int_param(params: Mapping[str, Any], name: str, default: int) -> int:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(str(value))
-    except ValueError:
-        raise _invalid(f"{name}: Not a valid integer.") from None
+    return engine_params.required(params, name, _param_error)
 
 
 def _date_param(params: Mapping[str, Any], name: str) -> date:
-    value = _required(params, name)
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _invalid(f"{name}: must be a date in the format YYYY-MM-DD.") from None
-
-
-def _json_value(params: Mapping[str, Any], name: str) -> Any:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise _invalid(f"{name}: must be JSON-encoded.") from None
+    return engine_params.iso_date(params, name, _param_error)
 
 
 def _json_list(params: Mapping[str, Any], name: str, *, required: bool) -> list[str]:
-    value = _json_value(params, name)
-    if value is None:
-        if required:
-            raise _invalid(f"{name}: Missing data for required field.")
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise _invalid(f"{name}: must be a JSON array of strings.")
-    return [str(v) for v in value]
+    value = engine_params.json_list(params, name, _param_error)
+    if value is None and required:
+        raise _param_error(ParamError(name, "missing"))
+    return value or []
 
 
 def _json_object(params: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = _json_value(params, name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _invalid(f"{name}: must be a JSON object.")
-    return dict(value)
+    return engine_params.json_object(params, name, _param_error)
 
 
 def _fields(params: Mapping[str, Any], allowed: Sequence[str]) -> list[str]:
@@ -967,20 +792,10 @@ def _request_id() -> str:
 
 def _envelope(code: int, message: str, data: Any) -> Response:
     body = {"code": code, "message": message, "request_id": _request_id(), "data": data}
-    return Response(json.dumps(body, separators=(",", ":")).encode(), 200, media_type=_JSON)
+    return json_response(body, media_type=_JSON)
 
 
-def router_factory(
-    world: World,
-    faults: FaultInjector,
-    tokens: Mapping[str, Iterable[str]],
-    settings: TikTokApiSettings | None = None,
-) -> Starlette:
-    """The TikTok router, mounted by the sandbox server at ``/tiktok``."""
-    api = TikTokApi(world, faults, tokens, settings)
-    app = api.app()
-    app.state.api = api  # tests reach the settings and the disabled advertiser through the app
-    return app
+router_factory = make_router_factory(TikTokApi)
 
 
 __all__ = [

@@ -431,39 +431,21 @@ def decide(
     """Approve or reject one action (row locked); returns the updated row.
 
     Only a ``proposed`` action can be approved (a blocked one cannot: its guardrails said no); proposed,
-    blocked, approved and failed ones can be rejected.
+    blocked, approved and failed ones can be rejected. The rules live in ``app.decide_action``
+    (migration 0016), so a manager connecting with their own role decides exactly as the pipeline
+    does, and the audit row names who connected (``actor`` counts only for the pipeline's role).
     """
     if decision not in ("approve", "reject"):
         raise ValueError(f"decision is approve or reject, not {decision!r}")
-    allowed = ("proposed",) if decision == "approve" else ("proposed", "blocked", "approved", "failed")
-    new_status = "approved" if decision == "approve" else "rejected"
     with conn.transaction():
-        action = get_action(conn, action_id, lock=True)
-        if action is None:
-            raise ActionStateError(f"action {action_id} does not exist")
-        if action["status"] not in allowed:
-            hint = ""
-            if action["status"] == "blocked":
-                hint = f" (guardrails: {action['last_error']})"
-            raise ActionStateError(
-                f"action {action_id} is {action['status']}{hint}; only {' or '.join(allowed)} actions can be "
-                f"{new_status}"
-            )
-        conn.execute(
-            """update app.actions_queue set status = %s, decided_by = %s, decided_at = now(), decision_note = %s,
-                   updated_at = now() where action_id = %s""",
-            (new_status, actor, note, action_id),
-        )
-        audit(
-            conn,
-            tenant_id=action["tenant_id"],
-            actor=actor,
-            event=f"action.{new_status}",
-            object_type="action",
-            object_id=action_id,
-            details={"previous_status": action["status"], "note": note},
-        )
-        sync_recommendation(conn, action, "accepted" if decision == "approve" else "rejected", actor)
+        try:
+            conn.execute("select app.decide_action(%s, %s, %s, %s)", (action_id, decision, note, actor))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise PermissionError(exc.diag.message_primary or str(exc)) from None
+        except psycopg.Error as exc:
+            if exc.sqlstate in ("AS404", "AS409"):
+                raise ActionStateError(exc.diag.message_primary or str(exc)) from None
+            raise
         updated = get_action(conn, action_id)
     assert updated is not None
     return updated
@@ -618,3 +600,12 @@ def finish_execution(
     )
     if status == "executed":
         sync_recommendation(conn, action, "executed", actor)
+
+
+def action_status_counts(conn: psycopg.Connection, action_ids: list[int]) -> dict[str, int]:
+    """How many of these actions are in each status (a run's proposals after the guardrails)."""
+    rows = conn.execute(
+        "select status, count(*) from app.actions_queue where action_id = any(%s::bigint[]) group by status",
+        (action_ids,),
+    ).fetchall()
+    return dict(rows)

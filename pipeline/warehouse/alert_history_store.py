@@ -47,15 +47,8 @@ from pipeline.analytics.alerting.replay import (
     replay_alerts,
 )
 from pipeline.jsonable import jsonable
-from pipeline.warehouse.app_store import (
-    AUTO_RESOLVER,
-    DAILY_DETECTOR,
-    LIVE_STATUSES,
-    alert_columns,
-    campaign_budgets_frame,
-    campaign_daily_frame,
-    signal_health_frame,
-)
+from pipeline.warehouse.alerts_store import AUTO_RESOLVER, DAILY_DETECTOR, LIVE_STATUSES, alert_columns
+from pipeline.warehouse.marts_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
 from pipeline.warehouse.rules_store import MartsMissingError
 
 # The detector's baseline (28 days) and scored days (4) before a morning, and slack.

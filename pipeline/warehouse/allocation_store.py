@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from pipeline.analytics.budget.curves import CampaignKey
 from pipeline.analytics.budget.plan import AllocationLine, AllocationPlan
 from pipeline.jsonable import jsonable
-from pipeline.warehouse.app_store import mart_frame
+from pipeline.warehouse.marts_store import mart_frame
 
 ALLOCATION_DAILY_COLUMNS = (
     "date_day",

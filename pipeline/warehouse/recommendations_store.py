@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from pipeline.analytics.actions import ActionProposal
 from pipeline.analytics.recommender import Recommendation
 from pipeline.warehouse.actions_store import propose_actions
-from pipeline.warehouse.app_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
+from pipeline.warehouse.marts_store import campaign_budgets_frame, campaign_daily_frame, signal_health_frame
 
 # Context windows: 28 days of metrics, 7 of signal health.
 METRIC_DAYS = 28
@@ -536,3 +536,10 @@ def get_recommendation(
 
 def as_date(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+def pending_recommendation_count(conn: psycopg.Connection, tenant_id: str) -> int:
+    return conn.execute(
+        "select count(*) from app.ai_recommendations where tenant_id = %s and status = 'pending'",
+        (tenant_id,),
+    ).fetchone()[0]

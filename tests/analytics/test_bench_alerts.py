@@ -18,8 +18,9 @@ def test_quick_benchmark_reports_every_family_and_both_detectors(
     assert main(["--quick", "--out", str(out)]) == 0
 
     results = json.loads(out.read_text())
-    assert set(results["families"]) == {"sandbox", "compound", "funnel"}
+    assert set(results["families"]) == {"sandbox", "compound", "funnel", "retail"}
     assert results["families"]["funnel"]["held_out"] is True
+    assert results["families"]["retail"]["held_out"] is True
     for name, family in results["families"].items():
         assert set(family["detectors"]) == {"adsignal", "zscore_3sigma"}, name
         for scores in family["detectors"].values():
@@ -40,6 +41,7 @@ def test_quick_benchmark_reports_every_family_and_both_detectors(
     assert results["families"]["sandbox"]["setup"]["seeds"] == [1]
     printed = capsys.readouterr().out
     assert "adsignal" in printed and "zscore_3sigma" in printed and "funnel (held out)" in printed
+    assert "retail (held out)" in printed
 
 
 def test_one_family_can_be_run_alone(tmp_path: Path) -> None:

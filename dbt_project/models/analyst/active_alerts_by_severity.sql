@@ -30,3 +30,5 @@ select
     alerts.acknowledged_at
 from {{ source('app', 'alerts') }} as alerts
 where alerts.status in ('open', 'acknowledged')
+    -- Row-level security by hand: a view runs with its owner's rights, so it filters for the reader.
+    and alerts.tenant_id in (select app.visible_tenants())

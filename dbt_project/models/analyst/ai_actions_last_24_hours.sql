@@ -8,6 +8,7 @@ with executions as (
     select *
     from {{ source('app', 'ai_actions_log') }}
     where executed_at >= now() - interval '24 hours'
+        and tenant_id in (select app.visible_tenants())  -- the reader's tenants (views run as their owner)
 )
 
 select

@@ -31,6 +31,7 @@ week as (
 )
 
 select
+    accounts.tenant_id,
     bounds.window_start,
     bounds.window_end,
     week.platform,
@@ -63,3 +64,5 @@ left join {{ ref('dim_campaigns') }} as campaigns
 left join {{ ref('dim_ad_accounts') }} as accounts
     on week.platform = accounts.platform
     and week.account_id = accounts.account_id
+-- The reader's tenants only (a view runs with its owner's rights, so it filters for the reader).
+where (week.platform, week.account_id) in (select platform, account_id from app.visible_accounts())

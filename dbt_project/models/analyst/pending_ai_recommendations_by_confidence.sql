@@ -9,6 +9,7 @@ with pending as (
     select *
     from {{ source('app', 'ai_recommendations') }}
     where status = 'pending'
+        and tenant_id in (select app.visible_tenants())  -- the reader's tenants (views run as their owner)
 )
 
 select

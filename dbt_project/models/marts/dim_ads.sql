@@ -2,7 +2,8 @@
     One row per ad (platform, account_id, ad_id): its name, ad group, campaign and unified status.
     Ads come from each platform's ad listing (int_ads__unioned); ads that report performance but
     are missing from the listing (deleted ads the listing omits, ads of imported files, which have
-    no listing) get an inferred row from their latest fact row, so every fact row has its ad.
+    no listing) get an inferred row from their latest fact row (ads_last_seen_in_performance), so every fact row
+    has its ad.
 -#}
 with listed_ads as (
     select * from {{ ref('int_ads__unioned') }}
@@ -16,27 +17,27 @@ campaigns as (
     select platform, account_id, campaign_id, campaign_name from {{ ref('dim_campaigns') }}
 ),
 
--- Ads with performance but no listing row: their latest reported ids and names.
+-- Ads with performance but no listing row: their latest reported ids and names (the incremental
+-- last-seen state, not a scan of the whole fact).
 ads_seen_only_in_performance as (
-    select distinct on (fact.platform, fact.account_id, fact.ad_id)
-        fact.platform,
-        fact.source,
-        fact.account_id,
-        fact.ad_id,
-        fact.ad_name,
-        fact.ad_group_id,
-        fact.ad_group_name,
-        fact.campaign_id,
-        fact.campaign_name
-    from {{ ref('fct_ad_performance_daily') }} as fact
+    select
+        seen.platform,
+        seen.source,
+        seen.account_id,
+        seen.ad_id,
+        seen.ad_name,
+        seen.ad_group_id,
+        seen.ad_group_name,
+        seen.campaign_id,
+        seen.campaign_name
+    from {{ ref('ads_last_seen_in_performance') }} as seen
     where not exists (
         select 1
         from listed_ads as listed
-        where listed.platform = fact.platform
-            and listed.account_id = fact.account_id
-            and listed.ad_id = fact.ad_id
+        where listed.platform = seen.platform
+            and listed.account_id = seen.account_id
+            and listed.ad_id = seen.ad_id
     )
-    order by fact.platform, fact.account_id, fact.ad_id, fact.date_day desc
 )
 
 select

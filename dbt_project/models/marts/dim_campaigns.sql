@@ -7,17 +7,11 @@ accounts as (
 ),
 
 -- Campaigns can report performance without being in the entity snapshot (the listing lags or
--- omits deleted campaigns). They still get a row, so every fact row has its dimension.
+-- omits deleted campaigns). They still get a row, so every fact row has its dimension: name, source
+-- and currency of their latest fact row, from the incremental last-seen state (not the whole fact).
 campaigns_seen_in_performance as (
-    select
-        platform,
-        account_id,
-        campaign_id,
-        (array_agg(campaign_name order by date_day desc))[1] as campaign_name,
-        (array_agg(source order by date_day desc))[1] as source,
-        max(currency) as currency
-    from {{ ref('fct_ad_performance_daily') }}
-    group by platform, account_id, campaign_id
+    select platform, account_id, campaign_id, campaign_name, source, currency
+    from {{ ref('campaigns_last_seen_in_performance') }}
 ),
 
 inferred_campaigns as (

@@ -21,6 +21,24 @@
             {'columns': ['date_day']},
             {'columns': ['platform', 'account_id', 'campaign_id', 'date_day']},
         ],
+        post_hook=[
+            """
+            -- The ad index the last-seen state probes (ads_last_seen_in_performance): created here,
+            -- not in `indexes`, because dbt creates those only when it builds the table, and
+            -- warehouses built before it need it too.
+            do $$
+            begin
+                if not exists (
+                    select 1 from pg_indexes
+                    where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
+                        and indexdef like '%(platform, account_id, ad_id, date_day)'
+                ) then
+                    create index on {{ this }} (platform, account_id, ad_id, date_day);
+                end if;
+            end
+            $$
+            """,
+        ],
     )
 }}
 

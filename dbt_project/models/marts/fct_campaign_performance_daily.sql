@@ -4,7 +4,8 @@
     var('max_date') that Dagster passes, or else the last var('lookback_days') days before its own
     newest day (and every newer day of the ad fact), so its cost follows the window, not the history.
     campaign_name is the campaign's current name (dim_campaigns) on every day: the post-hook renames
-    the days outside the window, so the table equals a full refresh.
+    the days outside the window, so the table equals a full refresh; on a windowed run it touches
+    only campaigns whose name changed.
 -#}
 {{
     config(
@@ -18,7 +19,47 @@
         ],
         post_hook=[
             """
-            {% if is_incremental() %}
+            {% if is_incremental() and var('min_date', none) and var('max_date', none) %}
+            -- Rows outside the window carry the name dim_campaigns had before this run (every run
+            -- leaves the table so). Rename only campaigns whose name changed: one index probe per
+            -- campaign finds the name on a row outside the window.
+            with renamed as (
+                select campaigns.platform, campaigns.account_id, campaigns.campaign_id, campaigns.campaign_name
+                from {{ ref('dim_campaigns') }} as campaigns
+                cross join lateral (
+                    select outside.campaign_name
+                    from {{ this }} as outside
+                    where outside.platform = campaigns.platform
+                        and outside.account_id = campaigns.account_id
+                        and outside.campaign_id = campaigns.campaign_id
+                        and outside.date_day < '{{ var('min_date') }}'::date
+                    order by outside.date_day desc
+                    limit 1
+                ) as before_window
+                where before_window.campaign_name is distinct from campaigns.campaign_name
+                union
+                select campaigns.platform, campaigns.account_id, campaigns.campaign_id, campaigns.campaign_name
+                from {{ ref('dim_campaigns') }} as campaigns
+                cross join lateral (
+                    select outside.campaign_name
+                    from {{ this }} as outside
+                    where outside.platform = campaigns.platform
+                        and outside.account_id = campaigns.account_id
+                        and outside.campaign_id = campaigns.campaign_id
+                        and outside.date_day > '{{ var('max_date') }}'::date
+                    order by outside.date_day
+                    limit 1
+                ) as after_window
+                where after_window.campaign_name is distinct from campaigns.campaign_name
+            )
+            update {{ this }} as fact
+            set campaign_name = renamed.campaign_name
+            from renamed
+            where fact.platform = renamed.platform
+                and fact.account_id = renamed.account_id
+                and fact.campaign_id = renamed.campaign_id
+                and fact.campaign_name is distinct from renamed.campaign_name
+            {% elif is_incremental() %}
             update {{ this }} as fact
             set campaign_name = campaigns.campaign_name
             from {{ ref('dim_campaigns') }} as campaigns
@@ -29,7 +70,9 @@
             {% endif %}
             """,
             """
-            {% if is_incremental() %}
+            {% if is_incremental() and not (var('min_date', none) and var('max_date', none)) %}
+            -- Without a window: names of campaigns dim_campaigns no longer has. (A windowed run needs
+            -- none: a campaign with rows here has ad-fact rows, so dim_campaigns has it.)
             update {{ this }} as fact
             set campaign_name = null
             where fact.campaign_name is not null

@@ -142,21 +142,45 @@ days as (
         and spine.date_day = account_days.date_day
 ),
 
--- Succeeded syncs of each connector account's daily stream (imported files have no schedule).
+-- Syncs of each connector account's daily stream (imported files have no schedule) whose window
+-- reaches the scored days: which sync read a day. Older syncs are never looked at, so this follows
+-- the window, not the sync history.
 syncs as (
-    select platform, account_id, window_start, window_end, started_at, finished_at, status
-    from {{ source('raw', 'sync_runs') }}
-    where stream = 'ads_insights_daily'
+    select runs.platform, runs.account_id, runs.window_start, runs.window_end, runs.finished_at, runs.status
+    from {{ source('raw', 'sync_runs') }} as runs
+    cross join bounds
+    where runs.stream = 'ads_insights_daily'
+        and runs.status = 'succeeded'
+        and runs.window_end >= bounds.window_start
 ),
 
+-- Each account's last succeeded sync and the status of its last finished one: index probes into
+-- raw.sync_runs (platform, stream, account_id, finished_at), not a scan of every sync.
 sync_state as (
     select
-        platform,
-        account_id,
-        max(finished_at) filter (where status = 'succeeded') as last_synced_at,
-        (array_agg(status order by started_at desc) filter (where status <> 'running'))[1] as last_sync_status
-    from syncs
-    group by platform, account_id
+        spans.platform,
+        spans.account_id,
+        last_success.finished_at as last_synced_at,
+        last_finished.status as last_sync_status
+    from account_spans as spans
+    left join lateral (
+        select max(runs.finished_at) as finished_at
+        from {{ source('raw', 'sync_runs') }} as runs
+        where runs.platform = spans.platform
+            and runs.stream = 'ads_insights_daily'
+            and runs.account_id = spans.account_id
+            and runs.status = 'succeeded'
+    ) as last_success on true
+    left join lateral (
+        select runs.status
+        from {{ source('raw', 'sync_runs') }} as runs
+        where runs.platform = spans.platform
+            and runs.stream = 'ads_insights_daily'
+            and runs.account_id = spans.account_id
+            and runs.status <> 'running'
+        order by runs.started_at desc
+        limit 1
+    ) as last_finished on true
 ),
 
 scored as (
@@ -192,7 +216,6 @@ scored as (
         from syncs
         where syncs.platform = days.platform
             and syncs.account_id = days.account_id
-            and syncs.status = 'succeeded'
             and days.date_day between syncs.window_start and syncs.window_end
     ) as day_sync on true
     -- Same weekday of the 4 prior weeks, days with data only; the scored day is never in it.

@@ -25,7 +25,9 @@ SPEND_PACING       spend vs the daily budget, or the lifetime budget    1 / 2 / 
                    paced evenly over the flight (campaign level)        125 / 120 %, <= 50 / 55 /
                                                                         60 % (vs the usual weekday
                                                                         level where it is further
-                                                                        from the budget)
+                                                                        from the budget) and 3 of
+                                                                        its own robust sds of log
+                                                                        spend (``pacing_z``)
 SPEND_SPIKE        hourly: spend so far today vs the same hours before  1.5x and 3 sd, >= 50 spent
 DATA_STALE,        fct_signal_health_daily degraded / unhealthy for an  the mart's status; issue
 DATA_INCOMPLETE,   account-day among the days the detector reads        checks name the type
@@ -51,14 +53,19 @@ How a rate alert is decided:
 3. Noise: the entity's robust day-to-day scatter (1.4826 x MAD of the baseline days' relative
    residuals; widened to Student's t, since a few weeks estimate it), scaled to the window and the
    baseline's own uncertainty, never below Poisson noise of the conversion / click counts, plus the
-   uncertainty of the share of recent days still to be reported (``maturity_uncertainty``).
+   uncertainty of the share of recent days still to be reported (``maturity_uncertainty``), and
+   never below the scatter of the baseline's own windows of the same length (sums of 1-4
+   consecutive days: overdispersed, drifting rates scatter more over a window than independent
+   days would). Value is a sum of order values: its Poisson floor is compound Poisson (counts /
+   (1 + the order values' cv^2) effective events).
    ROAS_DROP also fires on the value per conversion judged on its own noise (``value``: order
    values' robust cv^2 and skew), for value drops with steady conversions.
 4. Fire when the shortfall is at least the type's minimum *and* significant: the window's count
    (conversions, clicks) is modelled as gamma-Poisson with the expected count as mean and that
    noise as relative variance, and its exact lower tail must be at most the one-sided normal tail
-   of ``z`` (3: 0.13 %, 2.75: 0.3 %); the normal approximation would be far too strict for small
-   counts. Money and volume floors apply (tiny campaigns do not page anyone). Of the windows that
+   of ``z`` (3: 0.13 %, 2.75: 0.3 %) shared among the windows tested (``window_multiplicity``:
+   Bonferroni, so four windows do not fire four times as often by chance); the normal
+   approximation would be far too strict for small counts. Money and volume floors apply (tiny campaigns do not page anyone). Of the windows that
    fire, the most significant one is reported.
 5. Accounts and platforms pool their campaigns' observed and expected values (so pausing a good
    campaign is not an account drop, and many small drops add up). A platform whose accounts use

@@ -37,6 +37,9 @@ class RateBaseline:
     denominator: np.ndarray  # (n,)
     counts: np.ndarray  # (n,) reported counts (conversions / clicks) over the days used
     outliers: np.ndarray  # (n, days) bool: days left out of the fit
+    # (n, 4): robust relative sd of the sum of 1..4 consecutive days around the fit (nan: unknown);
+    # overdispersed, drifting rates scatter more over a window than independent days would.
+    window_noise: np.ndarray | None = None
 
     def expected(self, weekdays: np.ndarray, denominator: np.ndarray, maturity: np.ndarray) -> np.ndarray:
         """Expected reported numerator for days (columns) with these weekdays and denominators."""
@@ -87,6 +90,7 @@ def fit_rate(
         )
 
     return RateBaseline(
+        window_noise=_window_noise(adjusted, denominator, use, weekday_rate, weekdays),
         weekday_rate=weekday_rate,
         rate=rate,
         day_noise=day_noise,
@@ -168,6 +172,36 @@ def _residuals(
     with np.errstate(divide="ignore", invalid="ignore"):
         residual = numerator / expected - 1.0
     return np.where(use & (expected > 0), residual, np.nan)
+
+
+WINDOW_NOISE_DAYS = 4
+
+
+def _window_noise(
+    numerator: np.ndarray, denominator: np.ndarray, use: np.ndarray, weekday_rate: np.ndarray,
+    weekdays: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Per entity and window length L (1..4): the robust sd of (sum of L consecutive days'
+    numerators) / (their expected sum) - 1 over the baseline, only windows of days all in the fit.
+    A day-to-day scatter scaled to L days assumes independent days; this measures the window."""
+    expected = np.where(use, weekday_rate[:, weekdays] * denominator, 0.0)
+    observed = np.where(use, numerator, 0.0)
+    valid = use.astype(float)
+    out = np.full((numerator.shape[0], WINDOW_NOISE_DAYS), np.nan)
+    for length in range(1, WINDOW_NOISE_DAYS + 1):
+        if length > numerator.shape[1]:
+            break
+        sums = [_rolling_sum(array, length) for array in (observed, expected, valid)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            residual = np.where((sums[2] == length) & (sums[1] > 0), sums[0] / sums[1] - 1.0, np.nan)
+        out[:, length - 1] = _robust_sd(residual)
+    return out
+
+
+def _rolling_sum(values: np.ndarray, length: int) -> np.ndarray:
+    """Sums of ``length`` consecutive columns, per row."""
+    total = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(values, axis=1)], axis=1)
+    return total[:, length:] - total[:, :-length]
 
 
 def _robust_sd(values: np.ndarray) -> np.ndarray:

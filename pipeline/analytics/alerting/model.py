@@ -208,6 +208,9 @@ class AlertConfig:
     # and day-to-day noise); on the "compound" family dropping the 1-day window altogether cut
     # false alerts by a fifth at the same recall and median delay.
     one_day_extra_z: float = 0.5
+    # Each rate test's tail is shared among its windows (Bonferroni): picking the most significant
+    # of four windows every morning would otherwise fire up to four times as often by chance.
+    window_multiplicity: bool = True
     roas_min_drop: float = 0.3
     roas_z: float = 3.0
     roas_min_window_spend: float = 100.0
@@ -266,6 +269,9 @@ class AlertConfig:
     # that usually spends less than this share (barely delivering) is not judged on under-delivery.
     pacing_under_usual_min: float = 0.2
     pacing_min_amount: float = 25.0
+    # ... and only when spend is this many of the campaign's own robust sds (log spend / usual
+    # level over baseline windows of the same length, Student's t) from its usual level.
+    pacing_z: float = 3.0
 
     # --- hourly SPEND_SPIKE / CPC_SPIKE: today so far vs the same hours of the previous days -------
     hourly_min_hours: int = 4

@@ -1,8 +1,24 @@
-"""SPEND_PACING: spend against the daily budget, or the lifetime budget paced evenly."""
+"""SPEND_PACING: spend against the daily budget, or the lifetime budget paced evenly.
+
+A window fires when its spend / budget passes the window's ratio (``pacing_over_ratio`` /
+``pacing_under_ratio``, against the budget or the campaign's usual weekday level where that is
+further from 1) *and* the departure from the usual level is significant for this campaign: a
+demand-limited campaign's spend moves with its demand (a small one's by a third from one day to
+the next), a budget-limited one's hardly at all. The noise is the robust scatter (1.4826 x MAD) of
+log(spend / usual level) over the baseline's windows of the same length (consecutive days, so
+drifting demand counts), on the side of the departure (spend is capped by the budget: a campaign
+close to it scatters downwards only), widened to Student's t; a window is significant beyond
+``pacing_z`` of it. Budgets the advertiser changed are judged as in force now: the usual level is measured against
+the current budget, so a raised or cut budget is not a pacing incident.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
+from scipy import stats as scipy_stats
 
 from pipeline.analytics.alerting.context import Context, round6, suffix
 from pipeline.analytics.alerting.frames import (
@@ -17,6 +33,8 @@ from pipeline.analytics.alerting.model import (
     severity_for,
 )
 from pipeline.jsonable import jsonable
+
+MAD_TO_SD = 1.4826
 
 
 def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
@@ -45,6 +63,14 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
         usual = _usual_pacing(panel, position, targets, known)
         weekday_usual = _usual_pacing_by_weekday(panel, position, targets, known)
         weekday_usual = np.where(np.isnan(weekday_usual), 1.0 if usual is None else usual, weekday_usual)
+        # Several windows are tested each morning: each gets its share of the tail (Bonferroni).
+        z = config.pacing_z
+        if config.window_multiplicity and len(config.pacing_windows) > 1 and z > 0:
+            z = float(scipy_stats.norm.isf(scipy_stats.norm.sf(z) / len(config.pacing_windows)))
+        noise_by_length = {
+            length: _spend_noise(panel, position, targets * weekday_usual[panel.weekdays], known, length)
+            for length in config.pacing_windows
+        }
         for index, length in enumerate(config.pacing_windows):
             cols = panel.window(length)
             window_targets = targets[cols]
@@ -56,11 +82,18 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
             over_reference = float((window_targets * np.maximum(usual_share, 1.0)).sum())
             under_reference = float((window_targets * np.minimum(usual_share, 1.0)).sum())
             over_ratio, under_ratio = spent / over_reference, spent / max(under_reference, 1e-9)
-            if over_ratio >= config.pacing_over_ratio[index] and spent - target >= config.pacing_min_amount:
+            usual_reference = float((window_targets * usual_share).sum())
+            departure = _departure(spent, usual_reference, noise_by_length.get(length), z)
+            if (
+                over_ratio >= config.pacing_over_ratio[index]
+                and spent - target >= config.pacing_min_amount
+                and departure > 0
+            ):
                 direction, deviation = "over", 1.0 - 1.0 / over_ratio
             elif (
                 under_ratio <= config.pacing_under_ratio[index]
                 and under_reference - spent >= config.pacing_min_amount
+                and departure < 0
             ):
                 direction, deviation = "under", 1.0 - under_ratio
             else:
@@ -76,7 +109,17 @@ def pacing_alerts(context: Context) -> tuple[list[Alert], list[Check]]:
         deviation, length, direction, spent, target, threshold = best
         alerts.append(
             _pacing_alert(
-                context, position, budget, length, direction, spent, target, threshold, deviation, usual
+                context,
+                position,
+                budget,
+                length,
+                direction,
+                spent,
+                target,
+                threshold,
+                deviation,
+                usual,
+                noise_by_length.get(length),
             )
         )
     return alerts, cleared
@@ -109,6 +152,50 @@ def _pacing_check(context: Context, position: int, length: int, spent: float, ta
             }
         ),
     )
+
+
+def _spend_noise(
+    panel: Panel, position: int, usual_spend: np.ndarray, known: np.ndarray, length: int
+) -> tuple[float, float, float] | None:
+    """Robust scatter of log(spend / usual spend) over the baseline's ``length``-day windows, below
+    and above its median (1.4826 x the median deviation of each side: spend is capped by the budget
+    above, so a campaign spending close to it scatters downwards only), and the degrees of freedom
+    it is worth; ``None`` with fewer than seven windows."""
+    cols = panel.baseline
+    usable = (known[cols] & np.isfinite(usual_spend[cols]) & (usual_spend[cols] > 0)).astype(float)
+    spend = np.where(usable > 0, panel.spend[position, cols], 0.0)
+    reference = np.where(usable > 0, usual_spend[cols], 0.0)
+    kernel = np.ones(length)
+    complete = np.convolve(usable, kernel, mode="valid") == length
+    if complete.sum() < 7:
+        return None
+    spent = np.convolve(spend, kernel, mode="valid")[complete]
+    expected = np.convolve(reference, kernel, mode="valid")[complete]
+    logs = np.log(np.maximum(spent, 0.01 * expected) / expected)
+    deviation = logs - np.median(logs)
+    below = MAD_TO_SD * float(np.median(-deviation[deviation <= 0]))
+    above = MAD_TO_SD * float(np.median(deviation[deviation >= 0]))
+    # A MAD is worth ~37 % of as many normal observations; overlapping windows share days.
+    return below, above, max(0.37 * float(usable.sum()) / length, 3.0)
+
+
+def _departure(spent: float, reference: float, noise: tuple[float, float, float] | None, z: float) -> float:
+    """+1 / -1 when spend is significantly above / below the usual level, else 0 (no noise
+    estimate yet: any departure counts, the ratio thresholds alone decide)."""
+    if reference <= 0:
+        return 0.0
+    log_ratio = math.log(max(spent, 0.01 * reference) / reference)
+    if noise is None:
+        return float(np.sign(log_ratio))
+    below, above, df = noise
+    limit = _t_quantile(z, round(df, 1)) * (below if log_ratio < 0 else above)
+    return float(np.sign(log_ratio)) if abs(log_ratio) > limit else 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(z: float, df: float) -> float:
+    """Student's t quantile with the one-sided normal tail of ``z``."""
+    return float(scipy_stats.t.isf(scipy_stats.norm.sf(z), df))
 
 
 def _usual_pacing_by_weekday(
@@ -149,6 +236,7 @@ def _pacing_alert(
     threshold: float,
     deviation: float,
     usual: float | None,
+    noise: tuple[float, float, float] | None = None,
 ) -> Alert:
     entity = context.entities.iloc[position]
     key = (str(entity["platform"]), str(entity["account_id"]), str(entity["campaign_id"]))
@@ -171,6 +259,8 @@ def _pacing_alert(
         "window_budget": target,
         "money_at_stake": money,
         "usual_spend_to_budget": usual,
+        # The campaign's own spread of log(spend / usual level) over windows of this length.
+        "spend_noise_log_sd": None if noise is None else (noise[0] if direction == "under" else noise[1]),
         "budget_type": budget.kind,
         "daily_budget": budget.daily_budget,
         "lifetime_budget": budget.lifetime_budget,

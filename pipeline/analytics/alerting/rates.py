@@ -76,11 +76,18 @@ MAD_EFFICIENCY = 0.37
 _POOLED = (
     "observed", "observed_counts", "expected", "variance", "maturity_variance", "expected_counts", "baseline_counts", "spend",
     "denominator", "denominator_x_maturity", "baseline_numerator", "baseline_denominator", "campaigns",
+    "effective_counts", "baseline_effective_counts",
 )  # fmt: skip
 
 
-def _window_stats(context: Context, spec: RateSpec, length: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Per campaign: observed and expected numerator over the window, their noise, volumes."""
+def _window_stats(
+    context: Context, spec: RateSpec, length: int, count_dispersion: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per campaign: observed and expected numerator over the window, their noise, volumes.
+
+    ``count_dispersion``: per campaign, the variance of the numerator relative to a Poisson count
+    of the same mean (value: a compound Poisson sum of order values, 1 + their cv^2); the
+    numerator then has the noise of ``counts / dispersion`` effective events at least."""
     panel = context.panel
     cols = panel.window(length)
     numerator = getattr(panel, spec.numerator)[:, cols]
@@ -93,6 +100,7 @@ def _window_stats(context: Context, spec: RateSpec, length: int) -> tuple[dict[s
 
     expected = model.expected(weekdays, denominator, maturity)
     noise = np.nan_to_num(model.day_noise, nan=0.0)
+    dispersion = np.ones(panel.size) if count_dispersion is None else count_dispersion
     stats = {
         "ok": (
             panel.has_row[:, cols].all(axis=1)
@@ -105,8 +113,12 @@ def _window_stats(context: Context, spec: RateSpec, length: int) -> tuple[dict[s
         "expected": expected.sum(axis=1),
         # Each day's relative scatter, plus the uncertainty of its weekday baseline (entities
         # without a baseline have infinite variance there; they are not scored).
-        "variance": np.nan_to_num(
-            noise**2 * (expected**2 * np.minimum(1.0 + model.weekday_variance[:, weekdays], 1e6)).sum(axis=1)
+        "variance": np.fmax(
+            np.nan_to_num(
+                noise**2
+                * (expected**2 * np.minimum(1.0 + model.weekday_variance[:, weekdays], 1e6)).sum(axis=1)
+            ),
+            _window_variance(model, length, expected.sum(axis=1)),
         ),
         # The share of recent days already reported is itself uncertain (it varies by day and
         # platform around the configured curve): a relative sd of `maturity_uncertainty` x the
@@ -116,6 +128,8 @@ def _window_stats(context: Context, spec: RateSpec, length: int) -> tuple[dict[s
         ),
         "expected_counts": count_model.expected(weekdays, denominator, maturity).sum(axis=1),
         "baseline_counts": count_model.counts,
+        "effective_counts": count_model.expected(weekdays, denominator, maturity).sum(axis=1) / dispersion,
+        "baseline_effective_counts": count_model.counts / dispersion,
         "spend": panel.spend[:, cols].sum(axis=1),
         "denominator": denominator.sum(axis=1),
         "denominator_x_maturity": (denominator * maturity).sum(axis=1),
@@ -125,6 +139,14 @@ def _window_stats(context: Context, spec: RateSpec, length: int) -> tuple[dict[s
         "campaigns": np.ones(panel.size),
     }
     return stats, expected
+
+
+def _window_variance(model: RateBaseline, length: int, expected: np.ndarray) -> np.ndarray:
+    """Variance of the window's numerator as measured on the baseline's windows of this length
+    (0 where unknown): independent days would understate drifting, overdispersed rates."""
+    if model.window_noise is None or length > model.window_noise.shape[1]:
+        return np.zeros_like(expected)
+    return np.nan_to_num(model.window_noise[:, length - 1] ** 2 * expected**2)
 
 
 def _pool(
@@ -168,10 +190,12 @@ def _evaluate(
     for few entities); it is NaN where not computed.
     """
     expected = pooled["expected"]
-    counts = pooled["expected_counts"]
+    # The test runs on effective counts: events whose Poisson noise is the numerator's least noise
+    # (conversions; for value, fewer: order values scatter too). Volume floors use the real counts.
+    counts = pooled["effective_counts"]
     with np.errstate(divide="ignore", invalid="ignore"):
         relative_variance = pooled["variance"] / expected**2
-        poisson = 1.0 / counts + 1.0 / pooled["baseline_counts"]
+        poisson = 1.0 / counts + 1.0 / pooled["baseline_effective_counts"]
         # The day-to-day scatter is estimated from a few weeks (a median absolute deviation is
         # worth about 37 % of as many normal observations): its tail is Student's t, not normal.
         df = np.maximum(MAD_EFFICIENCY * pooled["baseline_days_used"], 3.0)
@@ -185,7 +209,8 @@ def _evaluate(
         (expected > 0)
         & (pooled["spend"] >= spec.min_window_spend)
         & (pooled["baseline_counts"] >= spec.min_baseline_counts)
-        & (counts >= spec.min_expected_counts)
+        & (pooled["expected_counts"] >= spec.min_expected_counts)
+        & (counts > 0)
     )
     if spec.inverted:
         eligible &= pooled["observed"] > 0  # no conversions at all: ZERO_CONVERSIONS' case
@@ -266,16 +291,24 @@ def _with_value_per_conversion(
 
 
 def _for_window(context: Context, spec: RateSpec, length: int) -> RateSpec:
-    """Conversion tests on yesterday alone need `one_day_extra_z` more: one day is mostly
-    restatement and day-to-day noise, and yesterday is tested every morning anew."""
+    """The z one window is tested at. An entity is tested on several windows each morning and
+    the most significant one speaks: with ``window_multiplicity`` each window gets the share
+    1 / windows of the type's tail (Bonferroni), so the entity's chance of a false alert per
+    morning stays the type's. Conversion tests on yesterday alone need `one_day_extra_z` more:
+    one day is mostly restatement and day-to-day noise, and yesterday is tested every morning."""
+    z = spec.z
+    if context.config.window_multiplicity and len(spec.windows) > 1 and z > 0:  # z <= 0: no test
+        z = float(scipy_stats.norm.isf(scipy_stats.norm.sf(z) / len(spec.windows)))
     if length == 1 and spec.mature and context.config.one_day_extra_z:
-        return replace(spec, z=spec.z + context.config.one_day_extra_z)
-    return spec
+        z += context.config.one_day_extra_z
+    return replace(spec, z=z) if z != spec.z else spec
 
 
 def rate_alerts(context: Context, spec: RateSpec) -> tuple[list[Alert], list[Check]]:
-    per_window = {length: _window_stats(context, spec, length) for length in sorted(spec.windows)}
     value_baseline = ValueBaseline(context) if spec.alert_type == AlertType.ROAS_DROP else None
+    # Value is a sum of order values: its Poisson floor is a compound Poisson one, 1 + cv^2 wider.
+    dispersion = None if value_baseline is None else 1.0 + np.nan_to_num(value_baseline.cv2, nan=0.0)
+    per_window = {length: _window_stats(context, spec, length, dispersion) for length in sorted(spec.windows)}
     alerts: list[Alert] = []
     cleared: list[Check] = []
     for level in context.config.levels:

@@ -122,7 +122,7 @@ class AlertEpisode:
 class AlertLifecycle:
     """The lifecycle of one producer's alerts in memory, applied morning by morning.
 
-    Same rules as ``pipeline.warehouse.app_store.sync_alerts``: every alert updates the live
+    Same rules as ``pipeline.warehouse.alerts_store.sync_alerts``: every alert updates the live
     episode of its scope or opens one; every passed check of a type the run evaluated resolves the
     live episode of its scope (a data check only one whose days it re-examined, ``covers_since``).
     ``carried``: episodes live before the first morning. ``closures``: (morning, scope, ref) of

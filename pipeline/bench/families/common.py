@@ -81,7 +81,9 @@ class FamilyWorld:
             }
         )
 
-    def budgets(self) -> pd.DataFrame:
+    def budgets(self, as_of: date | None = None) -> pd.DataFrame:
+        """``dim_campaigns`` on the morning of ``as_of`` (static budgets here; families whose
+        advertisers change budgets override it)."""
         frame = self.entities[["platform", "account_id", "campaign_id", "daily_budget"]].copy()
         frame["lifetime_budget"] = None
         frame["status"] = "ACTIVE"

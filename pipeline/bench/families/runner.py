@@ -28,9 +28,9 @@ from pipeline.bench.alerts import (
     zscore_alerts,
 )
 from pipeline.bench.alerts import run as run_sandbox
-from pipeline.bench.families import compound, funnel
+from pipeline.bench.families import compound, funnel, retail
 
-FAMILIES: dict[str, ModuleType] = {"compound": compound, "funnel": funnel}
+FAMILIES: dict[str, ModuleType] = {"compound": compound, "funnel": funnel, "retail": retail}
 DETECTORS = ("adsignal", "zscore_3sigma")
 
 
@@ -65,12 +65,12 @@ def run_family(
             config.accounts_per_platform, bench.max_delay_days, config.incident_days,
         )  # fmt: skip
         incidents += world.incidents
-        budgets = world.budgets()
         for offset in range(config.period_days - 1, -1, -1):
             as_of = config.end - timedelta(days=offset) + timedelta(days=1)
             frame = world.observed(as_of)
             yesterday = frame[frame["date_day"] == as_of - timedelta(days=1)]
             campaign_days += int((yesterday["spend"] > 0).sum())
+            budgets = world.budgets(as_of)
             for alert in active_alerts(detect_alerts(frame, as_of, alert_config, budgets=budgets)):
                 detections.append(
                     Detection(

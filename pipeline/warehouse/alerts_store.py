@@ -1,4 +1,4 @@
-"""Reads of the marts and writes to ``app.*`` used by the decision assets and the CLI."""
+"""``app.alerts``: the alert lifecycle (sync a detection, list, acknowledge, resolve) with its audit trail."""
 
 from __future__ import annotations
 
@@ -7,27 +7,10 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
 from pipeline.jsonable import jsonable
-from pipeline.warehouse.audit import audit
-
-CAMPAIGN_DAILY_COLUMNS = (
-    "date_day",
-    "platform",
-    "account_id",
-    "campaign_id",
-    "campaign_name",
-    "currency",
-    "fx_rate",
-    "spend",
-    "impressions",
-    "clicks",
-    "conversions",
-    "conversion_value",
-)
 
 
 class CheckLike(Protocol):
@@ -68,115 +51,6 @@ class AlertLike(Protocol):
     message: str
     evidence: dict[str, Any]
     suppressed_reason: str | None
-
-
-def mart_frame(
-    conn: psycopg.Connection,
-    relation: str,
-    columns: Sequence[str],
-    since: date,
-    until: date,
-    *,
-    order_by: str | None = None,
-    numeric: Sequence[str] = (),
-    parse_days: bool = True,
-) -> pd.DataFrame:
-    """``columns`` of a mart's rows with ``date_day`` between since and until: ``numeric`` columns as floats
-    (numeric columns come back as Decimal), ``date_day`` as dates unless ``parse_days`` is off."""
-    order = f" order by {order_by}" if order_by else ""
-    cur = conn.execute(
-        f"select {', '.join(columns)} from {relation} where date_day between %s and %s{order}", (since, until)
-    )
-    frame = pd.DataFrame(cur.fetchall(), columns=list(columns))
-    if numeric:
-        frame[list(numeric)] = frame[list(numeric)].astype(float)
-    if parse_days:
-        frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
-    return frame
-
-
-def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
-    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector."""
-    return mart_frame(
-        conn,
-        "marts.fct_campaign_performance_daily",
-        CAMPAIGN_DAILY_COLUMNS,
-        since,
-        until,
-        order_by="date_day, platform, account_id, campaign_id",
-        numeric=("fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"),
-    )
-
-
-HEALTH_COLUMNS = (
-    "date_day",
-    "platform",
-    "account_id",
-    "health_score",
-    "status",
-    "freshness_score",
-    "completeness_score",
-    "accuracy_score",
-    "issues",
-)
-
-
-def signal_health_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
-    """Account-day signal health from ``marts.fct_signal_health_daily`` (gates business alerts)."""
-    return mart_frame(conn, "marts.fct_signal_health_daily", HEALTH_COLUMNS, since, until)
-
-
-BUDGET_COLUMNS = (
-    "platform",
-    "account_id",
-    "campaign_id",
-    "status",
-    "daily_budget",
-    "lifetime_budget",
-    "start_date",
-    "end_date",
-)
-
-
-HOURLY_COLUMNS = (
-    "hour_start_local",
-    "hour_start_utc",
-    "date_day",
-    "hour_of_day",
-    "platform",
-    "account_id",
-    "campaign_id",
-    "campaign_name",
-    "currency",
-    "spend",
-    "impressions",
-    "clicks",
-    "conversions",
-    "conversion_value",
-)
-
-
-def campaign_hourly_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
-    """Campaign-hours from ``marts.fct_campaign_performance_hourly`` (local days since..until)."""
-    return mart_frame(
-        conn,
-        "marts.fct_campaign_performance_hourly",
-        HOURLY_COLUMNS,
-        since,
-        until,
-        order_by="platform, account_id, campaign_id, hour_start_utc",
-        numeric=("spend", "impressions", "clicks", "conversions", "conversion_value"),
-        parse_days=False,
-    )
-
-
-def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
-    """Campaign budgets and status from ``marts.dim_campaigns`` (the pacing detector's input)."""
-    cur = conn.execute(f"select {', '.join(BUDGET_COLUMNS)} from marts.dim_campaigns where not is_inferred")
-    frame = pd.DataFrame(cur.fetchall(), columns=list(BUDGET_COLUMNS))
-    for column in ("daily_budget", "lifetime_budget"):
-        frame[column] = frame[column].astype(float)
-    return frame
 
 
 # --- the alert lifecycle -------------------------------------------------------------------------
@@ -430,68 +304,53 @@ def list_alerts(
     return [dict(zip(ALERT_LIST_COLUMNS, row, strict=True)) for row in rows]
 
 
-def _locked_alert(conn: psycopg.Connection, alert_id: int, tenant_id: str) -> tuple[Any, ...]:
-    row = conn.execute(
-        "select status, acknowledged_by, acknowledged_at, resolved_by, resolved_at, title from app.alerts"
-        " where alert_id = %s and tenant_id = %s for update",
-        (alert_id, tenant_id),
-    ).fetchone()
-    if row is None:
-        raise AlertNotFoundError(f"no alert with id {alert_id}")
-    return row
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
+def _change_alert(
+    conn: psycopg.Connection, alert_id: int, change: str, *, by: str, note: str | None, tenant_id: str | None
+) -> dict[str, Any]:
+    """The change through ``app.change_alert`` (migration 0016): the same rules for the pipeline and for a
+    manager connecting with their own role; the audit row names who connected."""
+    if not by.strip():
+        raise ValueError(f"who does {change} must not be empty")
+    with conn.transaction():
+        try:
+            conn.execute(
+                "select app.change_alert(%s, %s, %s, %s, %s)", (alert_id, change, note, by, tenant_id)
+            )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise PermissionError(exc.diag.message_primary or str(exc)) from None
+        except psycopg.Error as exc:
+            if exc.sqlstate == "AS404":
+                raise AlertNotFoundError(exc.diag.message_primary) from None
+            if exc.sqlstate == "AS409":
+                raise AlertTransitionError(exc.diag.message_primary) from None
+            raise
+        row = conn.execute(
+            """select title, status, case when %s = 'acknowledge' then acknowledged_by else resolved_by end,
+                      case when %s = 'acknowledge' then acknowledged_at else resolved_at end
+               from app.alerts where alert_id = %s""",
+            (change, change, alert_id),
+        ).fetchone()
+    title, status, actor, at = row
+    return {"alert_id": alert_id, "title": title, "status": status, "by": actor, "at": at}
 
 
 def acknowledge_alert(
-    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str
+    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str | None
 ) -> dict[str, Any]:
     """open (or held) → acknowledged, recording who and when; the alert stays live until resolved."""
-    if not by.strip():
-        raise ValueError("who acknowledges must not be empty")
-    with conn.transaction():
-        status, ack_by, ack_at, res_by, res_at, title = _locked_alert(conn, alert_id, tenant_id)
-        if status == "acknowledged":
-            raise AlertTransitionError(
-                f"alert {alert_id} is already acknowledged (by {ack_by} at {_when(ack_at)})"
-            )
-        if status == "resolved":
-            raise AlertTransitionError(
-                f"alert {alert_id} is resolved (by {res_by} at {_when(res_at)}); only live alerts can be"
-                " acknowledged"
-            )
-        row = conn.execute(
-            "update app.alerts set status = case when suppressed_reason is not null and status = 'suppressed'"
-            " then 'suppressed' else 'acknowledged' end, acknowledged_by = %s, acknowledged_at = now(),"
-            " acknowledged_note = %s where alert_id = %s returning status, acknowledged_at",
-            (by, note, alert_id),
-        ).fetchone()
-        audit(conn, tenant_id=tenant_id, actor=by, event="alert.acknowledged", object_type="alert",
-              object_id=alert_id, details={"note": note, "previous_status": status})  # fmt: skip
-    return {"alert_id": alert_id, "title": title, "status": row[0], "by": by, "at": row[1]}
+    return _change_alert(conn, alert_id, "acknowledge", by=by, note=note, tenant_id=tenant_id)
 
 
 def resolve_alert(
-    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str
+    conn: psycopg.Connection, alert_id: int, *, by: str, note: str | None = None, tenant_id: str | None
 ) -> dict[str, Any]:
     """open / acknowledged / held → resolved, recording who, when and why. If the detector still
     sees the problem on its next run, a new alert opens."""
-    if not by.strip():
-        raise ValueError("who resolves must not be empty")
-    with conn.transaction():
-        status, _, _, res_by, res_at, title = _locked_alert(conn, alert_id, tenant_id)
-        if status == "resolved":
-            raise AlertTransitionError(
-                f"alert {alert_id} is already resolved (by {res_by} at {_when(res_at)})"
-            )
-        row = conn.execute(
-            "update app.alerts set status = 'resolved', resolved_by = %s, resolved_at = now(),"
-            " resolution = jsonb_build_object('reason', 'resolved by hand', 'note', %s::text,"
-            " 'previous_status', %s::text) where alert_id = %s returning resolved_at",
-            (by, note, status, alert_id),
-        ).fetchone()
-        audit(conn, tenant_id=tenant_id, actor=by, event="alert.resolved", object_type="alert",
-              object_id=alert_id, details={"note": note, "previous_status": status})  # fmt: skip
-    return {"alert_id": alert_id, "title": title, "status": "resolved", "by": by, "at": row[0]}
+    return _change_alert(conn, alert_id, "resolve", by=by, note=note, tenant_id=tenant_id)
+
+
+def live_alert_count(conn: psycopg.Connection, tenant_id: str) -> int:
+    return conn.execute(
+        "select count(*) from app.alerts where tenant_id = %s and status in ('open', 'acknowledged')",
+        (tenant_id,),
+    ).fetchone()[0]

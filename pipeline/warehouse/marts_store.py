@@ -1,0 +1,133 @@
+"""Reads of the marts for the decision assets and the CLI: each returns a pandas frame of one mart's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pandas as pd
+import psycopg
+
+CAMPAIGN_DAILY_COLUMNS = (
+    "date_day",
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "currency",
+    "fx_rate",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+)
+
+
+def mart_frame(
+    conn: psycopg.Connection,
+    relation: str,
+    columns: Sequence[str],
+    since: date,
+    until: date,
+    *,
+    order_by: str | None = None,
+    numeric: Sequence[str] = (),
+    parse_days: bool = True,
+) -> pd.DataFrame:
+    """``columns`` of a mart's rows with ``date_day`` between since and until: ``numeric`` columns as floats
+    (numeric columns come back as Decimal), ``date_day`` as dates unless ``parse_days`` is off."""
+    order = f" order by {order_by}" if order_by else ""
+    cur = conn.execute(
+        f"select {', '.join(columns)} from {relation} where date_day between %s and %s{order}", (since, until)
+    )
+    frame = pd.DataFrame(cur.fetchall(), columns=list(columns))
+    if numeric:
+        frame[list(numeric)] = frame[list(numeric)].astype(float)
+    if parse_days:
+        frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.date
+    return frame
+
+
+def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector."""
+    return mart_frame(
+        conn,
+        "marts.fct_campaign_performance_daily",
+        CAMPAIGN_DAILY_COLUMNS,
+        since,
+        until,
+        order_by="date_day, platform, account_id, campaign_id",
+        numeric=("fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"),
+    )
+
+
+HEALTH_COLUMNS = (
+    "date_day",
+    "platform",
+    "account_id",
+    "health_score",
+    "status",
+    "freshness_score",
+    "completeness_score",
+    "accuracy_score",
+    "issues",
+)
+
+
+def signal_health_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Account-day signal health from ``marts.fct_signal_health_daily`` (gates business alerts)."""
+    return mart_frame(conn, "marts.fct_signal_health_daily", HEALTH_COLUMNS, since, until)
+
+
+BUDGET_COLUMNS = (
+    "platform",
+    "account_id",
+    "campaign_id",
+    "status",
+    "daily_budget",
+    "lifetime_budget",
+    "start_date",
+    "end_date",
+)
+
+
+HOURLY_COLUMNS = (
+    "hour_start_local",
+    "hour_start_utc",
+    "date_day",
+    "hour_of_day",
+    "platform",
+    "account_id",
+    "campaign_id",
+    "campaign_name",
+    "currency",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+)
+
+
+def campaign_hourly_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+    """Campaign-hours from ``marts.fct_campaign_performance_hourly`` (local days since..until)."""
+    return mart_frame(
+        conn,
+        "marts.fct_campaign_performance_hourly",
+        HOURLY_COLUMNS,
+        since,
+        until,
+        order_by="platform, account_id, campaign_id, hour_start_utc",
+        numeric=("spend", "impressions", "clicks", "conversions", "conversion_value"),
+        parse_days=False,
+    )
+
+
+def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
+    """Campaign budgets and status from ``marts.dim_campaigns`` (the pacing detector's input)."""
+    cur = conn.execute(f"select {', '.join(BUDGET_COLUMNS)} from marts.dim_campaigns where not is_inferred")
+    frame = pd.DataFrame(cur.fetchall(), columns=list(BUDGET_COLUMNS))
+    for column in ("daily_budget", "lifetime_budget"):
+        frame[column] = frame[column].astype(float)
+    return frame
