@@ -109,6 +109,14 @@ def test_dagster_raw_assets_are_the_connectors_streams():
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_the_daily_performance_stream_is_ads_insights_daily(platform):
+    """Signal health finds a connector's daily syncs in raw.sync_runs by this name (an index probe)."""
+    streams = platform_spec(platform).connector_class().streams.values()
+    daily = [s.name for s in streams if s.window_column and not s.is_hourly]
+    assert daily == ["ads_insights_daily"]
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_sandbox_router_contract(platform):
     router = platform_spec(platform).router_module()
     assert isinstance(router, SandboxRouter)  # pipeline.sandbox.router_protocol

@@ -123,9 +123,9 @@ LINKEDIN_STREAMS: dict[str, RawStream] = {
         PLATFORM, "creatives", (_ACCOUNT_KEY, KeyColumn("creative_id", "text", "_id")), None,
         "Creatives (LinkedIn's ads): campaign URN, intendedStatus, name, verbatim.",
     ),
-    "ad_analytics_daily": RawStream(
+    "ads_insights_daily": RawStream(
         PLATFORM,
-        "ad_analytics_daily",
+        "ads_insights_daily",
         (_ACCOUNT_KEY, KeyColumn("creative_id", "text", "_creative_id"), KeyColumn("report_date", "date", "_date")),
         "report_date",
         "adAnalytics pivot=CREATIVE, timeGranularity=DAILY (UTC days); money as decimal strings.",
@@ -227,7 +227,7 @@ class LinkedInConnector(HttpApiClient):
     def read(
         self, stream: str, account_id: str, since: date | None = None, until: date | None = None
     ) -> Iterator[Page]:
-        """Pages of records (module docstring). ``ad_analytics_daily`` covers complete UTC days of
+        """Pages of records (module docstring). ``ads_insights_daily`` covers complete UTC days of
         ``since``..``until`` (default: the last ``DEFAULT_LOOKBACK_DAYS`` + 1 complete days)."""
         if stream not in self.streams:
             raise ValueError(f"unknown LinkedIn stream {stream!r}; known streams: {', '.join(self.streams)}")

@@ -139,11 +139,11 @@ def test_streams_match_the_raw_table_contract() -> None:
         "campaign_groups",
         "campaigns",
         "creatives",
-        "ad_analytics_daily",
+        "ads_insights_daily",
     }
     assert all(s.table.startswith("linkedin_") for s in LINKEDIN_STREAMS.values())
     assert not any(s.is_hourly for s in LINKEDIN_STREAMS.values()), "LinkedIn has no hourly reports"
-    assert LINKEDIN_STREAMS["ad_analytics_daily"].window_column == "report_date"
+    assert LINKEDIN_STREAMS["ads_insights_daily"].window_column == "report_date"
     assert CONNECTORS["linkedin"] is LinkedInConnector
     assert issubclass(LinkedInConnector, CampaignWriter)
 
@@ -208,7 +208,7 @@ def test_entities_arrive_verbatim_across_cursor_pages(
 def test_daily_analytics_every_creative_day_exactly_once_and_true(
     make: MakeHarness, sandbox: SandboxServer, account: str
 ) -> None:
-    records = _read(make(), "ad_analytics_daily", account, SINCE, UNTIL)
+    records = _read(make(), "ads_insights_daily", account, SINCE, UNTIL)
     keys = [(r["_creative_id"], r["_date"]) for r in records]
     assert len(keys) == len(set(keys))
     truth = _truth(sandbox.world, account, SINCE, UNTIL)
@@ -225,7 +225,7 @@ def test_daily_analytics_every_creative_day_exactly_once_and_true(
 
 def test_analytics_query_speaks_restli(make: MakeHarness, account: str) -> None:
     harness = make()
-    _read(harness, "ad_analytics_daily", account, date(2026, 11, 18), date(2026, 11, 19))
+    _read(harness, "ads_insights_daily", account, date(2026, 11, 18), date(2026, 11, 19))
     query = harness.analytics_requests()[0].url.query.decode()
     assert "q=analytics" in query and "pivot=CREATIVE" in query and "timeGranularity=DAILY" in query
     assert "dateRange=(start:(year:2026,month:11,day:18),end:(year:2026,month:11,day:19))" in query
@@ -237,7 +237,7 @@ def test_too_large_an_answer_halves_the_window(
 ) -> None:
     """adAnalytics has no paging: over the element cap (200 here) the window is read in halves."""
     harness = make()
-    records = _read(harness, "ad_analytics_daily", account, SINCE, UNTIL)
+    records = _read(harness, "ads_insights_daily", account, SINCE, UNTIL)
     assert len(records) > 200
     assert len(harness.analytics_requests()) > 2
     assert {(r["_creative_id"], r["_date"]) for r in records} == set(
@@ -246,7 +246,7 @@ def test_too_large_an_answer_halves_the_window(
 
 
 def test_default_window_is_complete_utc_days_of_the_lookback(make: MakeHarness, account: str) -> None:
-    records = _read(make(), "ad_analytics_daily", account)
+    records = _read(make(), "ads_insights_daily", account)
     days = {r["_date"] for r in records}
     assert max(days) <= (TODAY - timedelta(days=1)).isoformat()
     assert min(days) >= (TODAY - timedelta(days=31)).isoformat()
@@ -254,10 +254,10 @@ def test_default_window_is_complete_utc_days_of_the_lookback(make: MakeHarness, 
 
 def test_restated_days_converge_on_re_read(make: MakeHarness, sandbox: SandboxServer, account: str) -> None:
     window = (TODAY - timedelta(days=3), TODAY - timedelta(days=2))
-    before = _read(make(), "ad_analytics_daily", account, *window)
+    before = _read(make(), "ads_insights_daily", account, *window)
     sandbox.world.now = NOW + timedelta(days=5)
     try:
-        after = _read(make(), "ad_analytics_daily", account, *window)
+        after = _read(make(), "ads_insights_daily", account, *window)
     finally:
         sandbox.world.now = NOW
     conversions = lambda rows: sum(r["externalWebsiteConversions"] for r in rows)  # noqa: E731
@@ -273,7 +273,7 @@ def test_restated_days_converge_on_re_read(make: MakeHarness, sandbox: SandboxSe
 def test_429_backs_off_and_recovers(make: MakeHarness, sandbox: SandboxServer, account: str) -> None:
     harness = make()
     sandbox.faults.add("linkedin", "throttle", times=2, path="/adAnalytics")
-    assert _read(harness, "ad_analytics_daily", account, UNTIL, UNTIL)
+    assert _read(harness, "ads_insights_daily", account, UNTIL, UNTIL)
     assert harness.sleeps == [1.0, 2.0]
     assert harness.connector.stats["GET /rest/adAnalytics"]["throttled"] == 2
 
@@ -281,7 +281,7 @@ def test_429_backs_off_and_recovers(make: MakeHarness, sandbox: SandboxServer, a
 def test_a_429_storm_gives_up_clearly(make: MakeHarness, sandbox: SandboxServer, account: str) -> None:
     sandbox.faults.add("linkedin", "throttle", times=10, path="/adAnalytics")
     with pytest.raises(RateLimitedError, match=r"TOO_MANY_REQUESTS.*gave up after 4 attempts"):
-        _read(make(), "ad_analytics_daily", account, UNTIL, UNTIL)
+        _read(make(), "ads_insights_daily", account, UNTIL, UNTIL)
 
 
 @pytest.mark.parametrize("status", [500, 503])
@@ -296,21 +296,21 @@ def test_server_errors_are_retried(
 def test_timeouts_and_broken_json_are_retried(
     make: MakeHarness, sandbox: SandboxServer, account: str
 ) -> None:
-    clean = _read(make(), "ad_analytics_daily", account, UNTIL, UNTIL)
+    clean = _read(make(), "ads_insights_daily", account, UNTIL, UNTIL)
     sandbox.faults.add("linkedin", "timeout", path="/adAnalytics", seconds=1.0)
     sandbox.faults.add("linkedin", "truncated_json", path="/adAnalytics")
     sandbox.faults.add("linkedin", "malformed_json", path="/adAnalytics")
     harness = make(timeout=0.5)
-    assert _read(harness, "ad_analytics_daily", account, UNTIL, UNTIL) == clean
+    assert _read(harness, "ads_insights_daily", account, UNTIL, UNTIL) == clean
     assert len(harness.sleeps) == 3
 
 
 def test_duplicate_page_is_caught_by_the_keys(
     make: MakeHarness, sandbox: SandboxServer, account: str
 ) -> None:
-    clean = _read(make(), "ad_analytics_daily", account, UNTIL, UNTIL)
+    clean = _read(make(), "ads_insights_daily", account, UNTIL, UNTIL)
     sandbox.faults.add("linkedin", "duplicate_page", path="/adAnalytics")
-    doubled = _read(make(), "ad_analytics_daily", account, UNTIL, UNTIL)
+    doubled = _read(make(), "ads_insights_daily", account, UNTIL, UNTIL)
     assert len(doubled) == 2 * len(clean)
     assert {(r["_creative_id"], r["_date"]) for r in doubled} == {
         (r["_creative_id"], r["_date"]) for r in clean
@@ -370,7 +370,7 @@ def test_rejected_token_without_refresh_fails_fast(
 
 def test_token_travels_only_in_the_header(make: MakeHarness, account: str) -> None:
     harness = make()
-    _read(harness, "ad_analytics_daily", account, UNTIL, UNTIL)
+    _read(harness, "ads_insights_daily", account, UNTIL, UNTIL)
     for request in harness.transport.requests:
         assert TOKEN not in str(request.url)
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"

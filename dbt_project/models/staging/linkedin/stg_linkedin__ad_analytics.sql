@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('linkedin', 'ad_analytics_daily') }}
+    select * from {{ source('linkedin', 'ads_insights_daily') }}
 ),
 
 -- adAnalytics carries creative ids only: names, campaigns and currency come from the entities.
