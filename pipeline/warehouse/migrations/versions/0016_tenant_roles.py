@@ -305,6 +305,10 @@ begin
     execute format('grant usage on all sequences in schema app to %I', app.role_name('admin'));
     execute format('grant select on app.rule_runs to %I', app.role_name('admin'));
 
+    -- The functions that change security are the pipeline's alone (they would fail for anyone else,
+    -- but nobody else needs to call them).
+    execute 'revoke execute on function app.apply_access(), app.protect_tenant_table(regclass),'
+            ' app.protect_mart(regclass), app.protect_view(regclass) from public';
     -- The deciding functions: managers (and the pipeline) only.
     execute 'revoke execute on function app.decide_action(bigint, text, text, text) from public';
     execute 'revoke execute on function app.change_alert(bigint, text, text, text, text) from public';
