@@ -132,3 +132,20 @@ def incident_window(rng: np.random.Generator, period_start: date, end: date, max
     start = first + timedelta(days=int(rng.integers(0, (last - first).days + 1)))
     length = int(rng.integers(lengths[0], lengths[1] + 1))
     return start, start + timedelta(days=length - 1)
+
+
+def place_incident(rng: np.random.Generator, seed: int, kind: str, label: str, entities: pd.DataFrame,
+                   fits: np.ndarray, order: np.ndarray, used: set[int], volumes: tuple[np.ndarray, np.ndarray],
+                   period_start: date, end: date, max_delay: int,
+                   incident_days: tuple[int, int]) -> InjectedIncident | None:  # fmt: skip
+    """The incident on the first campaign in ``order`` that ``fits`` and holds none yet (None when none is
+    left); ``volumes`` are the campaigns' usual conversions and spend, kept as the incident's size."""
+    position = next((int(p) for p in order if fits[p] and int(p) not in used), None)
+    if position is None:
+        return None
+    used.add(position)
+    start, stop = incident_window(rng, period_start, end, max_delay, incident_days)
+    entity = entities.iloc[position]
+    conversions, spend = volumes
+    return InjectedIncident(seed, kind, label, entity["platform"], entity["account_id"], entity["campaign_id"],
+                            start, stop, float(conversions[position]), float(spend[position]))  # fmt: skip

@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.bench.alerts import InjectedIncident
-from pipeline.bench.families.common import FamilyWorld, apply_factor, incident_window, split_lags
+from pipeline.bench.families.common import (
+    FamilyWorld,
+    apply_factor,
+    incident_window,
+    place_incident,
+    split_lags,
+)
 
 NAME = "retail"
 HELD_OUT = True
@@ -256,14 +262,8 @@ def _plan(rng: np.random.Generator, seed: int, entities: pd.DataFrame, conversio
                 fits = (spend >= 50) & (conversions >= 1)
             else:
                 fits = (conversions >= 4) & (spend >= 50)
-            position = next((int(p) for p in order if fits[p] and int(p) not in used), None)
-            if position is None:
-                continue
-            used.add(position)
-            start, stop = incident_window(rng, period_start, end, max_delay, incident_days)
-            entity = entities.iloc[position]
-            out.append(
-                InjectedIncident(seed, kind, label, entity["platform"], entity["account_id"], entity["campaign_id"],
-                                 start, stop, float(conversions[position]), float(spend[position]))
-            )  # fmt: skip
+            incident = place_incident(rng, seed, kind, label, entities, fits, order, used, (conversions, spend),
+                                      period_start, end, max_delay, incident_days)  # fmt: skip
+            if incident is not None:
+                out.append(incident)
     return out, zero
