@@ -28,8 +28,11 @@ class Capability(StrEnum):
     WRITE_AUDIENCES = "write_audiences"  # audience upload (declared by no platform yet)
 
 
-# The conformed entities a platform's dbt staging models provide to the intermediate unions
-# (``union_platform_models`` in dbt_project/macros reads them from ``dbt_staging_models()``).
+# The conformed entities a platform's dbt models provide to the intermediate unions
+# (``union_platform_models`` in dbt_project/macros reads them from ``dbt_staging_models()``). Each is
+# a staging model (``stg_<platform>__*``, 1:1 with a raw table) or, where the entity needs another
+# of the platform's tables (account currency or timezone, parent names), the platform's join model
+# over its staging models (``int_<platform>__*_joined``); both live in the platform's staging folder.
 STAGING_ENTITIES = (
     "ad_accounts",
     "campaigns",
@@ -66,7 +69,7 @@ class PlatformSpec:
     sandbox_router: str  # module of the fake API (pipeline.sandbox.router_protocol.SandboxRouter)
     sandbox_token: str  # the static token the sandbox accepts out of the box
     capabilities: frozenset[Capability]
-    staging: Mapping[str, str]  # conformed entity -> dbt staging model
+    staging: Mapping[str, str]  # conformed entity -> the dbt model the unions read (stg_ or int_ join)
     aliases: tuple[str, ...] = ()  # other names a CSV export may use for this platform
     sandbox: SandboxProfile | None = None
     # "module:function" turning an account id as exports spell it into the connector's form, if they differ
@@ -89,8 +92,9 @@ class PlatformSpec:
 
 
 def _staging(platform: str, *, without: tuple[str, ...] = (), **renamed: str) -> dict[str, str]:
-    """The usual staging model names (``stg_<platform>__ad_insights`` ...), with per-platform renames;
-    ``without`` names the entities the platform has no staging model for."""
+    """The usual staging model names (``stg_<platform>__ad_insights`` ...), with per-platform renames
+    (e.g. an entity read from a join model, ``int_<platform>__campaigns_joined``); ``without`` names
+    the entities the platform has no model for."""
     models = {
         "ad_accounts": f"stg_{platform}__ad_accounts",
         "campaigns": f"stg_{platform}__campaigns",
@@ -113,7 +117,13 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         sandbox_router="pipeline.sandbox.meta_api",
         sandbox_token="sandbox-meta-token",
         capabilities=_READ_AND_WRITE,
-        staging=_staging("meta", ad_groups="stg_meta__ad_sets"),
+        staging=_staging(
+            "meta",
+            ad_accounts="int_meta__ad_accounts_joined",
+            campaigns="int_meta__campaigns_joined",
+            ad_groups="int_meta__ad_sets_joined",
+            ad_performance_hourly="int_meta__ad_insights_hourly_joined",
+        ),
         aliases=("facebook", "facebook_ads", "meta_ads", "instagram"),
         account_id_form="pipeline.connectors.meta:canonical_account_id",
         sandbox_connector_options={"poll_interval": 0.05},
@@ -137,7 +147,11 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         sandbox_router="pipeline.sandbox.google_ads_api",
         sandbox_token="sandbox-google-ads-token",
         capabilities=_READ_AND_WRITE,
-        staging=_staging("google_ads"),
+        staging=_staging(
+            "google_ads",
+            campaigns="int_google_ads__campaigns_joined",
+            ad_performance_hourly="int_google_ads__ad_insights_hourly_joined",
+        ),
         aliases=("google", "adwords", "google_adwords"),
         account_id_form="pipeline.connectors.google_ads:canonical_account_id",
         sandbox=SandboxProfile(
@@ -155,7 +169,13 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         sandbox_router="pipeline.sandbox.tiktok_api",
         sandbox_token="sandbox-tiktok-token",
         capabilities=_READ_AND_WRITE,
-        staging=_staging("tiktok"),
+        staging=_staging(
+            "tiktok",
+            campaigns="int_tiktok__campaigns_joined",
+            ad_groups="int_tiktok__ad_groups_joined",
+            ad_performance_daily="int_tiktok__ad_insights_joined",
+            ad_performance_hourly="int_tiktok__ad_insights_hourly_joined",
+        ),
         aliases=("tiktok_ads",),
         sandbox=SandboxProfile(
             restatement_days=7,
@@ -177,7 +197,15 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         sandbox_router="pipeline.sandbox.snapchat_api",
         sandbox_token="sandbox-snapchat-token",
         capabilities=_READ_AND_WRITE,
-        staging=_staging("snapchat", ad_groups="stg_snapchat__ad_squads"),
+        staging=_staging(
+            "snapchat",
+            ad_accounts="int_snapchat__ad_accounts_joined",
+            campaigns="int_snapchat__campaigns_joined",
+            ad_groups="int_snapchat__ad_squads_joined",
+            ads="int_snapchat__ads_joined",
+            ad_performance_daily="int_snapchat__ad_insights_joined",
+            ad_performance_hourly="int_snapchat__ad_insights_hourly_joined",
+        ),
         aliases=("snap", "snapchat_ads"),
         sandbox=SandboxProfile(
             restatement_days=2,
@@ -194,7 +222,11 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         sandbox_router="pipeline.sandbox.microsoft_ads_api",
         sandbox_token="sandbox-microsoft-ads-token",
         capabilities=_READ_AND_WRITE,
-        staging=_staging("microsoft_ads"),
+        staging=_staging(
+            "microsoft_ads",
+            campaigns="int_microsoft_ads__campaigns_joined",
+            ad_performance_hourly="int_microsoft_ads__ad_insights_hourly_joined",
+        ),
         aliases=("bing", "bing_ads", "microsoft", "microsoft_advertising"),
         sandbox=SandboxProfile(
             restatement_days=30,
@@ -215,7 +247,8 @@ PLATFORMS: tuple[PlatformSpec, ...] = (
         staging=_staging(
             "linkedin",
             without=("ad_performance_hourly", "ad_groups"),
-            ad_performance_daily="stg_linkedin__ad_analytics",
+            campaigns="int_linkedin__campaigns_joined",
+            ad_performance_daily="int_linkedin__ad_analytics_joined",
             ads="stg_linkedin__creatives",
         ),
         aliases=("linkedin_ads", "linked_in"),

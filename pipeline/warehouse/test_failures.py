@@ -16,8 +16,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-# Connector staging models name their platform: stg_<platform>__<entity>.
-_STAGING_MODEL = re.compile(r"^stg_(?P<platform>[a-z0-9_]+?)__")
+from pipeline.platforms import PLATFORM_NAMES
+
+# A platform's own models name it: stg_<platform>__<entity> (staging) and int_<platform>__<entity>_joined
+# (its joins over staging); the cross-platform int_<entity>__unioned names no platform.
+_PLATFORM_MODEL = re.compile(r"^(?:stg|int)_(?P<platform>[a-z0-9_]+?)__")
 _FAILED = ("fail", "warn", "error")
 
 
@@ -44,8 +47,8 @@ def _tested_model(node: Mapping[str, Any], manifest: Mapping[str, Any]) -> str |
 
 
 def _model_platform(model: str | None) -> str | None:
-    match = _STAGING_MODEL.match(model or "")
-    return match["platform"] if match and match["platform"] != "csv" else None
+    match = _PLATFORM_MODEL.match(model or "")
+    return match["platform"] if match and match["platform"] in PLATFORM_NAMES else None
 
 
 def failing_tests(url: str, run_results: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[TestFailure]:

@@ -26,7 +26,8 @@
 {%- endmacro %}
 
 
-{# Every imported row that staging reads, daily and hourly, with its local day: what accounts and campaigns are derived from. #}
+{# Every imported row that staging reads, daily and hourly, with its local day: what accounts and campaigns
+   are derived from (int_csv__ad_accounts_aggregated, int_csv__campaigns_aggregated). #}
 {% macro csv_file_rows() -%}
     select platform, account_id, "date" as date_day, payload, _extracted_at
     from {{ source('csv', 'ad_performance_daily') }}
@@ -41,7 +42,7 @@
 {#
     Why a raw file row cannot be read safely, naming the column ("spend: ..."), or null when it can.
     The importer refuses such rows, but a row can still reach raw another way (loaded by an older
-    version, written by hand): staging leaves it out and stg_csv__rejected_rows quarantines it,
+    version, written by hand): staging leaves it out and int_csv__rejected_rows_unioned quarantines it,
     rather than one cast failing the models of every platform. The checks bound what the casts
     in csv_performance_columns read: plain non-negative numbers of at most 40 characters with an
     exponent of at most two digits (so numeric and double precision always hold them; 1e-100000

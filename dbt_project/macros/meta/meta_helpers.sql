@@ -18,9 +18,10 @@
 
 {# Meta budgets are integers in the currency's minor units, with a per-currency "offset":
    100 for most currencies, 1 for the ones Meta treats as zero-decimal
-   (https://developers.facebook.com/docs/marketing-api/currencies). #}
-{% macro meta_budget_to_major_units(amount, currency) -%}
-    round({{ safe_cast("nullif(" ~ amount ~ ", '')", "numeric") }} / case
+   (https://developers.facebook.com/docs/marketing-api/currencies). `minor_units` is numeric
+   (staging casts it); the currency is the account's, so the division happens after the join. #}
+{% macro meta_budget_to_major_units(minor_units, currency) -%}
+    round({{ minor_units }} / case
         when upper({{ currency }}) in ('CLP', 'COP', 'CRC', 'HUF', 'IDR', 'ISK', 'JPY', 'KRW', 'PYG', 'TWD', 'VND')
             then 1
         else 100

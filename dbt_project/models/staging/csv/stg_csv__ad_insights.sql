@@ -13,5 +13,5 @@ select
     _sync_id,
     _extracted_at
 from source
--- Rows with a value staging cannot read are in stg_csv__rejected_rows instead.
+-- Rows with a value staging cannot read are in int_csv__rejected_rows_unioned instead.
 where {{ csv_row_problem('payload') }} is null

@@ -13,40 +13,17 @@ renamed as (
         _sync_id,
         _extracted_at
     from source
-),
-
--- Meta reports the attribution setting its numbers use on every insights row (the connector asks
--- for no action_attribution_windows, so it is the ad sets' setting, e.g. 7d_click_1d_view). The
--- account's: the value(s) on its latest reported day, read through the raw key index. Grouped by
--- account_id, so PostgreSQL drops the join where the column is not selected (the ad set and
--- campaign models read this model for the currency only).
-reported_attribution as (
-    select
-        renamed.account_id,
-        max(latest.attribution_setting) as attribution_setting
-    from renamed
-    cross join lateral (
-        select string_agg(distinct insights.payload ->> 'attribution_setting', ',') as attribution_setting
-        from {{ source('meta', 'ads_insights_daily') }} as insights
-        where insights.account_id = renamed.account_id
-            and insights.date_start = (
-                select max(newest.date_start)
-                from {{ source('meta', 'ads_insights_daily') }} as newest
-                where newest.account_id = renamed.account_id
-            )
-    ) as latest
-    group by renamed.account_id
 )
 
 select
-    renamed.account_id,
-    renamed.account_name,
-    renamed.currency,
-    renamed.timezone,
-    renamed.timezone_offset_hours_utc,
-    renamed.platform_status_code,
+    account_id,
+    account_name,
+    currency,
+    timezone,
+    timezone_offset_hours_utc,
+    platform_status_code,
     -- Meta's documented account_status codes.
-    case renamed.platform_status_code
+    case platform_status_code
         when 1 then 'ACTIVE'
         when 2 then 'DISABLED'
         when 3 then 'UNSETTLED'
@@ -60,14 +37,10 @@ select
     end as platform_status,
     -- Unified: can the account deliver ads (ACTIVE), is it blocked (DISABLED), or gone (CLOSED)?
     case
-        when renamed.platform_status_code in (1, 9, 201) then 'ACTIVE'
-        when renamed.platform_status_code in (2, 3, 7, 8) then 'DISABLED'
-        when renamed.platform_status_code in (100, 101, 202) then 'CLOSED'
+        when platform_status_code in (1, 9, 201) then 'ACTIVE'
+        when platform_status_code in (2, 3, 7, 8) then 'DISABLED'
+        when platform_status_code in (100, 101, 202) then 'CLOSED'
     end as status,
-    reported_attribution.attribution_setting,
-    case when reported_attribution.attribution_setting is not null then 'reported' end as attribution_setting_source,
-    renamed._sync_id,
-    renamed._extracted_at
+    _sync_id,
+    _extracted_at
 from renamed
-left join reported_attribution
-    on renamed.account_id = reported_attribution.account_id

@@ -1,27 +1,20 @@
 with source as (
     select * from {{ source('meta', 'adsets') }}
-),
-
--- Budgets arrive in minor units whose size depends on the account currency.
-accounts as (
-    select account_id, currency from {{ ref('stg_meta__ad_accounts') }}
 )
 
 select
-    source.account_id,
+    account_id,
     -- House vocabulary: a Meta ad set is an ad group.
-    source.adset_id as ad_group_id,
-    source.payload ->> 'campaign_id' as campaign_id,
-    source.payload ->> 'name' as ad_group_name,
-    {{ meta_unified_status("source.payload ->> 'status'") }} as status,
-    source.payload ->> 'status' as platform_status,
-    source.payload ->> 'effective_status' as platform_effective_status,
-    source.payload ->> 'optimization_goal' as optimization_goal,
-    {{ meta_budget_to_major_units("source.payload ->> 'daily_budget'", 'accounts.currency') }} as daily_budget,
-    {{ meta_budget_to_major_units("source.payload ->> 'lifetime_budget'", 'accounts.currency') }} as lifetime_budget,
-    accounts.currency,
-    source._sync_id,
-    source._extracted_at
+    adset_id as ad_group_id,
+    payload ->> 'campaign_id' as campaign_id,
+    payload ->> 'name' as ad_group_name,
+    {{ meta_unified_status("payload ->> 'status'") }} as status,
+    payload ->> 'status' as platform_status,
+    payload ->> 'effective_status' as platform_effective_status,
+    payload ->> 'optimization_goal' as optimization_goal,
+    -- Minor units of the account currency; int_meta__ad_sets_joined divides by the currency's offset.
+    {{ safe_cast("nullif(payload ->> 'daily_budget', '')", "numeric") }} as daily_budget_minor,
+    {{ safe_cast("nullif(payload ->> 'lifetime_budget', '')", "numeric") }} as lifetime_budget_minor,
+    _sync_id,
+    _extracted_at
 from source
-left join accounts
-    on source.account_id = accounts.account_id

@@ -2,11 +2,6 @@ with source as (
     select * from {{ source('microsoft_ads', 'ads_insights_hourly') }}
 ),
 
--- Microsoft labels hours on the account's clock; its time zone (as IANA) turns them into instants.
-accounts as (
-    select account_id, timezone from {{ ref('stg_microsoft_ads__ad_accounts') }}
-),
-
 hours as (
     select
         source.*,
@@ -16,17 +11,14 @@ hours as (
 )
 
 select
-    hours.account_id,
-    hours.ad_id,
-    hours.report_date as date_day,
-    hours.hour_of_day,
-    hours.report_date + make_interval(hours => hours.hour_of_day) as hour_start_local,
-    {{ local_hour_start_to_utc('hours.report_date + make_interval(hours => hours.hour_of_day)', 'accounts.timezone') }}
-        as hour_start_utc,
-    hours.time_period as platform_time_period,
+    account_id,
+    ad_id,
+    report_date as date_day,
+    hour_of_day,
+    -- On the account's clock; int_microsoft_ads__ad_insights_hourly_joined turns it into an instant.
+    report_date + make_interval(hours => hour_of_day) as hour_start_local,
+    time_period as platform_time_period,
     {{ microsoft_ads_report_columns() }},
-    hours._sync_id,
-    hours._extracted_at
+    _sync_id,
+    _extracted_at
 from hours
-left join accounts
-    on hours.account_id = accounts.account_id

@@ -3,6 +3,8 @@
     leaves them out, so one bad row never fails a model for every platform; the post-hook keeps
     raw.quarantine in step with this view (stream ..._at_transform), next to the rows the importer
     itself refused, so `adsignal` and analysts find every set-aside row in one place.
+    Not a staging model: it unions the rows both raw tables (daily and hourly) set aside, read
+    directly like csv_file_rows(), since the hourly staging view belongs to the intraday assets.
 #}
 {{ config(
     post_hook=[

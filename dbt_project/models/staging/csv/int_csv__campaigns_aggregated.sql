@@ -1,11 +1,15 @@
 -- Files carry no campaign listing: a campaign is whatever its performance rows say.
+-- Not a staging model: no source table lists campaigns. Derived from the imported rows of both raw
+-- tables (daily and hourly) through csv_file_rows(), the rows staging reads, rather than from the
+-- two staging views: the hourly view belongs to the intraday (hourly) assets, and daily models
+-- must never wait for it.
 with file_rows as (
     select file_rows.*, file_rows.payload ->> 'campaign_id' as campaign_id
     from ({{ csv_file_rows() }}) as file_rows
 ),
 
 accounts as (
-    select platform, account_id, currency from {{ ref('stg_csv__ad_accounts') }}
+    select platform, account_id, currency from {{ ref('int_csv__ad_accounts_aggregated') }}
 ),
 
 campaigns as (

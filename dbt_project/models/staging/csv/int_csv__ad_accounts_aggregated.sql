@@ -1,4 +1,8 @@
 -- Files carry no account listing: an account is whatever its rows say, newest row first.
+-- Not a staging model: no source table lists accounts. Derived from the imported rows of both raw
+-- tables (daily and hourly) through csv_file_rows(), the rows staging reads, rather than from the
+-- two staging views: the hourly view belongs to the intraday (hourly) assets, and daily models
+-- must never wait for it.
 with file_rows as (
     {{ csv_file_rows() }}
 )

@@ -1,0 +1,47 @@
+-- Meta reports the attribution setting its numbers use on every insights row (the connector asks
+-- for no action_attribution_windows, so it is the ad sets' setting, e.g. 7d_click_1d_view). The
+-- account's: the value(s) on its latest reported day, read through the raw key index (the staging
+-- view is a projection of the raw table). Grouped by account_id, so PostgreSQL drops the join where
+-- the column is not selected.
+with accounts as (
+    select * from {{ ref('stg_meta__ad_accounts') }}
+),
+
+insights as (
+    select account_id, date_day, attribution_setting from {{ ref('stg_meta__ad_insights') }}
+),
+
+reported_attribution as (
+    select
+        accounts.account_id,
+        max(latest.attribution_setting) as attribution_setting
+    from accounts
+    cross join lateral (
+        select string_agg(distinct insights.attribution_setting, ',') as attribution_setting
+        from insights
+        where insights.account_id = accounts.account_id
+            and insights.date_day = (
+                select max(newest.date_day)
+                from insights as newest
+                where newest.account_id = accounts.account_id
+            )
+    ) as latest
+    group by accounts.account_id
+)
+
+select
+    accounts.account_id,
+    accounts.account_name,
+    accounts.currency,
+    accounts.timezone,
+    accounts.timezone_offset_hours_utc,
+    accounts.platform_status_code,
+    accounts.platform_status,
+    accounts.status,
+    reported_attribution.attribution_setting,
+    case when reported_attribution.attribution_setting is not null then 'reported' end as attribution_setting_source,
+    accounts._sync_id,
+    accounts._extracted_at
+from accounts
+left join reported_attribution
+    on accounts.account_id = reported_attribution.account_id

@@ -1,0 +1,36 @@
+-- Meta labels hours on the account's clock; the account's IANA timezone turns them into instants.
+with hours as (
+    select * from {{ ref('stg_meta__ad_insights_hourly') }}
+),
+
+accounts as (
+    select account_id, timezone from {{ ref('stg_meta__ad_accounts') }}
+)
+
+select
+    hours.account_id,
+    hours.ad_id,
+    hours.date_day,
+    hours.hour_of_day,
+    hours.hour_start_local,
+    {{ local_hour_start_to_utc('hours.hour_start_local', 'accounts.timezone') }} as hour_start_utc,
+    hours.platform_hour_label,
+    hours.campaign_id,
+    hours.ad_group_id,
+    hours.account_name,
+    hours.campaign_name,
+    hours.ad_group_name,
+    hours.ad_name,
+    hours.currency,
+    hours.spend,
+    hours.impressions,
+    hours.clicks,
+    hours.link_clicks,
+    hours.conversions,
+    hours.conversion_value,
+    hours.attribution_setting,
+    hours._sync_id,
+    hours._extracted_at
+from hours
+left join accounts
+    on hours.account_id = accounts.account_id
