@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+import psycopg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline.config import executable
@@ -103,7 +104,7 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
         context.log.info(f"dbt's full output: {log_path}")
         try:
             with compact_dbt_output(log_path):
-                yield from invocation.stream().fetch_row_counts()
+                yield from _with_row_counts(invocation.stream(), manifest, warehouse.get_url())
         finally:  # a failed build still built some views: remember those, forget the failed ones
             results_file = invocation.target_path / "run_results.json"
             if results_file.exists():
@@ -121,6 +122,25 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
             )
 
     return _models
+
+
+def _with_row_counts(events: Iterator[Any], manifest: Mapping[str, Any], url: str) -> Iterator[Any]:
+    """Each built table's row count as ``dagster/row_count``. Not dagster-dbt's ``fetch_row_counts()``:
+    its result loop polls futures without waiting, and kept a whole core busy while dbt ran."""
+    for event in events:
+        unique_id = (
+            event.metadata.get("unique_id")
+            if isinstance(event, dg.Output | dg.AssetMaterialization)
+            else None
+        )
+        if unique_id is not None:
+            try:
+                counts = dbt_state.row_counts_of_built(url, manifest, [unique_id.value])
+            except psycopg.Error:  # metadata only: never fail a build over a count
+                counts = {}
+            if counts:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id.value]})
+        yield event
 
 
 def build_dbt_assets() -> list[dg.AssetsDefinition]:

@@ -114,6 +114,23 @@ def exclude_args(manifest: Mapping[str, Any], unique_ids: Iterable[str]) -> list
 # --- the warehouse side: which relations exist, what was built with which fingerprint ----------
 
 
+def row_counts_of_built(url: str, manifest: Mapping[str, Any], unique_ids: Iterable[str]) -> dict[str, int]:
+    """Rows in each table or incremental model among ``unique_ids`` (views are not counted: that runs them)."""
+    counts: dict[str, int] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for unique_id in unique_ids:
+            node = manifest["nodes"].get(unique_id)
+            if (
+                node is None
+                or _materialization(node) in ("view", "ephemeral", "")
+                or not node.get("relation_name")
+            ):
+                continue
+            # relation_name comes quoted from dbt's own manifest
+            counts[unique_id] = conn.execute(f"select count(*) from {node['relation_name']}").fetchone()[0]
+    return counts
+
+
 def existing_relations(url: str, schemas: Iterable[str]) -> set[tuple[str, str]]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
