@@ -17,10 +17,16 @@ def prepare_manifest(url: str | None = None) -> None:
     queries after a run address the right one.
     """
     from pipeline.platforms import DBT_STAGING_MODELS_ENV, dbt_staging_models_json
-    from pipeline.warehouse.db import dbt_env
+    from pipeline.warehouse.db import PIPELINE_DBT_RUN_ENV, dbt_env
 
     # The unions' refs to every connector's staging models are fixed at parse time: always pass them.
-    env = {**os.environ, DBT_STAGING_MODELS_ENV: dbt_staging_models_json(), **(dbt_env(url) if url else {})}
+    # Parsed as the pipeline runs dbt, so its runs (which copy target/partial_parse.msgpack) re-parse nothing.
+    env = {
+        **os.environ,
+        DBT_STAGING_MODELS_ENV: dbt_staging_models_json(),
+        **(dbt_env(url) if url else {}),
+        **PIPELINE_DBT_RUN_ENV,
+    }
     subprocess.run(
         [executable("dbt"), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,

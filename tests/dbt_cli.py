@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.config import DBT_PROJECT_DIR, executable
@@ -12,19 +13,30 @@ from pipeline.warehouse.db import dbt_env
 
 
 def run_dbt(
-    url: str, workdir: Path, *args: str, project_dir: Path = DBT_PROJECT_DIR
+    url: str,
+    workdir: Path,
+    *args: str,
+    project_dir: Path = DBT_PROJECT_DIR,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """``dbt *args`` on the database at ``url``; the finished process, whatever its exit code."""
+    """``dbt *args`` on the database at ``url`` (``env``: more environment, e.g. the run's window);
+    the finished process, whatever its exit code."""
     return subprocess.run(
         [executable("dbt"), *args, "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")],
-        cwd=project_dir, env={**os.environ, **dbt_env(url)}, capture_output=True, text=True,
+        cwd=project_dir, env={**os.environ, **dbt_env(url), **(env or {})}, capture_output=True, text=True,
     )  # fmt: skip
 
 
-def dbt_ok(url: str, workdir: Path, *args: str, project_dir: Path = DBT_PROJECT_DIR) -> str:
+def dbt_ok(
+    url: str,
+    workdir: Path,
+    *args: str,
+    project_dir: Path = DBT_PROJECT_DIR,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """``run_dbt`` that must succeed; its output (the last 40 lines in the failure message)."""
-    proc = run_dbt(url, workdir, *args, project_dir=project_dir)
+    proc = run_dbt(url, workdir, *args, project_dir=project_dir, env=env)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"dbt {' '.join(args)} failed:\n" + "\n".join(output.splitlines()[-40:])
     return output

@@ -29,6 +29,7 @@ from pipeline.ingest import sync_connections
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
 from pipeline.warehouse import dbt_state
+from pipeline.warehouse.db import dbt_window_env
 from pipeline.warehouse.loader import ensure_raw_table
 from tests.dbt_cli import dbt_ok
 
@@ -67,10 +68,8 @@ class Dbt:
         self.workdir = workdir
 
     def __call__(self, *args: str, window: tuple[date, date] | None = None) -> str:
-        dbt_vars = (
-            ["--vars", json.dumps({"min_date": str(window[0]), "max_date": str(window[1])})] if window else []
-        )
-        return dbt_ok(self.url, self.workdir, *args, *dbt_vars)
+        """As the pipeline passes the run's window: through the environment (``dbt_window_env``)."""
+        return dbt_ok(self.url, self.workdir, *args, env=dbt_window_env(*(window or (None, None))))
 
     def build_stage(self, stage: dict) -> None:
         """What one daily run and one intraday run of Dagster do: daily models, then hourly ones."""

@@ -141,6 +141,21 @@ class DailyDbt:
         return {result["unique_id"] for result in run_results["results"]}
 
 
+def test_a_step_selecting_only_left_out_views_and_their_tests_has_nothing_to_build() -> None:
+    manifest = _manifest()
+    manifest["nodes"]["test.p.not_null_on_fact"] = _node("test", ["model.p.on_fact"], resource_type="test")
+    manifest["nodes"]["test.p.rows_match"] = _node(
+        "test", ["model.p.on_fact", "model.p.fact"], resource_type="test"
+    )
+    unchanged = ["model.p.on_fact", "model.p.stg"]
+    assert dbt_state.all_left_out(manifest, ["model.p.on_fact", "test.p.not_null_on_fact"], unchanged)
+    assert dbt_state.all_left_out(manifest, [], unchanged)
+    # a test that also reads a rebuilt node runs; so does any node not left out
+    assert not dbt_state.all_left_out(manifest, ["model.p.on_fact", "test.p.rows_match"], unchanged)
+    assert not dbt_state.all_left_out(manifest, ["model.p.on_fact", "model.p.on_dim"], unchanged)
+    assert not dbt_state.all_left_out(manifest, ["test.p.unknown"], unchanged)
+
+
 @pytest.mark.slow
 def test_a_second_daily_run_leaves_the_views_alone_until_one_changes_or_goes_missing(
     database_factory: Callable[[str], str], tmp_path: Path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from pipeline.cli import main
 from pipeline.sandbox.sample_import import HEADER
 from pipeline.warehouse import db
 from pipeline.warehouse.actions_store import recent_actions
+from pipeline.warehouse.db import PIPELINE_DBT_RUN_ENV, dbt_window_env
 from pipeline.warehouse.test_failures import failing_tests
 from tests.dbt_cli import run_dbt
 
@@ -79,13 +80,13 @@ class Dbt:
         self.url = url
         self.workdir = workdir
 
-    def __call__(self, *args: str, **dbt_vars: str) -> subprocess.CompletedProcess:
-        return run_dbt(self.url, self.workdir, *args, "--vars", json.dumps(dbt_vars))
+    def __call__(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+        return run_dbt(self.url, self.workdir, *args, env=env)
 
     def daily_run(self, day: date) -> subprocess.CompletedProcess:
-        """What the daily pipeline's dbt step runs for one day."""
+        """What the daily pipeline's dbt step runs for one day (window and severity as it sets them)."""
         return self(
-            "build", "--exclude", "*hourly*", min_date=str(day), max_date=str(day), data_test_severity="warn"
+            "build", "--exclude", "*hourly*", env={**dbt_window_env(day, day), **PIPELINE_DBT_RUN_ENV}
         )
 
     def artifact(self, name: str) -> dict:

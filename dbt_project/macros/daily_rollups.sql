@@ -9,8 +9,8 @@
     and reporting currency (one currency and one FX rate per account-day, hence max()).
 -#}
 {% macro daily_rollup_window() -%}
-    {%- set min_date = var('min_date', none) -%}
-    {%- set max_date = var('max_date', none) -%}
+    {%- set min_date = run_min_date() -%}
+    {%- set max_date = run_max_date() -%}
     {%- if is_incremental() and min_date and max_date -%}
     where date_day between '{{ min_date }}'::date and '{{ max_date }}'::date
     {%- elif is_incremental() -%}

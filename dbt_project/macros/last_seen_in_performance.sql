@@ -18,8 +18,8 @@
     {%- set fact = ref('fct_ad_performance_daily') -%}
     {%- set columns = key_columns + ['date_day'] + carried_columns -%}
     {%- set order_by = (key_columns + ['date_day desc'] + tie_break) | join(', ') -%}
-    {%- set min_date = var('min_date', none) -%}
-    {%- set max_date = var('max_date', none) -%}
+    {%- set min_date = run_min_date() -%}
+    {%- set max_date = run_max_date() -%}
     {%- if is_incremental() and min_date and max_date %}
 with window_rows as (
     select {{ columns | join(', ') }}
@@ -91,8 +91,8 @@ from latest
 {#- Post-hook of the state models: on a windowed run, delete keys last seen in the window that no
     longer have a row on that day (and none earlier: else they were recomputed). -#}
 {% macro delete_keys_gone_from_performance(key_columns) -%}
-    {%- set min_date = var('min_date', none) -%}
-    {%- set max_date = var('max_date', none) -%}
+    {%- set min_date = run_min_date() -%}
+    {%- set max_date = run_max_date() -%}
     {%- if is_incremental() and min_date and max_date -%}
 delete from {{ this }} as stored
 where stored.last_seen_day between '{{ min_date }}'::date and '{{ max_date }}'::date

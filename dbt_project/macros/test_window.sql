@@ -38,14 +38,14 @@
 
 {#- True when this run rebuilds a window of days (Dagster's vars min_date/max_date, no full refresh). -#}
 {% macro run_window_applies() -%}
-    {%- do return(var('min_date', none) and var('max_date', none) and not flags.FULL_REFRESH) -%}
+    {%- do return(run_min_date() and run_max_date() and not flags.FULL_REFRESH) -%}
 {%- endmacro %}
 
 {#- The singular tests' filter to the run's window: `<column> between min_date and max_date` on a
     windowed run, `true` otherwise (full refresh, plain dbt build: every row is tested). -#}
 {% macro run_window_condition(column='date_day') -%}
     {%- if run_window_applies() -%}
-{{ column }} between '{{ var("min_date") }}'::date and '{{ var("max_date") }}'::date
+{{ column }} between '{{ run_min_date() }}'::date and '{{ run_max_date() }}'::date
     {%- else -%}
 true
     {%- endif -%}

@@ -15,7 +15,7 @@ keeps it):
   every non-hourly model and its tests) over the tier's history (goal for tier M: <= 5 min);
 - **daily run**: re-sync of the newest day plus restatement of the 27 days before it (one
   ``replace_window`` per account, new values), then ``dbt build`` of the same selection with vars
-  ``min_date``/``max_date`` = that window, as Dagster passes them, leaving out the views and seeds
+  ``min_date``/``max_date`` = that window, passed as Dagster passes them (environment), leaving out the views and seeds
   unchanged since this database built them, as the dbt assets do (goal for tier M: <= 60 s); the
   JSON counts the nodes executed, splits dbt's node time into models and tests and names the slowest;
 - **daily run vs history**: the daily run with 365 days of history against 30 days (goal <= 1.2x).
@@ -446,8 +446,9 @@ class Dbt:
         self.workdir = workdir
         self.log = workdir / "dbt.log"
 
-    def __call__(self, *args: str) -> float:
-        """Run dbt; wall seconds. Own target/log paths: dbt_project/target is left alone."""
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> float:
+        """Run dbt (``env``: more environment, e.g. the run's window); wall seconds. Own target/log paths:
+        dbt_project/target is left alone."""
         cmd = [
             executable("dbt"),
             *args,
@@ -459,7 +460,9 @@ class Dbt:
             str(self.workdir / "logs"),
         ]
         started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, env=self.env, capture_output=True, text=True)
+        proc = subprocess.run(
+            cmd, cwd=DBT_PROJECT_DIR, env={**self.env, **(env or {})}, capture_output=True, text=True
+        )
         seconds = time.perf_counter() - started
         with self.log.open("a") as log:
             log.write(
@@ -480,14 +483,17 @@ class Dbt:
         """As the Dagster dbt assets build a window: views and seeds unchanged since this database
         built them are left out (pipeline/warehouse/dbt_state.py)."""
         from pipeline.warehouse import dbt_state
+        from pipeline.warehouse.db import dbt_window_env
 
-        dbt_vars = json.dumps({"min_date": since.isoformat(), "max_date": until.isoformat()})
         manifest = self._manifest()
         unchanged, fingerprints = dbt_state.unchanged_nodes(
             self.url, manifest, DBT_PROJECT_DIR / "dbt_project.yml", self.workdir / "state"
         )
         seconds = self(
-            "build", *DBT_SELECTION, "--vars", dbt_vars, *dbt_state.exclude_args(manifest, unchanged)
+            "build",
+            *DBT_SELECTION,
+            *dbt_state.exclude_args(manifest, unchanged),
+            env=dbt_window_env(since, until),
         )
         self._record_built(fingerprints)
         return seconds

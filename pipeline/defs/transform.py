@@ -1,7 +1,7 @@
 """dbt models as Dagster assets: staging → intermediate → marts, dbt tests as asset checks.
 
 The models are daily-partitioned like the raw assets: a run over a range of days passes that range
-to dbt (vars ``min_date``/``max_date``), so incremental marts rebuild exactly the re-synced window.
+to dbt (``min_date``/``max_date``, through the environment), so incremental marts rebuild exactly the re-synced window.
 One ``dbt`` pool: two dbt runs must never write the same incremental model at once.
 Views and seeds unchanged since this warehouse last built them are left out of a run
 (pipeline/warehouse/dbt_state.py): a daily run builds what its window touches.
@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 import psycopg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY  # not exported at the top level
 
 from pipeline.config import executable
 from pipeline.connectors.csv_import import SOURCE as CSV_SOURCE
@@ -29,7 +30,7 @@ from pipeline.defs.partitions import (
 from pipeline.defs.resources import WarehouseResource, dbt_project
 from pipeline.platforms import PLATFORM_NAMES
 from pipeline.warehouse import dbt_state
-from pipeline.warehouse.db import dbt_env
+from pipeline.warehouse.db import PIPELINE_DBT_RUN_ENV, dbt_env, dbt_window_env
 from pipeline.warehouse.test_failures import failing_tests
 
 # dbt sources whose tables adsignal's ingestion lands (each platform's raw streams, imported files).
@@ -82,22 +83,25 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         since, until = partition_window(context)
-        # The profile reads ADSIGNAL_PG*; dagster-dbt hands the process environment to dbt.
-        os.environ.update(dbt_env(warehouse.get_url()))
-        # Data tests warn here: one platform's failing rows must not skip every platform's marts.
-        dbt_vars = {
-            "min_date": since.isoformat(),
-            "max_date": until.isoformat(),
-            "data_test_severity": "warn",
-        }
+        # dagster-dbt hands the process environment to dbt: the profile reads ADSIGNAL_PG*, the models
+        # the run's window; data tests warn (one platform's failing rows must not skip every platform's
+        # marts). Not --vars: changed vars make dbt re-parse the project on every invocation.
+        os.environ.update(
+            {**dbt_env(warehouse.get_url()), **dbt_window_env(since, until), **PIPELINE_DBT_RUN_ENV}
+        )
         manifest = json.loads(dbt_manifest_path().read_text())
         unchanged, fingerprints = dbt_state.unchanged_nodes(
             warehouse.get_url(), manifest, dbt_project().project_dir / "dbt_project.yml"
         )
         if unchanged:
             context.log.info(f"{len(unchanged)} views and seeds unchanged since they were built: left out")
+        selected = _selected_unique_ids(context)
+        if selected is not None and dbt_state.all_left_out(manifest, selected, unchanged):
+            # A step of only unchanged views (analyst views over app tables): dbt would start, parse and build nothing.
+            context.log.info("Everything this step selects is unchanged since it was built: dbt not run")
+            return
         invocation = dbt.cli(
-            ["build", "--vars", json.dumps(dbt_vars), *dbt_state.exclude_args(manifest, unchanged)],
+            ["build", *dbt_state.exclude_args(manifest, unchanged)],
             context=context,
         )
         log_path = dbt_log_path(name)
@@ -122,6 +126,20 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
             )
 
     return _models
+
+
+def _selected_unique_ids(context: dg.AssetExecutionContext) -> set[str] | None:
+    """The dbt unique_ids of the assets and checks this step runs; None when it runs them all."""
+    if not context.is_subset:
+        return None
+    assets_def = context.assets_def
+    return {
+        assets_def.get_asset_spec(key).metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]
+        for key in context.selected_asset_keys
+    } | {
+        (assets_def.get_spec_for_check_key(key).metadata or {}).get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, "")
+        for key in context.selected_asset_check_keys
+    }
 
 
 def _with_row_counts(events: Iterator[Any], manifest: Mapping[str, Any], url: str) -> Iterator[Any]:

@@ -11,6 +11,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -79,6 +80,25 @@ def database_url() -> str:
 
 def libpq_params(url: str | None = None) -> dict[str, str]:
     return {k: str(v) for k, v in conninfo_to_dict(url or database_url()).items()}
+
+
+# The run's window and the data tests' severity reach dbt through the environment, not --vars: a changed
+# --vars makes dbt re-parse the whole project, several seconds per invocation
+# (dbt_project/macros/run_window.sql; vars of the same names still win when given).
+DBT_MIN_DATE_ENV = "ADSIGNAL_DBT_MIN_DATE"
+DBT_MAX_DATE_ENV = "ADSIGNAL_DBT_MAX_DATE"
+DBT_TEST_SEVERITY_ENV = "ADSIGNAL_DBT_TEST_SEVERITY"
+# The pipeline's dbt runs warn on failing data tests (one platform's rows must not stop the others'
+# marts); its manifest is parsed with the same setting, so a run's partial parse stays valid.
+PIPELINE_DBT_RUN_ENV = {DBT_TEST_SEVERITY_ENV: "warn"}
+
+
+def dbt_window_env(since: date | None, until: date | None) -> dict[str, str]:
+    """The environment naming a run's window of days (both None: no window, the models' lookback)."""
+    return {
+        DBT_MIN_DATE_ENV: since.isoformat() if since else "",
+        DBT_MAX_DATE_ENV: until.isoformat() if until else "",
+    }
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:

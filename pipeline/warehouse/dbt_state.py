@@ -102,6 +102,21 @@ def skippable_nodes(
     return sorted(uid for uid in fingerprints if skippable(uid))
 
 
+def all_left_out(manifest: Mapping[str, Any], selected: Iterable[str], unchanged: Iterable[str]) -> bool:
+    """Whether a run selecting ``selected`` (unique_ids of models, seeds and tests) builds nothing once
+    ``unchanged`` is left out: each node is left out, and each test reads only left-out nodes (dbt's
+    eager indirect selection skips those with them)."""
+    left_out = set(unchanged)
+    for unique_id in selected:
+        if unique_id in left_out:
+            continue
+        node = manifest["nodes"].get(unique_id)
+        parents = (node or {}).get("depends_on", {}).get("nodes", [])
+        if node is None or node["resource_type"] != "test" or not parents or not set(parents) <= left_out:
+            return False
+    return True
+
+
 def exclude_args(manifest: Mapping[str, Any], unique_ids: Iterable[str]) -> list[str]:
     """``--exclude`` arguments for dbt naming these nodes (by fully qualified name).
 

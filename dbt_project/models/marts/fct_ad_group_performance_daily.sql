@@ -1,7 +1,7 @@
 {#-
     Daily performance per ad group, rolled up from fct_ad_performance_daily. Incremental like the ad
-    fact (delete+insert on date_day): a run rebuilds the days between var('min_date') and
-    var('max_date') that Dagster passes, or else the last var('lookback_days') days before its own
+    fact (delete+insert on date_day): a run rebuilds the days between min_date and
+    max_date that Dagster passes, or else the last var('lookback_days') days before its own
     newest day (and every newer day of the ad fact); a full refresh yields the same rows.
 -#}
 {{

@@ -1,6 +1,6 @@
 {#-
     Incremental by day (delete+insert on date_day): platforms restate recent days, so each run
-    rebuilds a window of days. Dagster passes the run's window as vars min_date/max_date (the days
+    rebuilds a window of days. Dagster passes the run's window min_date/max_date (the days
     it just re-synced); without them (plain `dbt build`) the window is the last lookback_days days
     before the current max date. A full refresh builds the same rows.
 -#}
@@ -8,8 +8,8 @@
 {%- if lookback_days < 0 -%}
     {{ exceptions.raise_compiler_error("var('lookback_days') must be >= 0, got " ~ lookback_days) }}
 {%- endif -%}
-{%- set min_date = var('min_date', none) -%}
-{%- set max_date = var('max_date', none) -%}
+{%- set min_date = run_min_date() -%}
+{%- set max_date = run_max_date() -%}
 
 {{
     config(

@@ -14,8 +14,8 @@
 {%- if lookback_days < 0 -%}
     {{ exceptions.raise_compiler_error("var('lookback_days') must be >= 0, got " ~ lookback_days) }}
 {%- endif -%}
-{%- set min_date = var('min_date', none) -%}
-{%- set max_date = var('max_date', none) -%}
+{%- set min_date = run_min_date() -%}
+{%- set max_date = run_max_date() -%}
 
 {{
     config(

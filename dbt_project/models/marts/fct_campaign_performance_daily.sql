@@ -1,7 +1,7 @@
 {#-
     Daily performance per campaign, rolled up from fct_ad_performance_daily. Incremental like the
-    ad fact (delete+insert on date_day): a run rebuilds the days between var('min_date') and
-    var('max_date') that Dagster passes, or else the last var('lookback_days') days before its own
+    ad fact (delete+insert on date_day): a run rebuilds the days between min_date and
+    max_date that Dagster passes, or else the last var('lookback_days') days before its own
     newest day (and every newer day of the ad fact), so its cost follows the window, not the history.
     campaign_name is the campaign's current name (dim_campaigns) on every day: the post-hook renames
     the days outside the window, so the table equals a full refresh; on a windowed run it touches
@@ -19,7 +19,7 @@
         ],
         post_hook=[
             """
-            {% if is_incremental() and var('min_date', none) and var('max_date', none) %}
+            {% if is_incremental() and run_min_date() and run_max_date() %}
             -- Rows outside the window carry the name dim_campaigns had before this run (every run
             -- leaves the table so). Rename only campaigns whose name changed: one index probe per
             -- campaign finds the name on a row outside the window.
@@ -32,7 +32,7 @@
                     where outside.platform = campaigns.platform
                         and outside.account_id = campaigns.account_id
                         and outside.campaign_id = campaigns.campaign_id
-                        and outside.date_day < '{{ var('min_date') }}'::date
+                        and outside.date_day < '{{ run_min_date() }}'::date
                     order by outside.date_day desc
                     limit 1
                 ) as before_window
@@ -46,7 +46,7 @@
                     where outside.platform = campaigns.platform
                         and outside.account_id = campaigns.account_id
                         and outside.campaign_id = campaigns.campaign_id
-                        and outside.date_day > '{{ var('max_date') }}'::date
+                        and outside.date_day > '{{ run_max_date() }}'::date
                     order by outside.date_day
                     limit 1
                 ) as after_window
@@ -70,7 +70,7 @@
             {% endif %}
             """,
             """
-            {% if is_incremental() and not (var('min_date', none) and var('max_date', none)) %}
+            {% if is_incremental() and not (run_min_date() and run_max_date()) %}
             -- Without a window: names of campaigns dim_campaigns no longer has. (A windowed run needs
             -- none: a campaign with rows here has ad-fact rows, so dim_campaigns has it.)
             update {{ this }} as fact

@@ -5,8 +5,8 @@
     the post-hook drops days that left the retention window.
 -#}
 {%- set lookback_days = var('lookback_days') | int -%}
-{%- set min_date = var('min_date', none) -%}
-{%- set max_date = var('max_date', none) -%}
+{%- set min_date = run_min_date() -%}
+{%- set max_date = run_max_date() -%}
 
 {{
     config(

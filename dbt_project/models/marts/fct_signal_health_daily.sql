@@ -3,7 +3,7 @@
     One row per day from the account's first data day (within the context read) to the as-of day,
     including days without data (those are what completeness is about).
 
-    As of: var('max_date') when given (Dagster passes the run's window, so a historic run is
+    As of: max_date when given (Dagster passes the run's window, so a historic run is
     reproducible): as-of day = max_date, as-of instant = the end of max_date (UTC); otherwise
     yesterday and now().
 
@@ -22,8 +22,8 @@
                      connector loads an account-level report) and are listed in `notes`.
 -#}
 {%- set lookback_days = var('lookback_days') | int -%}
-{%- set min_date = var('min_date', none) -%}
-{%- set max_date = var('max_date', none) -%}
+{%- set min_date = run_min_date() -%}
+{%- set max_date = run_max_date() -%}
 {%- set context_days = var('signal_health_context_days') | int -%}
 {%- set recent_days = var('signal_health_recent_days') | int -%}
 {%- set max_sync_age_hours = var('signal_health_max_sync_age_hours') | float -%}
