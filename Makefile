@@ -27,8 +27,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/adsignal demo
 
+# Two processes (pytest-xdist), one per core on the CI machines; a test module stays in one process
+# (its module fixtures build one warehouse). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ui: $(STAMP)
 	$(BIN)/adsignal ui

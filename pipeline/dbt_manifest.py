@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 from pipeline.config import DBT_PROJECT_DIR, executable
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def prepare_manifest(url: str | None = None) -> None:
     """``dbt parse`` into ``dbt_project/target/manifest.json``; connects to no database.
 
-    With ``url`` the manifest names that database in its relations, so Dagster's row-count
-    queries after a run address the right one.
+    With ``url`` the manifest is parsed for that database, as the pipeline's dbt runs see it: they
+    start from its ``partial_parse.msgpack`` and re-parse nothing. The files are parsed aside and
+    moved into place, so a code location loading meanwhile never reads half a manifest.
     """
     from pipeline.platforms import DBT_STAGING_MODELS_ENV, dbt_staging_models_json
     from pipeline.warehouse.db import PIPELINE_DBT_RUN_ENV, dbt_env
@@ -27,9 +32,26 @@ def prepare_manifest(url: str | None = None) -> None:
         **(dbt_env(url) if url else {}),
         **PIPELINE_DBT_RUN_ENV,
     }
-    subprocess.run(
-        [executable("dbt"), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        check=True,
-    )
+    target = MANIFEST_PATH.parent
+    target.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as aside:
+        previous = target / PARTIAL_PARSE_FILE
+        if previous.exists():  # a partial parse from it where still valid
+            shutil.copy2(previous, Path(aside) / PARTIAL_PARSE_FILE)
+        subprocess.run(
+            [
+                executable("dbt"),
+                "parse",
+                "--quiet",
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                aside,
+            ],
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            check=True,
+        )
+        for name in (PARTIAL_PARSE_FILE, "semantic_manifest.json", MANIFEST_PATH.name):  # the manifest last
+            if (Path(aside) / name).exists():
+                os.replace(Path(aside) / name, target / name)

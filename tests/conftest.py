@@ -25,6 +25,13 @@ def pytest_configure(config: pytest.Config) -> None:
     prepare_manifest()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with end-to-end runs first (each keeps its own order): under ``make test``'s two
+    processes the long modules start at once and the quick ones fill the gaps at the end."""
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow_modules)
+
+
 def _admin_url() -> str:
     return os.environ.get("DATABASE_URL") or db._start_embedded(db.settings().data_dir / "pg")
 

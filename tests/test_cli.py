@@ -124,3 +124,15 @@ def test_the_demo_serves_on_the_configured_port_when_it_is_free() -> None:
     finally:
         if server:
             server.stop()
+
+
+def test_materialize_selects_assets_of_the_daily_job_by_dagster_selection() -> None:
+    from pipeline.cli import _selected_asset_keys
+    from pipeline.commands._common import InputError
+
+    syncs = _selected_asset_keys("key:raw/*")
+    assert syncs and all(key.path[0] == "raw" for key in syncs)
+    assert ["raw", "meta_ads_insights_daily"] in [key.path for key in syncs]
+    for selection, why in (("key:nothing/*", "matches no asset"), ("group:((", "Invalid selection")):
+        with pytest.raises(InputError, match=why):
+            _selected_asset_keys(selection)

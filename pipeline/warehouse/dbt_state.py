@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from pipeline.config import settings
@@ -135,14 +136,11 @@ def row_counts_of_built(url: str, manifest: Mapping[str, Any], unique_ids: Itera
     with psycopg.connect(url, autocommit=True) as conn:
         for unique_id in unique_ids:
             node = manifest["nodes"].get(unique_id)
-            if (
-                node is None
-                or _materialization(node) in ("view", "ephemeral", "")
-                or not node.get("relation_name")
-            ):
+            if node is None or _materialization(node) in ("view", "ephemeral", "", "test"):
                 continue
-            # relation_name comes quoted from dbt's own manifest
-            counts[unique_id] = conn.execute(f"select count(*) from {node['relation_name']}").fetchone()[0]
+            # schema and name, not the manifest's relation_name: that one names the database it was parsed for
+            query = sql.SQL("select count(*) from {}").format(sql.Identifier(*_relation(node)))
+            counts[unique_id] = conn.execute(query).fetchone()[0]
     return counts
 
 
