@@ -19,7 +19,7 @@ from pipeline import config
 from pipeline.analytics.alerting import AlertConfig
 from pipeline.analytics.alerting.daily import evaluate_panel
 from pipeline.analytics.alerting.frames import build_panel, prepare_budgets, prepare_health
-from pipeline.config import DEFAULT_TENANT
+from pipeline.config import DBT_PROJECT_DIR, DEFAULT_TENANT
 from pipeline.connections import open_connector, sandbox_connection
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.defs.partitions import range_tags
@@ -317,6 +317,17 @@ def test_decisions_end_with_an_allocation_recommendations_and_proposed_actions(
         (TODAY - timedelta(3),),
     ).fetchone()[0]
     assert unhealthy_targets == 0, "an action was proposed on data that is not healthy"
+
+
+def test_successful_dbt_steps_leave_no_target_dir_behind(
+    first_run: dict, instance: dg.DagsterInstance
+) -> None:
+    """dagster-dbt makes a target dir per invocation (``<step>-<run id[:7]>-<hash>``); ours are removed."""
+    run_ids = [run.run_id[:7] for run in instance.get_runs()]
+    assert run_ids
+    target = DBT_PROJECT_DIR / "target"
+    left = [path.name for path in target.iterdir() if any(f"-{run_id}-" in path.name for run_id in run_ids)]
+    assert left == []
 
 
 def test_running_again_changes_nothing(

@@ -10,6 +10,7 @@ dbt's output shows as a node counter; the full log goes to a file under the data
 
 import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -124,6 +125,10 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
                 "dbt data tests failed (the marts were built; these rows need a look):\n"
                 + "\n".join(f.describe() for f in failures)
             )
+        # dagster-dbt gives each invocation a target dir of its own (manifest, compiled SQL: ~8 MB) and
+        # never removes it: a year of daily runs would fill gigabytes. A failed build never gets here,
+        # so its dir stays for its compiled SQL.
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     return _models
 
