@@ -132,14 +132,19 @@ def exclude_args(manifest: Mapping[str, Any], unique_ids: Iterable[str]) -> list
 
 def row_counts_of_built(url: str, manifest: Mapping[str, Any], unique_ids: Iterable[str]) -> dict[str, int]:
     """Rows in each table or incremental model among ``unique_ids`` (views are not counted: that runs them)."""
+    nodes = manifest["nodes"]
+    countable = [
+        unique_id
+        for unique_id in unique_ids
+        if unique_id in nodes and _materialization(nodes[unique_id]) not in ("view", "ephemeral", "", "test")
+    ]
+    if not countable:  # most of a run's outputs are views: no connection for them
+        return {}
     counts: dict[str, int] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        for unique_id in unique_ids:
-            node = manifest["nodes"].get(unique_id)
-            if node is None or _materialization(node) in ("view", "ephemeral", "", "test"):
-                continue
+        for unique_id in countable:
             # schema and name, not the manifest's relation_name: that one names the database it was parsed for
-            query = sql.SQL("select count(*) from {}").format(sql.Identifier(*_relation(node)))
+            query = sql.SQL("select count(*) from {}").format(sql.Identifier(*_relation(nodes[unique_id])))
             counts[unique_id] = conn.execute(query).fetchone()[0]
     return counts
 
