@@ -9,9 +9,10 @@ import tempfile
 from pathlib import Path
 
 from pipeline.config import DBT_PROJECT_DIR, executable
+from pipeline.warehouse import dbt_state
+from pipeline.warehouse.dbt_state import PARTIAL_PARSE_FILE
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def prepare_manifest(url: str | None = None) -> None:
@@ -35,8 +36,10 @@ def prepare_manifest(url: str | None = None) -> None:
     target = MANIFEST_PATH.parent
     target.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as aside:
+        # Start from a partial parse where one is at hand (dbt re-parses what changed): the warehouse's own,
+        # else the last one prepared here.
         previous = target / PARTIAL_PARSE_FILE
-        if previous.exists():  # a partial parse from it where still valid
+        if not (url and dbt_state.seed_partial_parse(url, Path(aside))) and previous.exists():
             shutil.copy2(previous, Path(aside) / PARTIAL_PARSE_FILE)
         subprocess.run(
             [
@@ -52,6 +55,8 @@ def prepare_manifest(url: str | None = None) -> None:
             env=env,
             check=True,
         )
+        if url:  # the warehouse's own copy, which its dbt runs start from
+            dbt_state.keep_partial_parse(url, Path(aside))
         for name in (PARTIAL_PARSE_FILE, "semantic_manifest.json", MANIFEST_PATH.name):  # the manifest last
             if (Path(aside) / name).exists():
                 os.replace(Path(aside) / name, target / name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -21,6 +22,7 @@ from pipeline.config import DBT_PROJECT_DIR
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CSV_STREAMS
 from pipeline.warehouse import dbt_state
+from pipeline.warehouse.db import dbt_window_env
 from pipeline.warehouse.loader import ensure_raw_table
 from tests.dbt_cli import dbt_ok
 
@@ -116,8 +118,8 @@ class DailyDbt:
         self.url = url
         self.workdir = workdir
 
-    def dbt(self, project_dir: Path, *args: str) -> None:
-        dbt_ok(self.url, self.workdir, *args, project_dir=project_dir)
+    def dbt(self, project_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        dbt_ok(self.url, self.workdir, *args, project_dir=project_dir, env=env)
 
     def daily_run(self, project_dir: Path = DBT_PROJECT_DIR) -> set[str]:
         """One daily build; the unique_ids dbt executed."""
@@ -126,15 +128,15 @@ class DailyDbt:
         unchanged, fingerprints = dbt_state.unchanged_nodes(
             self.url, manifest, project_dir / "dbt_project.yml", self.workdir / "state"
         )
-        window = json.dumps({"min_date": "2026-11-01", "max_date": "2026-11-03"})
+        # the window through the environment, as the dbt asset passes it (--vars would re-parse everything)
+        window = dbt_window_env(date(2026, 11, 1), date(2026, 11, 3))
         self.dbt(
             project_dir,
             "build",
             "--exclude",
             "*hourly*",
             *dbt_state.exclude_args(manifest, unchanged),
-            "--vars",
-            window,
+            env=window,
         )
         run_results = json.loads((self.workdir / "target" / "run_results.json").read_text())
         dbt_state.record_built(self.url, fingerprints, run_results, self.workdir / "state")

@@ -9,7 +9,6 @@ whole. Two dbt builds in all.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from psycopg import sql
 from pipeline.dbt_manifest import prepare_manifest
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
+from pipeline.warehouse.db import dbt_window_env
 from tests.dbt_cli import dbt_ok
 from tests.test_fault_matrix import NOON, PLATFORMS, TODAY, WINDOW, faults_of, sync, wipe
 
@@ -46,9 +46,8 @@ def url(database_factory: Callable[[str], str]) -> str:
 
 
 def dbt_build(url: str, workdir: Path) -> None:
-    window = {"min_date": str(WINDOW[0]), "max_date": str(WINDOW[1])}
     # hourly data is the intraday job's; the daily run syncs none
-    dbt_ok(url, workdir, "build", "--full-refresh", "--exclude", "*hourly*", "--vars", json.dumps(window))
+    dbt_ok(url, workdir, "build", "--full-refresh", "--exclude", "*hourly*", env=dbt_window_env(*WINDOW))
 
 
 def marts(url: str) -> dict[tuple[str, str | None], tuple]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from pipeline.config import settings
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 SKIPPABLE_MATERIALIZATIONS = frozenset({"view", "seed"})
 # Rebuilding these keeps the relation in place (delete + insert, truncate + insert), so views on them survive.
 KEPT_IN_PLACE = frozenset({"incremental", "seed", "view", "ephemeral"})
@@ -164,6 +166,36 @@ def state_file(url: str, state_dir: Path | None = None) -> Path:
     params.pop("password", None)
     key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return (state_dir or settings().data_dir / "dbt_state") / f"{key}.json"
+
+
+def partial_parse_file(url: str, state_dir: Path | None = None) -> Path:
+    """This warehouse's own copy of dbt's partial parse. dbt re-parses the whole project (seconds per
+    invocation) when the connection it parsed for differs (its database, host or port are part of the
+    parse): one shared copy would flip between warehouses, so each keeps the one its last build left."""
+    return state_file(url, state_dir).with_suffix(".partial_parse.msgpack")
+
+
+def seed_partial_parse(url: str, target_path: Path, state_dir: Path | None = None) -> bool:
+    """Start a dbt invocation in ``target_path`` from this warehouse's partial parse; False when there
+    is none yet. dbt checks it and re-parses whatever changed, so a stale copy is only slower."""
+    kept = partial_parse_file(url, state_dir)
+    if not kept.exists():
+        return False
+    target_path.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(kept, target_path / PARTIAL_PARSE_FILE)
+    return True
+
+
+def keep_partial_parse(url: str, target_path: Path, state_dir: Path | None = None) -> None:
+    """Keep the partial parse a finished invocation wrote for the next one on this warehouse."""
+    written = target_path / PARTIAL_PARSE_FILE
+    if not written.exists():
+        return
+    kept = partial_parse_file(url, state_dir)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = kept.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copyfile(written, tmp)
+    tmp.replace(kept)  # atomic: a concurrent invocation reads the old copy or this one, never half
 
 
 def load_built(url: str, state_dir: Path | None = None) -> dict[str, str]:
