@@ -255,10 +255,11 @@ def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(importe
     assert run.returncode == 0, run.stdout[-3000:]
     failures = failing_tests(url, dbt.artifact("run_results.json"), dbt.artifact("manifest.json"))
     described = "\n".join(f.describe() for f in failures)
-    campaign_missing = [f for f in failures if f.model == "stg_meta__ad_insights" and "campaign_id" in f.test]
-    assert [(f.platform, f.account_id, f.rows) for f in campaign_missing] == [("meta", "42", 2)], described
-    spend_unreadable = [f for f in failures if f.test == "not_null_stg_meta__ad_insights_spend"]
-    assert [(f.platform, f.account_id, f.rows) for f in spend_unreadable] == [("meta", "42", 1)], described
+    column_rules = [f for f in failures if f.test == "column_rules_stg_meta__ad_insights"]
+    assert [(f.platform, f.account_id, f.rules, f.rows) for f in column_rules] == [
+        ("meta", "42", "campaign_id is null", 2),
+        ("meta", "42", "spend is null", 1),
+    ], described
     assert all(f.platform not in PLATFORMS for f in failures), described  # the CSV platforms are clean
     assert query(
         url,

@@ -32,11 +32,13 @@ class TestFailure:
     account_id: str | None
     rows: int  # failing rows (or failing keys, for grain tests) of this platform and account
     status: str  # dbt's: warn, fail or error
+    rules: str | None = None  # the rules those rows break, for a column_rules test ("spend is null; ...")
 
     def describe(self) -> str:
         account = f" account {self.account_id}" if self.account_id is not None else ""
         rows = f"{self.rows} row{'s' if self.rows != 1 else ''}"
-        return f"{self.test} ({self.status}) on {self.model or 'several models'}: {self.platform}{account}: {rows}"
+        rules = f" ({self.rules})" if self.rules else ""
+        return f"{self.test} ({self.status}) on {self.model or 'several models'}: {self.platform}{account}: {rows}{rules}"
 
 
 def _tested_model(node: Mapping[str, Any], manifest: Mapping[str, Any]) -> str | None:
@@ -70,16 +72,17 @@ def failing_tests(url: str, run_results: Mapping[str, Any], manifest: Mapping[st
                     TestFailure(name, model, _model_platform(model) or "all platforms", None, rows, status)
                 )
                 continue
-            for platform, account_id, rows in groups:
+            for platform, account_id, rules, rows in groups:
                 platform = platform or _model_platform(model) or "all platforms"
-                failures.append(TestFailure(name, model, platform, account_id, rows, status))
+                failures.append(TestFailure(name, model, platform, account_id, rows, status, rules))
     return failures
 
 
 def _failing_rows_by_account(
     conn: psycopg.Connection, relation_name: str | None
-) -> list[tuple[str | None, str | None, int]]:
-    """(platform, account, rows) of a test's stored failures; empty when they name no account."""
+) -> list[tuple[str | None, str | None, str | None, int]]:
+    """(platform, account, rules broken, rows) of a test's stored failures; empty when they name no
+    account. The rules come from a column_rules test's ``failed_rules`` (None for other tests)."""
     if not relation_name:
         return []
     parts = [part.strip('"') for part in relation_name.split(".")]
@@ -92,9 +95,10 @@ def _failing_rows_by_account(
     if "account_id" not in columns:
         return []
     platform = sql.Identifier("platform") if "platform" in columns else sql.SQL("null::text")
+    rules = sql.Identifier("failed_rules") if "failed_rules" in columns else sql.SQL("null::text")
     return conn.execute(
         sql.SQL(
-            "select {platform} as platform, account_id::text, count(*) from {relation}"
-            " group by 1, 2 order by 1 nulls first, 2 nulls first"
-        ).format(platform=platform, relation=relation)
+            "select {platform} as platform, account_id::text, {rules} as rules, count(*) from {relation}"
+            " group by 1, 2, 3 order by 1 nulls first, 2 nulls first, 3 nulls first"
+        ).format(platform=platform, rules=rules, relation=relation)
     ).fetchall()
