@@ -29,10 +29,11 @@ demo: $(STAMP)
 
 # Three processes (pytest-xdist) on two cores: many tests wait (sandbox stalls, killed subprocesses),
 # so a third process fills the gaps (idle, 2026-12-07: 12 min 21 s with 2, 11 min 31 s with 3). A test
-# module stays in one process (its module fixtures build one warehouse). TEST_WORKERS=0: one process.
+# module stays in one process (its module fixtures build one warehouse), and the modules go out in
+# tests/conftest.py's order, longest first (--no-loadscope-reorder). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ui: $(STAMP)
 	$(BIN)/adsignal ui
