@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from pipeline.warehouse import db, migrate
+from pipeline.warehouse import db, dbt_state, migrate
+from tests.dbt_cli import TESTS_DBT_STATE_DIR
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,7 +66,7 @@ def _admin_url() -> str:
 def database_factory() -> Iterator[Callable[[str], str]]:
     """``create(purpose)`` → URL of a fresh, migrated database dropped at the end of the session."""
     admin_url = _admin_url()
-    created: list[str] = []
+    created: dict[str, str] = {}
 
     def create(purpose: str) -> str:
         name = f"adsignal_test_{os.getpid()}" + (f"_{purpose}" if purpose else "")
@@ -73,13 +74,16 @@ def database_factory() -> Iterator[Callable[[str], str]]:
             conn.execute(f'drop database if exists "{name}" with (force)')
         url = db.ensure_database(admin_url, name)
         migrate.upgrade(url)
-        created.append(name)
+        created[name] = url
         return url
 
     yield create
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for name in created:
+        for name, url in created.items():
             conn.execute(f'drop database if exists "{name}" with (force)')
+            # the dbt state kept per warehouse (a partial parse is 2 MB; every session's names are new)
+            dbt_state.forget(url)
+            dbt_state.forget(url, TESTS_DBT_STATE_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pipeline.config import DBT_PROJECT_DIR, executable, settings
 from pipeline.warehouse import dbt_state
 from pipeline.warehouse.db import dbt_env
 
-_STATE_DIR = settings().data_dir / "dbt_state" / "tests"
+TESTS_DBT_STATE_DIR = settings().data_dir / "dbt_state" / "tests"
 
 
 def run_dbt(
@@ -27,14 +27,14 @@ def run_dbt(
     this database left (the pipeline's own runs keep theirs apart: their data tests' severity differs)."""
     target = workdir / "target"
     if not (target / dbt_state.PARTIAL_PARSE_FILE).exists():
-        dbt_state.seed_partial_parse(url, target, _STATE_DIR)
+        dbt_state.seed_partial_parse(url, target, TESTS_DBT_STATE_DIR)
     proc = subprocess.run(
         [executable("dbt"), *args, "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target), "--log-path", str(workdir / "logs")],
         cwd=project_dir, env={**os.environ, **dbt_env(url), **(env or {})}, capture_output=True, text=True,
     )  # fmt: skip
     if proc.returncode == 0 and project_dir == DBT_PROJECT_DIR:
-        dbt_state.keep_partial_parse(url, target, _STATE_DIR)
+        dbt_state.keep_partial_parse(url, target, TESTS_DBT_STATE_DIR)
     return proc
 
 

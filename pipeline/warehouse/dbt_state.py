@@ -198,6 +198,12 @@ def keep_partial_parse(url: str, target_path: Path, state_dir: Path | None = Non
     tmp.replace(kept)  # atomic: a concurrent invocation reads the old copy or this one, never half
 
 
+def forget(url: str, state_dir: Path | None = None) -> None:
+    """Remove what this module keeps for a warehouse (fingerprints, partial parse): for a dropped database."""
+    state_file(url, state_dir).unlink(missing_ok=True)
+    partial_parse_file(url, state_dir).unlink(missing_ok=True)
+
+
 def load_built(url: str, state_dir: Path | None = None) -> dict[str, str]:
     path = state_file(url, state_dir)
     try:
