@@ -143,6 +143,29 @@ class DailyDbt:
         return {result["unique_id"] for result in run_results["results"]}
 
 
+def test_each_warehouse_keeps_its_own_partial_parse_until_it_is_forgotten(tmp_path: Path) -> None:
+    """dbt re-parses everything when the database it parsed for differs: a parse is kept per warehouse."""
+    state = tmp_path / "state"
+    one, other = "postgresql://u:secret@h:5432/one", "postgresql://u:secret@h:5432/other"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / dbt_state.PARTIAL_PARSE_FILE).write_bytes(b"parse of one")
+    dbt_state.keep_partial_parse(one, run, state)
+
+    assert not dbt_state.seed_partial_parse(other, tmp_path / "other_run", state)
+    assert dbt_state.seed_partial_parse(one, tmp_path / "next_run", state)
+    assert (tmp_path / "next_run" / dbt_state.PARTIAL_PARSE_FILE).read_bytes() == b"parse of one"
+    assert dbt_state.partial_parse_file(one, state) != dbt_state.partial_parse_file(other, state)
+    assert "secret" not in str(dbt_state.partial_parse_file(one, state))
+
+    dbt_state.record_built(
+        one, {"model.p.stg": "f"}, {"results": [{"unique_id": "model.p.stg", "status": "success"}]}, state
+    )
+    dbt_state.forget(one, state)
+    assert list(state.iterdir()) == []
+    assert not dbt_state.seed_partial_parse(one, tmp_path / "after", state)
+
+
 def test_a_step_selecting_only_left_out_views_and_their_tests_has_nothing_to_build() -> None:
     manifest = _manifest()
     manifest["nodes"]["test.p.not_null_on_fact"] = _node("test", ["model.p.on_fact"], resource_type="test")
