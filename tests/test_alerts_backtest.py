@@ -155,7 +155,7 @@ CSV_BREAK = ("2025-05-10", "2025-05-12")  # LinkedIn campaign L1 records no conv
 
 
 def write_history_csv(path: Path) -> Path:
-    """Three months of a LinkedIn account (a platform without a connector), three campaigns."""
+    """Three months of a LinkedIn account no connection syncs (its rows come from the file only), three campaigns."""
     rng = np.random.default_rng(5)
     lines = [CSV_HEADER]
     day = date(2025, 3, 1)
