@@ -103,7 +103,7 @@ def _dbt_models(name: str, partitions: dg.PartitionsDefinition, **selection: str
             context.log.info("Everything this step selects is unchanged since it was built: dbt not run")
             return
         # This warehouse's partial parse (the shared one in target/ may be another warehouse's, and a
-        # parse for another database is a full re-parse: ~7 s on two cores).
+        # parse for another database is a full re-parse: 7 to 20 s on two cores).
         target_path = (
             dbt_project().project_dir / "target" / f"{name}-{context.run_id[:8]}-{uuid.uuid4().hex[:8]}"
         )
