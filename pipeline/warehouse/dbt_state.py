@@ -191,11 +191,7 @@ def keep_partial_parse(url: str, target_path: Path, state_dir: Path | None = Non
     written = target_path / PARTIAL_PARSE_FILE
     if not written.exists():
         return
-    kept = partial_parse_file(url, state_dir)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    tmp = kept.with_suffix(f".{os.getpid()}.tmp")
-    shutil.copyfile(written, tmp)
-    tmp.replace(kept)  # atomic: a concurrent invocation reads the old copy or this one, never half
+    _write_atomically(partial_parse_file(url, state_dir), written.read_bytes())
 
 
 def forget(url: str, state_dir: Path | None = None) -> None:
@@ -228,10 +224,14 @@ def record_built(
             built[unique_id] = fingerprints[unique_id]
         else:
             built.pop(unique_id, None)
-    path = state_file(url, state_dir)
+    _write_atomically(state_file(url, state_dir), json.dumps(built, sort_keys=True, indent=1).encode())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A concurrent run reads the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(built, sort_keys=True, indent=1))
+    tmp.write_bytes(data)
     tmp.replace(path)
 
 

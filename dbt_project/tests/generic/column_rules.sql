@@ -33,6 +33,9 @@
             ~ column ~ " is not one of " ~ (values | join(', ') | replace("'", "''")) ~ "' end"
         ) -%}
     {%- endfor -%}
+    {%- if not checks -%}
+        {{ exceptions.raise_compiler_error("column_rules on " ~ model ~ " names no rule: give not_null, non_negative or accepted_values") }}
+    {%- endif -%}
     select *
     from (
         select *, concat_ws('; ', {{ checks | join(', ') }}) as failed_rules
