@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from pipeline.connectors.declarations import ReportWindow
+
 Page = list[dict[str, Any]]
 
 
@@ -37,7 +39,9 @@ class RawStream:
     """One raw table: ``raw.<platform>_<name>``.
 
     ``window_column`` names the key column that a sync window bounds (a date, or an hour for hourly
-    streams); ``None`` means the stream is a snapshot replaced whole per account (entities).
+    streams); ``None`` means the stream is a snapshot replaced whole per account (entities). A
+    connector's windowed streams declare their ``report_window`` (default window, restatement, the
+    longest range one request may span) instead of hard-coding it in their read code.
     """
 
     platform: str
@@ -45,6 +49,7 @@ class RawStream:
     keys: tuple[KeyColumn, ...]
     window_column: str | None = None
     description: str = ""
+    report_window: ReportWindow | None = None
 
     @property
     def table(self) -> str:
@@ -58,6 +63,13 @@ class RawStream:
     @property
     def key_names(self) -> tuple[str, ...]:
         return tuple(key.name for key in self.keys)
+
+    @property
+    def window(self) -> ReportWindow:
+        """The declared report window of a windowed stream (a clear error for an entity stream)."""
+        if self.report_window is None:
+            raise ValueError(f"stream {self.table} declares no report window")
+        return self.report_window
 
     @property
     def window_key(self) -> KeyColumn | None:

@@ -50,16 +50,22 @@ from pipeline.connectors.base import (
     RawStream,
     TokenRefreshCallback,
 )
+from pipeline.connectors.declarations import (
+    SERVER_ERRORS,
+    ErrorMap,
+    ErrorOutcome,
+    ErrorRule,
+    ReportWindow,
+    restatement_days_of,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
     Clock,
     CredentialsError,
     HttpApiClient,
-    RateLimitedError,
     RetryPolicy,
     Sleep,
-    TokenExpiredError,
     TransientError,
 )
 
@@ -207,6 +213,12 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, _AD_KEY, _DATE_KEY),
         "segments_date",
         "Ad-level daily metrics (FROM ad_group_ad, segments.date) in the account's time zone and currency.",
+        # a query's days are bounded so its searchStream body stays bounded too
+        report_window=ReportWindow(
+            default_days=DEFAULT_LOOKBACK_DAYS,
+            max_days_per_request=DEFAULT_DAYS_PER_QUERY,
+            restatement_days=DEFAULT_LOOKBACK_DAYS,
+        ),
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -214,6 +226,8 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, _AD_KEY, _DATE_KEY, KeyColumn("segments_hour", "integer", "segments.hour")),
         "segments_date",
         "Ad-level hourly metrics (segments.date + segments.hour, both account-local) for recent days.",
+        # hourly rows are 24x as many: one day per query keeps each response bounded
+        report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=1),
     ),
 }
 
@@ -240,6 +254,42 @@ class ExpiredPageTokenError(ApiError):
     """A ``:search`` page token expired; the query must start over."""
 
 
+# Tried in order: the codes are GoogleAdsFailure errorCode values and google.rpc status words.
+GOOGLE_ADS_ERRORS = ErrorMap(
+    (
+        ErrorRule(
+            ErrorOutcome.FAIL,
+            codes=ACCOUNT_NOT_ENABLED_CODES,
+            prefix="the customer account is not enabled (cancelled, suspended or closed) and cannot be "
+            "reported on; remove it from the connection's accounts. ",
+            error_class=AccountNotEnabledError,
+        ),
+        ErrorRule(
+            ErrorOutcome.CREDENTIALS,
+            codes=frozenset({"USER_PERMISSION_DENIED"}),
+            suffix=" — check the login customer id (the manager account the client is reached through)",
+        ),
+        ErrorRule(ErrorOutcome.CREDENTIALS, codes=CREDENTIAL_ERROR_CODES | {"PERMISSION_DENIED"}),
+        # OAuth access tokens live about an hour: refresh once and retry (the base class does).
+        ErrorRule(
+            ErrorOutcome.TOKEN_EXPIRED, codes=frozenset({"UNAUTHENTICATED"}), http_statuses=frozenset({401})
+        ),
+        ErrorRule(
+            ErrorOutcome.RATE_LIMITED,
+            codes=QUOTA_ERROR_CODES,
+            http_statuses=frozenset({429}),
+            prefix="quota exhausted, ",
+        ),
+        ErrorRule(ErrorOutcome.FAIL, codes=PAGE_TOKEN_EXPIRED_CODES, error_class=ExpiredPageTokenError),
+        ErrorRule(
+            ErrorOutcome.TRANSIENT,
+            codes=TRANSIENT_ERROR_CODES | TRANSIENT_STATUSES,
+            http_statuses=SERVER_ERRORS,
+        ),
+    )
+)
+
+
 def normalize_customer_id(customer_id: str | int) -> str:
     """Google Ads customer ids are 10 digits; accept the UI's ``123-456-7890`` too."""
     text = str(customer_id).strip().replace("-", "")
@@ -253,14 +303,6 @@ def gaql(resource: str, fields: Sequence[str], where: Sequence[str] = ()) -> str
     if where:
         query += " WHERE " + " AND ".join(where)
     return query
-
-
-def _date_chunks(since: date, until: date, days: int) -> Iterator[tuple[date, date]]:
-    start = since
-    while start <= until:
-        stop = min(until, start + timedelta(days=days - 1))
-        yield start, stop
-        start = stop + timedelta(days=1)
 
 
 def _error_of(body: Any) -> dict[str, Any] | None:
@@ -330,9 +372,10 @@ class GoogleAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     platform = PLATFORM
     display_name = "Google Ads"
     streams = GOOGLE_ADS_STREAMS
+    error_map = GOOGLE_ADS_ERRORS
     production_base_url = PRODUCTION_BASE_URL
     production_token_url = PRODUCTION_TOKEN_URL
-    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
+    restatement_lookback_days = restatement_days_of(GOOGLE_ADS_STREAMS.values())
 
     def __init__(
         self,
@@ -428,8 +471,8 @@ class GoogleAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
         if since > until:
             raise ValueError(f"since ({since}) is after until ({until})")
         fields = HOURLY_INSIGHTS_FIELDS if hourly else INSIGHTS_FIELDS
-        # Hourly rows are 24x as many: one day per query keeps each response bounded.
-        for start, stop in _date_chunks(since, until, 1 if hourly else self.days_per_query):
+        # the stream's declared step; a connection may ask for shorter daily queries
+        for start, stop in spec.window.steps(since, until, None if hourly else self.days_per_query):
             where = [f"segments.date BETWEEN '{start.isoformat()}' AND '{stop.isoformat()}'"]
             yield from self._query(customer_id, gaql("ad_group_ad", fields, where), key=spec.key_values)
 
@@ -612,48 +655,25 @@ class GoogleAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
             detail += f" (request id {request_id})"
         if response.status_code < 400:
             detail += " [error inside a searchStream response]"
-        kwargs: dict[str, Any] = {
-            "status_code": http_status,
-            "code": f"{codes[0][0]}.{codes[0][1]}" if codes else state or None,
-            "endpoint": endpoint,
-        }
-        if names & ACCOUNT_NOT_ENABLED_CODES:
-            return AccountNotEnabledError(
-                self.display_name,
-                f"the customer account is not enabled (cancelled, suspended or closed) and cannot be "
-                f"reported on; remove it from the connection's accounts. {detail}",
-                **kwargs,
-            )
-        if names & CREDENTIAL_ERROR_CODES or state == "PERMISSION_DENIED":
-            hint = ""
-            if "USER_PERMISSION_DENIED" in names:
-                hint = " — check the login customer id (the manager account the client is reached through)"
-            return self.credentials_error(f"{detail}{hint}", **kwargs)
-        if state == "UNAUTHENTICATED" or http_status == 401:
-            # OAuth access tokens live about an hour: refresh once and retry (the base class does).
-            return TokenExpiredError(self.display_name, detail, **kwargs)
-        if names & QUOTA_ERROR_CODES or state == "RESOURCE_EXHAUSTED" or http_status == 429:
-            quota = next(
-                (
-                    (e.get("details") or {}).get("quotaErrorDetails")
-                    for e in entries
-                    if (e.get("details") or {}).get("quotaErrorDetails")
-                ),
-                None,
-            )
-            if quota:
-                detail += f" [quota {quota.get('rateScope', '?')}: {quota.get('rateName', '?')}]"
-            retry_after = retry_delay
-            if retry_after is None and response.headers.get("retry-after"):
-                retry_after = _seconds(f"{response.headers['retry-after']}s")
-            return RateLimitedError(
-                self.display_name, f"quota exhausted, {detail}", retry_after=retry_after, **kwargs
-            )
-        if names & PAGE_TOKEN_EXPIRED_CODES:
-            return ExpiredPageTokenError(self.display_name, detail, **kwargs)
-        if names & TRANSIENT_ERROR_CODES or state in TRANSIENT_STATUSES or http_status >= 500:
-            return TransientError(self.display_name, detail, **kwargs)
-        return ApiError(self.display_name, detail, **kwargs)
+        quota = next(
+            (
+                (e.get("details") or {}).get("quotaErrorDetails")
+                for e in entries
+                if (e.get("details") or {}).get("quotaErrorDetails")
+            ),
+            None,
+        )
+        if quota:  # only quota errors carry these
+            detail += f" [quota {quota.get('rateScope', '?')}: {quota.get('rateName', '?')}]"
+        return self.mapped_error(
+            response,
+            endpoint,
+            detail,
+            codes=(*names, state) if state else tuple(names),
+            status_code=http_status,
+            code=f"{codes[0][0]}.{codes[0][1]}" if codes else state or None,
+            retry_after=retry_delay,
+        )
 
     # -- accounts -----------------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
@@ -41,6 +41,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from pipeline.connectors.base import Credentials, TokenGrant, TokenRefreshCallback
+from pipeline.connectors.declarations import HTTP_ERROR_MAP, Code, ErrorMap, ErrorOutcome
 from pipeline.retry import ExponentialBackoff
 
 logger = logging.getLogger(__name__)
@@ -305,13 +306,16 @@ def _new_endpoint_stats() -> dict[str, Any]:
 class HttpApiClient:
     """Base class for a platform's HTTP client: retries, throttling, redaction and bookkeeping.
 
-    Subclasses set :attr:`platform` / :attr:`display_name` and override :meth:`classify_error`
-    (platform error bodies → error classes) and :meth:`parse_usage` (usage headers → percentages).
+    Subclasses set :attr:`platform` / :attr:`display_name` and :attr:`error_map` (their error codes
+    as data), override :meth:`classify_error` to read their error bodies (wire format only) and
+    :meth:`parse_usage` (usage headers → percentages).
     """
 
     platform: str = "platform"
     display_name: str = "the platform"
     throttle: UsageThrottle = UsageThrottle()
+    # The platform's error codes as data (``pipeline.connectors.declarations``): what each means.
+    error_map: ErrorMap = HTTP_ERROR_MAP
     # OAuth scope sent with refresh-token grants, for identity providers that want it on every
     # refresh (Microsoft identity platform); None sends no scope.
     token_scope: str | None = None
@@ -357,27 +361,57 @@ class HttpApiClient:
     def classify_error(self, response: httpx.Response, body: Any, endpoint: str) -> ApiError | None:
         """Map a platform error response to an error; ``None`` means the response is a success.
 
-        The default understands HTTP alone; subclasses look at the body first.
+        The default understands HTTP alone (``HTTP_ERROR_MAP``); subclasses read their error body's
+        codes and message, then let their declared :attr:`error_map` decide (:meth:`mapped_error`).
         """
         status = response.status_code
         if status < 400:
             return None
-        text = f"HTTP {status}"
-        if status in (401, 403):
-            return self.credentials_error(f"{text} (not authorised)", endpoint=endpoint, status_code=status)
-        if status == 429:
-            return RateLimitedError(
-                self.display_name,
-                f"{text}: too many requests",
-                retry_after=_retry_after_seconds(response),
-                status_code=status,
-                endpoint=endpoint,
-            )
-        if status >= 500:
-            return TransientError(
-                self.display_name, f"{text}: server error", status_code=status, endpoint=endpoint
-            )
-        return ApiError(self.display_name, f"{text}: request rejected", status_code=status, endpoint=endpoint)
+        detail = f"HTTP {status}"
+        if HTTP_ERROR_MAP.match((), status) is None:
+            detail += ": request rejected"
+        return self.mapped_error(response, endpoint, detail, error_map=HTTP_ERROR_MAP)
+
+    def mapped_error(
+        self,
+        response: httpx.Response,
+        endpoint: str,
+        detail: str,
+        *,
+        codes: Collection[Code] = (),
+        message: str = "",
+        status_code: int | None = None,
+        code: Code | None = None,
+        retry_after: float | None = None,
+        error_map: ErrorMap | None = None,
+    ) -> ApiError:
+        """The error the first matching rule of the error map declares (``ApiError`` when none matches).
+
+        ``codes``: every code the body carries (platform codes, status words); ``message`` is what a
+        rule's ``message_contains`` looks in; ``status_code`` overrides the response's where the body
+        states its own; ``retry_after`` is the platform's wait hint, else the Retry-After header's.
+        """
+        status = response.status_code if status_code is None else status_code
+        rule = (error_map or self.error_map).match(codes, status, message)
+        kwargs: dict[str, Any] = {"status_code": status, "code": code, "endpoint": endpoint}
+        if rule is None:
+            return ApiError(self.display_name, detail, **kwargs)
+        text = f"{rule.prefix}{detail}{rule.suffix}"
+        if rule.error_class is not None:
+            return rule.error_class(self.display_name, text, **kwargs)
+        match rule.outcome:
+            case ErrorOutcome.CREDENTIALS:
+                return self.credentials_error(text, **kwargs)
+            case ErrorOutcome.TOKEN_EXPIRED:
+                return TokenExpiredError(self.display_name, text, **kwargs)
+            case ErrorOutcome.RATE_LIMITED:
+                wait = retry_after if retry_after is not None else _retry_after_seconds(response)
+                return RateLimitedError(self.display_name, text, retry_after=wait, **kwargs)
+            case ErrorOutcome.TRANSIENT:
+                return TransientError(self.display_name, text, **kwargs)
+            case ErrorOutcome.TOO_LARGE:
+                return RequestTooLargeError(self.display_name, text, **kwargs)
+        return ApiError(self.display_name, text, **kwargs)
 
     def parse_usage(self, headers: httpx.Headers) -> Usage | None:
         """Usage figures from a response's headers; ``None`` when the platform sent none."""

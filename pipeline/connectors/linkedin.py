@@ -62,17 +62,15 @@ from urllib.parse import quote
 import httpx
 
 from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.declarations import OAUTH_STATUS_ERROR_MAP, ReportWindow, restatement_days_of
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
     Clock,
     CredentialsError,
     HttpApiClient,
-    RateLimitedError,
     RetryPolicy,
     Sleep,
-    TokenExpiredError,
-    TransientError,
 )
 
 logger = logging.getLogger(__name__)
@@ -129,6 +127,12 @@ LINKEDIN_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("creative_id", "text", "_creative_id"), KeyColumn("report_date", "date", "_date")),
         "report_date",
         "adAnalytics pivot=CREATIVE, timeGranularity=DAILY (UTC days); money as decimal strings.",
+        # by default yesterday and the restated days before it; a request LinkedIn finds too large is halved
+        report_window=ReportWindow(
+            default_days=DEFAULT_LOOKBACK_DAYS + 1,
+            max_days_per_request=ANALYTICS_WINDOW_DAYS,
+            restatement_days=DEFAULT_LOOKBACK_DAYS,
+        ),
     ),
 }  # fmt: skip
 
@@ -162,9 +166,10 @@ class LinkedInConnector(HttpApiClient):
     platform = PLATFORM
     display_name = "LinkedIn"
     streams = LINKEDIN_STREAMS
+    error_map = OAUTH_STATUS_ERROR_MAP
     production_base_url = PRODUCTION_BASE_URL
     production_token_url = PRODUCTION_TOKEN_URL
-    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
+    restatement_lookback_days = restatement_days_of(LINKEDIN_STREAMS.values())
 
     def __init__(
         self,
@@ -321,22 +326,8 @@ class LinkedInConnector(HttpApiClient):
             parts = [str(p) for p in (code, body.get("serviceErrorCode"), body.get("message")) if p]
             if parts:
                 detail += ": " + " ".join(parts)
-        kwargs: dict[str, Any] = {"status_code": status, "code": code, "endpoint": endpoint}
-        if status == 401:
-            return TokenExpiredError(self.display_name, detail, **kwargs)
-        if status == 403:
-            return self.credentials_error(f"missing permission, {detail}", **kwargs)
-        if status == 429:
-            retry_after = response.headers.get("retry-after")  # LinkedIn sends none; honour one
-            return RateLimitedError(
-                self.display_name,
-                f"throttled, {detail}",
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-                **kwargs,
-            )
-        if status >= 500:
-            return TransientError(self.display_name, detail, **kwargs)
-        return ApiError(self.display_name, detail, **kwargs)
+        # LinkedIn sends no Retry-After with a 429; one is honoured if it appears
+        return self.mapped_error(response, endpoint, detail, code=code)
 
     # -- paging and analytics -------------------------------------------------------------------------
 
@@ -369,15 +360,11 @@ class LinkedInConnector(HttpApiClient):
     def _read_analytics(self, account: str, since: date | None, until: date | None) -> Iterator[Page]:
         last_complete = self.today() - timedelta(days=1)  # UTC days; today's is partial
         until = min(until or last_complete, last_complete)
-        since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS)
+        window = self.streams["ads_insights_daily"].window
+        since = since or window.default_since(until)
         if since > until:
             return
-        pending = []
-        start = since
-        while start <= until:
-            end = min(until, start + timedelta(days=self.analytics_window_days - 1))
-            pending.append((start, end))
-            start = end + timedelta(days=1)
+        pending = list(window.steps(since, until, self.analytics_window_days))
         while pending:
             start, end = pending.pop(0)
             try:

@@ -31,22 +31,29 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
+from pipeline.connectors.declarations import (
+    SERVER_ERRORS,
+    ErrorMap,
+    ErrorOutcome,
+    ErrorRule,
+    ReportWindow,
+    restatement_days_of,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
     Clock,
     CredentialsError,
     HttpApiClient,
-    RateLimitedError,
     RequestTooLargeError,
     RetryPolicy,
     Sleep,
@@ -70,6 +77,20 @@ TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_CODES = frozenset({102, 190})  # invalid / expired / revoked session
 PERMISSION_CODES = frozenset({10, *range(200, 300)})  # token valid but lacks a permission
 REDUCE_DATA_HINT = "reduce the amount of data"
+IS_TRANSIENT = "is_transient"  # the error body's own flag, matched like a code
+
+META_ERRORS = ErrorMap(
+    (
+        ErrorRule(ErrorOutcome.CREDENTIALS, codes=TOKEN_CODES),
+        ErrorRule(ErrorOutcome.CREDENTIALS, codes=PERMISSION_CODES, prefix="missing permission, "),
+        # code 1 is also Meta's "unknown error": only with this message is it "ask for less"
+        ErrorRule(ErrorOutcome.TOO_LARGE, codes=frozenset({1}), message_contains=REDUCE_DATA_HINT),
+        ErrorRule(ErrorOutcome.RATE_LIMITED, codes=RATE_LIMIT_CODES, prefix="throttled, "),
+        ErrorRule(
+            ErrorOutcome.TRANSIENT, codes=TRANSIENT_CODES | {IS_TRANSIENT}, http_statuses=SERVER_ERRORS
+        ),
+    )
+)
 
 # -- account statuses we do not report on -----------------------------------------------------------
 DISABLED_ACCOUNT_STATUSES = frozenset({2, 101})  # DISABLED, CLOSED
@@ -193,6 +214,10 @@ META_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("ad_id", "text", "ad_id"), KeyColumn("date_start", "date", "date_start")),
         "date_start",
         "Ad-level daily insights (level=ad, time_increment=1) in the account's timezone and currency.",
+        # one async report run per day: a failed day is retried (or split by ad) on its own
+        report_window=ReportWindow(
+            default_days=DEFAULT_LOOKBACK_DAYS, max_days_per_request=1, restatement_days=DEFAULT_LOOKBACK_DAYS
+        ),
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -206,6 +231,7 @@ META_STREAMS: dict[str, RawStream] = {
         "date_start",
         "Ad-level hourly insights (breakdowns=hourly_stats_aggregated_by_advertiser_time_zone) for "
         "recent days: one row per ad, local day and local clock hour, in the account's currency.",
+        report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=1),
     ),
 }
 
@@ -300,13 +326,6 @@ def _time_range(since: date, until: date) -> str:
     return json.dumps({"since": since.isoformat(), "until": until.isoformat()})
 
 
-def _days(since: date, until: date) -> Iterator[date]:
-    day = since
-    while day <= until:
-        yield day
-        day += timedelta(days=1)
-
-
 def _json_header(headers: httpx.Headers, name: str) -> Any:
     raw = headers.get(name)
     if not raw:
@@ -336,8 +355,9 @@ class MetaConnector(HttpApiClient):
     platform = PLATFORM
     display_name = "Meta"
     streams = META_STREAMS
+    error_map = META_ERRORS
     production_base_url = "https://graph.facebook.com"
-    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
+    restatement_lookback_days = restatement_days_of(META_STREAMS.values())
     max_jobs_in_flight = MAX_JOBS_IN_FLIGHT
 
     def __init__(
@@ -403,10 +423,10 @@ class MetaConnector(HttpApiClient):
         """Yield pages of records exactly as Meta sent them.
 
         Entity streams are snapshots (``since``/``until`` ignored). ``ads_insights_daily`` covers
-        ``since``..``until`` inclusive, dates in the account's timezone; by default the last
-        ``DEFAULT_LOOKBACK_DAYS`` days up to today (UTC), since Meta restates that long.
-        ``ads_insights_hourly`` covers the same kind of window, by default the last
-        ``DEFAULT_HOURLY_DAYS`` days up to the account's own today (its current day is partial).
+        ``since``..``until`` inclusive, dates in the account's timezone; by default its report
+        window's days up to today (UTC), since Meta restates that long. ``ads_insights_hourly``
+        covers the same kind of window, by default its report window's days up to the account's own
+        today (its current day is partial).
         """
         if stream not in self.streams:
             raise ValueError(f"unknown Meta stream {stream!r}; known streams: {', '.join(self.streams)}")
@@ -424,19 +444,16 @@ class MetaConnector(HttpApiClient):
                 "limit": self.page_limit,
             }
             yield from self._paged(self._path(f"act_{account}/{edge}"), params)
-        elif stream == "ads_insights_hourly":
-            # The account's today, not UTC's: east of UTC the current local day starts earlier.
-            until = until or self._local_today(account)
-            since = since or until - timedelta(days=DEFAULT_HOURLY_DAYS - 1)
-            if since > until:
-                raise ValueError(f"since ({since}) is after until ({until})")
-            yield from self._read_insights(account, since, until, breakdowns=(HOURLY_BREAKDOWN,))
         else:
-            until = until or self.today()
-            since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
+            hourly = stream == "ads_insights_hourly"
+            window = self.streams[stream].window
+            # Hourly: the account's today, not UTC's (east of UTC the current local day starts earlier).
+            until = until or (self._local_today(account) if hourly else self.today())
+            since = since or window.default_since(until)
             if since > until:
                 raise ValueError(f"since ({since}) is after until ({until})")
-            yield from self._read_insights(account, since, until)
+            breakdowns = (HOURLY_BREAKDOWN,) if hourly else ()
+            yield from self._read_insights(account, window.steps(since, until), breakdowns=breakdowns)
 
     def _local_today(self, account_id: str) -> date:
         """Today in the ad account's timezone (Meta reports days and hours in it)."""
@@ -534,26 +551,19 @@ class MetaConnector(HttpApiClient):
         code = error.get("code")
         subcode = error.get("error_subcode")
         message = str(error.get("message") or "")
-        status = response.status_code
         detail = f"code {code}{f'/{subcode}' if subcode else ''}: {message}"
         if error.get("fbtrace_id"):
             detail += f" (fbtrace_id {error['fbtrace_id']})"
-        kwargs: dict[str, Any] = {"status_code": status, "code": code, "endpoint": endpoint}
-        if code in TOKEN_CODES:
-            return self.credentials_error(detail, **kwargs)
-        if code in PERMISSION_CODES:
-            return self.credentials_error(f"missing permission, {detail}", **kwargs)
-        if code == 1 and REDUCE_DATA_HINT in message.lower():
-            return RequestTooLargeError(self.display_name, detail, **kwargs)
-        if code in RATE_LIMIT_CODES:
-            usage = self.parse_usage(response.headers)
-            retry_after = usage.regain_after if usage else None
-            return RateLimitedError(
-                self.display_name, f"throttled, {detail}", retry_after=retry_after, **kwargs
-            )
-        if code in TRANSIENT_CODES or error.get("is_transient") or status >= 500:
-            return TransientError(self.display_name, detail, **kwargs)
-        return ApiError(self.display_name, detail, **kwargs)
+        usage = self.parse_usage(response.headers)
+        return self.mapped_error(
+            response,
+            endpoint,
+            detail,
+            codes=(code, IS_TRANSIENT) if error.get("is_transient") else (code,),
+            message=message,
+            code=code,
+            retry_after=usage.regain_after if usage else None,
+        )
 
     def parse_usage(self, headers: httpx.Headers) -> Usage | None:
         """All of Meta's usage headers as named percentages, plus the time to regain access."""
@@ -646,10 +656,11 @@ class MetaConnector(HttpApiClient):
     # -- insights via async report runs -----------------------------------------------------------------
 
     def _read_insights(
-        self, account_id: str, since: date, until: date, breakdowns: tuple[str, ...] = ()
+        self, account_id: str, days: Iterable[tuple[date, date]], breakdowns: tuple[str, ...] = ()
     ) -> Iterator[Page]:
+        """One async report run per step of the stream's window (a day each)."""
         queue: deque[InsightsJob] = deque(
-            InsightsJob(account_id, day, breakdowns=breakdowns) for day in _days(since, until)
+            InsightsJob(account_id, day, breakdowns=breakdowns) for day, _ in days
         )
         running: list[_Run] = []
         while queue or running:

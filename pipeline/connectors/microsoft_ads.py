@@ -66,16 +66,23 @@ from pipeline.connectors.base import (
     RawStream,
     TokenRefreshCallback,
 )
+from pipeline.connectors.declarations import (
+    SERVER_ERRORS,
+    ErrorMap,
+    ErrorOutcome,
+    ErrorRule,
+    ReportWindow,
+    date_steps,
+    restatement_days_of,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
     Clock,
     CredentialsError,
     HttpApiClient,
-    RateLimitedError,
     RetryPolicy,
     Sleep,
-    TokenExpiredError,
     TransientError,
 )
 
@@ -94,6 +101,15 @@ RATE_LIMIT_CODES = frozenset({117})  # CallRateExceeded: "calls in a minute"
 TRANSIENT_CODES = frozenset({0, 207, 4204})  # InternalError, ConcurrentRequestOverLimit, ...
 END_AFTER_TODAY_CODES = frozenset({2010, 2004})  # InvalidCustomDateRangeEnd, NoCompleteDataAvaliable
 VANISHED_ENTITY_CODES = frozenset({1100, 1201})  # invalid campaign / ad group id (deleted meanwhile)
+# Tried in order on the codes of a fault's errors (every error of a batch must be transient to retry).
+MICROSOFT_ADS_ERRORS = ErrorMap(
+    (
+        ErrorRule(ErrorOutcome.TOKEN_EXPIRED, codes=TOKEN_EXPIRED_CODES),
+        ErrorRule(ErrorOutcome.CREDENTIALS, codes=CREDENTIALS_CODES),
+        ErrorRule(ErrorOutcome.RATE_LIMITED, codes=RATE_LIMIT_CODES, prefix="throttled, "),
+        ErrorRule(ErrorOutcome.TRANSIENT, codes=TRANSIENT_CODES, all_codes=True, http_statuses=SERVER_ERRORS),
+    )
+)
 CALL_RATE_WAIT_SECONDS = 60.0  # the per-minute call quota refills within a minute
 
 # Accounts that cannot have reportable data: closed, never finished, not yet approved.
@@ -174,6 +190,11 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         _REPORT_KEYS,
         "report_date",
         "Ad performance report, Daily aggregation: one CSV row per ad and local day, raw strings.",
+        report_window=ReportWindow(
+            default_days=DEFAULT_LOOKBACK_DAYS,
+            max_days_per_request=31,
+            restatement_days=DEFAULT_LOOKBACK_DAYS,
+        ),
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -182,6 +203,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         "report_date",
         "Ad performance report, Hourly aggregation: one CSV row per ad and local hour "
         '(TimePeriod "yyyy-mm-dd|h"), raw strings.',
+        report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=7),
     ),
 }
 _REPORT_STREAMS = {"ads_insights_daily": "Daily", "ads_insights_hourly": "Hourly"}
@@ -315,9 +337,10 @@ class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     platform = PLATFORM
     display_name = "Microsoft Advertising"
     streams = MICROSOFT_ADS_STREAMS
+    error_map = MICROSOFT_ADS_ERRORS
     production_base_url = "https://campaign.api.bingads.microsoft.com"
     production_token_url = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
-    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
+    restatement_lookback_days = restatement_days_of(MICROSOFT_ADS_STREAMS.values())
     token_scope = OAUTH_SCOPE
 
     def __init__(
@@ -331,8 +354,8 @@ class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
         first_poll_delay: float = 1.0,
         poll_timeout: float = 1800.0,
         page_size: int = 1000,
-        days_per_report: int = 31,
-        hourly_days_per_report: int = 7,
+        days_per_report: int | None = None,  # default: the stream's declared step (31 days)
+        hourly_days_per_report: int | None = None,  # default: 7 days
         max_reports_in_flight: int = 4,
         max_report_attempts: int = 3,
         confirm_empty_reports: bool = True,
@@ -351,6 +374,11 @@ class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
             raise CredentialsError(
                 "Microsoft Advertising", "no developer token is configured (Microsoft requires one per app)"
             )
+        declared = {name: MICROSOFT_ADS_STREAMS[name].window.max_days_per_request for name in _REPORT_STREAMS}
+        if days_per_report is None:
+            days_per_report = declared["ads_insights_daily"]
+        if hourly_days_per_report is None:
+            hourly_days_per_report = declared["ads_insights_hourly"]
         if page_size < 1 or days_per_report < 1 or hourly_days_per_report < 1 or max_reports_in_flight < 1:
             raise ValueError("page_size, days per report and reports in flight must be positive")
         super().__init__(
@@ -446,12 +474,9 @@ class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
             if since is not None and until is not None and since > until:
                 raise ValueError(f"since ({since}) is after until ({until})")
             today = self.today()
-            if aggregation == "Daily":
-                until = until or today - timedelta(days=1)
-                since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
-            else:
-                until = until or today
-                since = since or until - timedelta(days=DEFAULT_HOURLY_DAYS - 1)
+            # daily: complete days up to yesterday; hourly: up to today's current hour
+            until = until or (today - timedelta(days=1) if aggregation == "Daily" else today)
+            since = since or self.streams[stream].window.default_since(until)
             if since > until:
                 raise ValueError(f"since ({since}) is after until ({until})")
             yield from self._read_reports(account, aggregation, since, until)
@@ -561,18 +586,9 @@ class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
         if isinstance(body, dict) and body.get("TrackingId"):
             detail += f" (TrackingId {body['TrackingId']})"
         code = next((c for c in codes if c is not None), None)
-        kwargs: dict[str, Any] = {"status_code": status, "code": code, "endpoint": endpoint}
-        if TOKEN_EXPIRED_CODES.intersection(codes):
-            return TokenExpiredError(self.display_name, detail, **kwargs)
-        if CREDENTIALS_CODES.intersection(codes):
-            return self.credentials_error(detail, **kwargs)
-        if RATE_LIMIT_CODES.intersection(codes):
-            return RateLimitedError(
-                self.display_name, f"throttled, {detail}", retry_after=CALL_RATE_WAIT_SECONDS, **kwargs
-            )
-        if all(c in TRANSIENT_CODES for c in codes) or status >= 500:
-            return TransientError(self.display_name, detail, **kwargs)
-        return ApiError(self.display_name, detail, **kwargs)
+        return self.mapped_error(
+            response, endpoint, detail, codes=codes, code=code, retry_after=CALL_RATE_WAIT_SECONDS
+        )
 
     def endpoint_name(self, request: httpx.Request) -> str:
         # Every API call is a POST or PUT; GETs are report downloads from per-report signed URLs.
@@ -678,13 +694,10 @@ class MicrosoftAdsConnector(MajorUnitCampaignWrites, HttpApiClient):
     # -- reports ----------------------------------------------------------------------------------------
 
     def _read_reports(self, account_id: str, aggregation: str, since: date, until: date) -> Iterator[Page]:
-        step = self.days_per_report[aggregation]
-        queue: deque[ReportJob] = deque()
-        start = since
-        while start <= until:
-            end = min(until, start + timedelta(days=step - 1))
-            queue.append(ReportJob(account_id, aggregation, start, end))
-            start = end + timedelta(days=1)
+        queue: deque[ReportJob] = deque(
+            ReportJob(account_id, aggregation, start, end)
+            for start, end in date_steps(since, until, self.days_per_report[aggregation])
+        )
         clock = 0.0  # seconds slept while polling (an injected sleep does not move time.monotonic)
         running: list[_Submitted] = []
         while queue or running:

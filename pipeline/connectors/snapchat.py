@@ -71,17 +71,20 @@ from pipeline.connectors.base import (
     RawStream,
     TokenRefreshCallback,
 )
+from pipeline.connectors.declarations import (
+    OAUTH_STATUS_ERROR_MAP,
+    ReportWindow,
+    date_steps,
+    restatement_days_of,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
     Clock,
     CredentialsError,
     HttpApiClient,
-    RateLimitedError,
     RetryPolicy,
     Sleep,
-    TokenExpiredError,
-    TransientError,
 )
 
 logger = logging.getLogger(__name__)
@@ -147,6 +150,12 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         ),
         "start_date",
         "Ad stats per local day (account stats, breakdown=ad, granularity=DAY); money in micros.",
+        # by default the last complete local days: yesterday and the restated ones before it
+        report_window=ReportWindow(
+            default_days=DEFAULT_LOOKBACK_DAYS + 1,
+            max_days_per_request=MAX_DAY_SPAN_DAYS,
+            restatement_days=DEFAULT_LOOKBACK_DAYS,
+        ),
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -159,6 +168,8 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         ),
         "start_date",
         "Ad stats per hour (granularity=HOUR) for recent days; start_time carries the account's offset.",
+        # at most 7 real days per request: hour_windows shortens a window over a 25-hour day
+        report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=MAX_HOUR_SPAN.days),
     ),
 }
 
@@ -184,23 +195,25 @@ def _snap_time(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).isoformat(timespec="milliseconds")
 
 
-def day_windows(since: date, until: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+def day_windows(
+    since: date, until: date, tz: ZoneInfo, max_days: int = MAX_DAY_SPAN_DAYS
+) -> list[tuple[datetime, datetime]]:
     """DAY request windows covering since..until: local midnight to local midnight, ≤ 31 days each."""
-    windows = []
-    start = since
-    while start <= until:
-        end = min(until, start + timedelta(days=MAX_DAY_SPAN_DAYS - 1))
-        windows.append((_local_midnight(start, tz), _local_midnight(end + timedelta(days=1), tz)))
-        start = end + timedelta(days=1)
-    return windows
+    return [
+        (_local_midnight(start, tz), _local_midnight(end + timedelta(days=1), tz))
+        for start, end in date_steps(since, until, max_days)
+    ]
 
 
-def hour_windows(since: date, until: date, tz: ZoneInfo, now: datetime) -> list[tuple[datetime, datetime]]:
+def hour_windows(
+    since: date, until: date, tz: ZoneInfo, now: datetime, max_days: int = MAX_HOUR_SPAN.days
+) -> list[tuple[datetime, datetime]]:
     """HOUR request windows from local midnight of ``since`` to the end of the current hour at most.
 
     Each spans at most 7 real days; a window over a DST fall-back (a 25-hour day) would be 169 hours,
     so it stops a day earlier. Windows start at local midnight so days are never split across them.
     """
+    max_span = timedelta(days=max_days)
 
     # All arithmetic in UTC: aware datetimes sharing one zone subtract as wall-clock times.
     def midnight(day: date) -> datetime:
@@ -212,8 +225,8 @@ def hour_windows(since: date, until: date, tz: ZoneInfo, now: datetime) -> list[
     windows = []
     day = since
     while midnight(day) < stop:
-        days = MAX_HOUR_SPAN.days
-        while days > 1 and midnight(day + timedelta(days=days)) - midnight(day) > MAX_HOUR_SPAN:
+        days = max_days
+        while days > 1 and midnight(day + timedelta(days=days)) - midnight(day) > max_span:
             days -= 1
         end = min(stop, midnight(day + timedelta(days=days)))
         windows.append((midnight(day).astimezone(tz), end.astimezone(tz)))
@@ -227,9 +240,10 @@ class SnapchatConnector(MajorUnitCampaignWrites, HttpApiClient):
     platform = PLATFORM
     display_name = "Snapchat"
     streams = SNAPCHAT_STREAMS
+    error_map = OAUTH_STATUS_ERROR_MAP
     production_base_url = PRODUCTION_BASE_URL
     production_token_url = PRODUCTION_TOKEN_URL
-    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
+    restatement_lookback_days = restatement_days_of(SNAPCHAT_STREAMS.values())
 
     def __init__(
         self,
@@ -417,23 +431,8 @@ class SnapchatConnector(MajorUnitCampaignWrites, HttpApiClient):
                 detail += ": " + " ".join(str(p) for p in parts)
             if body.get("request_id"):
                 detail += f" (request_id {body['request_id']})"
-        kwargs: dict[str, Any] = {"status_code": status, "code": code, "endpoint": endpoint}
-        if status == 401:
-            # Expired (30-minute tokens) or invalid: the shared client refreshes once, then gives up.
-            return TokenExpiredError(self.display_name, detail, **kwargs)
-        if status == 403:
-            return self.credentials_error(f"missing permission, {detail}", **kwargs)
-        if status == 429:
-            retry_after = response.headers.get("retry-after")  # Snap sends none; honour one if it appears
-            return RateLimitedError(
-                self.display_name,
-                f"throttled, {detail}",
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-                **kwargs,
-            )
-        if status >= 500:
-            return TransientError(self.display_name, detail, **kwargs)
-        return ApiError(self.display_name, detail, **kwargs)
+        # 401: expired (30-minute tokens) or invalid; Snap sends no Retry-After, honoured if it appears
+        return self.mapped_error(response, endpoint, detail, code=code)
 
     def request_json(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         self._pace(method, url)
@@ -551,15 +550,19 @@ class SnapchatConnector(MajorUnitCampaignWrites, HttpApiClient):
         now = self.clock()
         today = now.astimezone(tz).date()
         if granularity == "DAY":
+            window = self.streams["ads_insights_daily"].window
             # Complete local days only: today's DAY bucket would be partial.
             last_complete = today - timedelta(days=1)
             until = min(until or last_complete, last_complete)
-            since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS)
-            windows = day_windows(since, until, tz) if since <= until else []
+            since = since or window.default_since(until)
+            windows = day_windows(since, until, tz, window.max_days_per_request) if since <= until else []
         else:
+            window = self.streams["ads_insights_hourly"].window
             until = min(until or today, today)
-            since = since or until - timedelta(days=DEFAULT_HOURLY_DAYS - 1)
-            windows = hour_windows(since, until, tz, now) if since <= until else []
+            since = since or window.default_since(until)
+            windows = (
+                hour_windows(since, until, tz, now, window.max_days_per_request) if since <= until else []
+            )
         for start, end in windows:
             yield from self._read_window(account_id, granularity, start, end, tz)
 

@@ -37,7 +37,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,13 +51,19 @@ from pipeline.connectors.base import (
     RawStream,
     TokenRefreshCallback,
 )
+from pipeline.connectors.declarations import (
+    ErrorMap,
+    ErrorOutcome,
+    ErrorRule,
+    ReportWindow,
+    restatement_days_of,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
     Clock,
     CredentialsError,
     HttpApiClient,
-    RateLimitedError,
     RetryPolicy,
     Sleep,
     TransientError,
@@ -79,6 +85,15 @@ TOKEN_CODES = frozenset({40102, 40104, 40105})  # expired / missing / invalid or
 PERMISSION_CODES = frozenset({40001})  # no permission for this advertiser or app
 RATE_LIMIT_CODES = frozenset({40100})
 TRANSIENT_CODES = frozenset({50000, 50002})
+# Tried in order on a body's non-zero ``code`` (HTTP errors without one: the HTTP defaults).
+TIKTOK_ERRORS = ErrorMap(
+    (
+        ErrorRule(ErrorOutcome.CREDENTIALS, codes=TOKEN_CODES),
+        ErrorRule(ErrorOutcome.CREDENTIALS, codes=PERMISSION_CODES, prefix="missing permission, "),
+        ErrorRule(ErrorOutcome.RATE_LIMITED, codes=RATE_LIMIT_CODES, prefix="rate limited, "),
+        ErrorRule(ErrorOutcome.TRANSIENT, codes=TRANSIENT_CODES),
+    )
+)
 
 # -- advertiser statuses we do not report on --------------------------------------------------------
 DISABLED_ADVERTISER_STATUSES = frozenset({"STATUS_DISABLE"})
@@ -159,6 +174,11 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         "stat_time_day",
         "Ad-level daily report (AUCTION_AD by stat_time_day) in the advertiser's timezone and currency; "
         "rows carry _advertiser_id, added by the connector.",
+        report_window=ReportWindow(
+            default_days=DEFAULT_LOOKBACK_DAYS,
+            max_days_per_request=MAX_DAILY_REPORT_DAYS,
+            restatement_days=DEFAULT_LOOKBACK_DAYS,
+        ),
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -172,6 +192,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         "stat_time_day",
         "Ad-level hourly report (AUCTION_AD by stat_time_hour) for recent days, local clock hours of "
         "the advertiser's timezone; rows carry _advertiser_id, added by the connector.",
+        report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=1),
     ),
 }
 
@@ -197,17 +218,6 @@ def _digits(value: str | int, what: str) -> str:
     return text
 
 
-def report_windows(
-    since: date, until: date, max_days: int = MAX_DAILY_REPORT_DAYS
-) -> Iterator[tuple[date, date]]:
-    """``since..until`` cut into consecutive inclusive windows of at most ``max_days`` days."""
-    start = since
-    while start <= until:
-        stop = min(until, start + timedelta(days=max_days - 1))
-        yield start, stop
-        start = stop + timedelta(days=1)
-
-
 def _report_row_key(row: dict[str, Any]) -> Hashable:
     dimensions = row.get("dimensions")
     if not isinstance(dimensions, dict):
@@ -221,8 +231,9 @@ class TikTokConnector(MajorUnitCampaignWrites, HttpApiClient):
     platform = PLATFORM
     display_name = "TikTok"
     streams = TIKTOK_STREAMS
+    error_map = TIKTOK_ERRORS
     production_base_url = "https://business-api.tiktok.com"
-    restatement_lookback_days = DEFAULT_LOOKBACK_DAYS
+    restatement_lookback_days = restatement_days_of(TIKTOK_STREAMS.values())
 
     def __init__(
         self,
@@ -293,10 +304,10 @@ class TikTokConnector(MajorUnitCampaignWrites, HttpApiClient):
         """Yield pages of records as TikTok sent them (report rows plus ``_advertiser_id``).
 
         Entity streams are snapshots (``since``/``until`` ignored). ``ads_insights_daily`` covers
-        ``since``..``until`` inclusive, days in the advertiser's timezone, by default the last
-        ``DEFAULT_LOOKBACK_DAYS`` days up to today (UTC); TikTok serves the current day, partial.
-        ``ads_insights_hourly`` covers the same kind of window, by default the last
-        ``DEFAULT_HOURLY_DAYS`` days up to the advertiser's own today.
+        ``since``..``until`` inclusive, days in the advertiser's timezone, by default its report
+        window's days up to today (UTC); TikTok serves the current day, partial.
+        ``ads_insights_hourly`` covers the same kind of window, by default its report window's days
+        up to the advertiser's own today. Each request spans at most the window's step.
         """
         if stream not in self.streams:
             raise ValueError(f"unknown TikTok stream {stream!r}; known streams: {', '.join(self.streams)}")
@@ -310,19 +321,18 @@ class TikTokConnector(MajorUnitCampaignWrites, HttpApiClient):
                 "filtering": json.dumps({"secondary_status": all_statuses}),
             }
             yield from self._paged(self._path(endpoint), params, key=lambda r: r.get(id_field))
-        elif stream == "ads_insights_hourly":
-            # The advertiser's today, not UTC's: east of UTC the current local day starts earlier.
-            until = until or self._local_today(advertiser)
-            since = since or until - timedelta(days=DEFAULT_HOURLY_DAYS - 1)
-            _check_window(since, until)
-            for day, _ in report_windows(since, until, max_days=1):  # one day per hourly request
-                yield from self._report(advertiser, "stat_time_hour", HOURLY_METRICS, day, day)
         else:
-            until = until or self.today()
-            since = since or until - timedelta(days=DEFAULT_LOOKBACK_DAYS - 1)
+            hourly = stream == "ads_insights_hourly"
+            window = self.streams[stream].window
+            # Hourly: the advertiser's today, not UTC's (east of UTC the current local day starts earlier).
+            until = until or (self._local_today(advertiser) if hourly else self.today())
+            since = since or window.default_since(until)
             _check_window(since, until)
-            for start, stop in report_windows(since, until):
-                yield from self._report(advertiser, "stat_time_day", DAILY_METRICS, start, stop)
+            dimension, metrics = (
+                ("stat_time_hour", HOURLY_METRICS) if hourly else ("stat_time_day", DAILY_METRICS)
+            )
+            for start, stop in window.steps(since, until):
+                yield from self._report(advertiser, dimension, metrics, start, stop)
 
     # -- write-back -------------------------------------------------------------------------------------
 
@@ -452,16 +462,7 @@ class TikTokConnector(MajorUnitCampaignWrites, HttpApiClient):
         detail = f"code {code}: {body.get('message') or 'no message'}"
         if body.get("request_id"):
             detail += f" (request_id {body['request_id']})"
-        kwargs: dict[str, Any] = {"status_code": response.status_code, "code": code, "endpoint": endpoint}
-        if code in TOKEN_CODES:
-            return self.credentials_error(detail, **kwargs)
-        if code in PERMISSION_CODES:
-            return self.credentials_error(f"missing permission, {detail}", **kwargs)
-        if code in RATE_LIMIT_CODES:
-            return RateLimitedError(self.display_name, f"rate limited, {detail}", **kwargs)
-        if code in TRANSIENT_CODES:
-            return TransientError(self.display_name, detail, **kwargs)
-        return ApiError(self.display_name, detail, **kwargs)
+        return self.mapped_error(response, endpoint, detail, codes=(code,), code=code)
 
     # -- requests and paging --------------------------------------------------------------------------
 
@@ -624,5 +625,4 @@ __all__ = [
     "TIKTOK_STREAMS",
     "TikTokConnector",
     "normalize_account_id",
-    "report_windows",
 ]

@@ -8,6 +8,7 @@ import dagster as dg
 
 from pipeline.config import last_complete_day, utc_now
 from pipeline.connectors import CONNECTORS
+from pipeline.connectors.declarations import restatement_days_of
 from pipeline.defs.partitions import range_tags
 
 # Platforms restate recent days (attribution windows): the daily run re-syncs this many days before
@@ -22,7 +23,8 @@ def lookback_days(platform: str) -> int:
     configured = os.environ.get(f"ADSIGNAL_LOOKBACK_DAYS_{platform.upper()}")
     if configured:
         return int(configured)
-    return int(getattr(CONNECTORS[platform], "restatement_lookback_days", DEFAULT_LOOKBACK_DAYS))
+    # the longest restatement the connector's streams declare (their report windows)
+    return restatement_days_of(CONNECTORS[platform].streams.values()) or DEFAULT_LOOKBACK_DAYS
 
 
 def hourly_selection() -> dg.AssetSelection:

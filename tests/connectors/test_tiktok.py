@@ -33,7 +33,6 @@ from pipeline.connectors.tiktok import (
     HOURLY_METRICS,
     TIKTOK_STREAMS,
     TikTokConnector,
-    report_windows,
 )
 from pipeline.ingest import sync_stream
 from pipeline.sandbox import SANDBOX_TOKENS, SandboxServer, World
@@ -287,6 +286,7 @@ def test_streams_match_the_raw_table_contract() -> None:
 
 
 def test_report_windows_are_at_most_30_days() -> None:
+    report_windows = TIKTOK_STREAMS["ads_insights_daily"].window.steps
     windows = list(report_windows(date(2026, 1, 1), date(2026, 3, 5)))
     assert windows == [
         (date(2026, 1, 1), date(2026, 1, 30)),
