@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from pipeline.connectors.declarations import ReportWindow
+from pipeline.connectors.declarations import Paging, ReportWindow
 
 Page = list[dict[str, Any]]
 
@@ -40,8 +40,9 @@ class RawStream:
 
     ``window_column`` names the key column that a sync window bounds (a date, or an hour for hourly
     streams); ``None`` means the stream is a snapshot replaced whole per account (entities). A
-    connector's windowed streams declare their ``report_window`` (default window, restatement, the
-    longest range one request may span) instead of hard-coding it in their read code.
+    connector's streams declare their ``paging`` (style, largest page) and its windowed streams
+    their ``report_window`` (default window, restatement, the longest range one request may span)
+    instead of hard-coding them in their read code.
     """
 
     platform: str
@@ -50,6 +51,7 @@ class RawStream:
     window_column: str | None = None
     description: str = ""
     report_window: ReportWindow | None = None
+    paging: Paging | None = None  # declared by every connector stream (CSV streams have none)
 
     @property
     def table(self) -> str:

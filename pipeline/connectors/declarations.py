@@ -1,11 +1,12 @@
-"""What a connector declares as data instead of code: report windows and error-code maps.
+"""What a connector declares as data instead of code: report windows, paging and error-code maps.
 
-Airbyte's declarative manifests are the model: a stream states its ``lookback_window`` and ``step``,
-and an error handler is a list of response filters (codes, HTTP statuses, a message fragment) each
-with an action. Here a windowed ``RawStream`` carries a :class:`ReportWindow`, and a connector
-carries an :class:`ErrorMap`; ``HttpApiClient.error_for`` turns the first matching
-:class:`ErrorRule` into the error the retry policy understands. Each connector keeps only its wire
-format: where the codes, message and retry hint sit in a platform's error body.
+Airbyte's declarative manifests are the model: a stream states its ``lookback_window``, ``step`` and
+paginator, and an error handler is a list of response filters (codes, HTTP statuses, a message
+fragment) each with an action. Here every ``RawStream`` of a connector carries its :class:`Paging`,
+a windowed one its :class:`ReportWindow`, and a connector carries an :class:`ErrorMap`;
+``HttpApiClient.mapped_error`` turns the first matching :class:`ErrorRule` into the error the retry
+policy understands. Each connector keeps only its wire format: where the codes, message and retry
+hint sit in a platform's error body, and where its next page is named.
 """
 
 from __future__ import annotations
@@ -66,6 +67,44 @@ def restatement_days_of(streams: Iterable[object]) -> int | None:
         if (window := getattr(stream, "report_window", None)) is not None and window.restatement_days
     ]
     return max(declared, default=None)
+
+
+class PagingStyle(StrEnum):
+    """How a stream's answers come in pages."""
+
+    NEXT_LINK = "next_link"  # each page names the next page's URL (a cursor in the link)
+    PAGE_TOKEN = "page_token"  # each page returns an opaque token, sent back as a parameter
+    PAGE_NUMBER = "page_number"  # pages numbered 1..n, the total repeated in every answer
+    STREAM = "stream"  # one response streamed in batches (no page requests)
+    UNPAGED = "unpaged"  # one answer: a single object, a full list, or a report file
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A stream's paging style and the platform's largest page (``None``: no page size to ask for)."""
+
+    style: PagingStyle
+    max_page_size: int | None = None
+
+    def __post_init__(self) -> None:
+        paged = self.style in (PagingStyle.NEXT_LINK, PagingStyle.PAGE_TOKEN, PagingStyle.PAGE_NUMBER)
+        if self.max_page_size is not None and (not paged or self.max_page_size < 1):
+            raise ValueError(f"a page size limit needs a paged style and at least 1, not {self}")
+
+
+UNPAGED = Paging(PagingStyle.UNPAGED)
+
+
+def checked_page_size(streams: Iterable[object], size: int, option: str = "page_size") -> int:
+    """``size`` if every stream that asks for a page size accepts it (the smallest declared limit)."""
+    limits = [
+        paging.max_page_size
+        for stream in streams
+        if (paging := getattr(stream, "paging", None)) is not None and paging.max_page_size
+    ]
+    if limits and not 1 <= size <= min(limits):
+        raise ValueError(f"{option} must be between 1 and {min(limits)}")
+    return size
 
 
 class ErrorOutcome(StrEnum):

@@ -55,6 +55,8 @@ from pipeline.connectors.declarations import (
     ErrorMap,
     ErrorOutcome,
     ErrorRule,
+    Paging,
+    PagingStyle,
     ReportWindow,
     restatement_days_of,
 )
@@ -78,6 +80,8 @@ PRODUCTION_TOKEN_URL = "https://oauth2.googleapis.com/token"
 DEFAULT_LOOKBACK_DAYS = 30  # conversions restate within the conversion window (30 days by default)
 DEFAULT_HOURLY_DAYS = 3  # hourly rows are read for today and the two days before
 DEFAULT_DAYS_PER_QUERY = 7  # one daily report query covers at most this many days (bounded bodies)
+# searchStream answers a query in one streamed response (use_search_stream=False pages by token)
+SEARCH_STREAM = Paging(PagingStyle.STREAM)
 MAX_PAGE_TOKEN_RESTARTS = 3  # a :search whose page tokens keep expiring gives up after this
 
 # -- error codes (GoogleAdsFailure.errors[].errorCode values) -----------------------------------------
@@ -191,6 +195,7 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY,),
         None,
         "Client account (customer) settings: currency, time zone, status.",
+        paging=SEARCH_STREAM,
     ),
     "campaigns": RawStream(
         PLATFORM,
@@ -198,6 +203,7 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("campaign_id", "text", "campaign.id")),
         None,
         "Campaigns of every status (REMOVED included) with their budget (micros of the account currency).",
+        paging=SEARCH_STREAM,
     ),
     "ad_groups": RawStream(
         PLATFORM,
@@ -205,8 +211,16 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("ad_group_id", "text", "adGroup.id")),
         None,
         "Ad groups of every status.",
+        paging=SEARCH_STREAM,
     ),
-    "ads": RawStream(PLATFORM, "ads", (_ACCOUNT_KEY, _AD_KEY), None, "Ads (ad_group_ad) and their parents."),
+    "ads": RawStream(
+        PLATFORM,
+        "ads",
+        (_ACCOUNT_KEY, _AD_KEY),
+        None,
+        "Ads (ad_group_ad) and their parents.",
+        paging=SEARCH_STREAM,
+    ),
     "ads_insights_daily": RawStream(
         PLATFORM,
         "ads_insights_daily",
@@ -219,6 +233,7 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
             max_days_per_request=DEFAULT_DAYS_PER_QUERY,
             restatement_days=DEFAULT_LOOKBACK_DAYS,
         ),
+        paging=SEARCH_STREAM,
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -228,6 +243,7 @@ GOOGLE_ADS_STREAMS: dict[str, RawStream] = {
         "Ad-level hourly metrics (segments.date + segments.hour, both account-local) for recent days.",
         # hourly rows are 24x as many: one day per query keeps each response bounded
         report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=1),
+        paging=SEARCH_STREAM,
     ),
 }
 

@@ -62,7 +62,15 @@ from urllib.parse import quote
 import httpx
 
 from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
-from pipeline.connectors.declarations import OAUTH_STATUS_ERROR_MAP, ReportWindow, restatement_days_of
+from pipeline.connectors.declarations import (
+    OAUTH_STATUS_ERROR_MAP,
+    UNPAGED,
+    Paging,
+    PagingStyle,
+    ReportWindow,
+    checked_page_size,
+    restatement_days_of,
+)
 from pipeline.connectors.http import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -81,6 +89,8 @@ RESTLI_PROTOCOL_VERSION = "2.0.0"
 PRODUCTION_BASE_URL = "https://api.linkedin.com"
 PRODUCTION_TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 MAX_PAGE_SIZE = 1000
+# searches return metadata.nextPageToken, at most MAX_PAGE_SIZE a page
+_PAGES = Paging(PagingStyle.PAGE_TOKEN, MAX_PAGE_SIZE)
 # Conversions restate for the 30-day click window: re-read that much.
 DEFAULT_LOOKBACK_DAYS = 30
 ANALYTICS_WINDOW_DAYS = 31  # days per analytics request; halved when LinkedIn refuses the size
@@ -108,18 +118,22 @@ LINKEDIN_STREAMS: dict[str, RawStream] = {
     "ad_accounts": RawStream(
         PLATFORM, "ad_accounts", (_ACCOUNT_KEY,), None,
         "Ad accounts (name, currency, status, type, reference), objects verbatim plus _account_id.",
+        paging=UNPAGED,
     ),
     "campaign_groups": RawStream(
         PLATFORM, "campaign_groups", (_ACCOUNT_KEY, KeyColumn("campaign_group_id", "text", "_id")), None,
         "Campaign groups (name, status, totalBudget, runSchedule) verbatim.",
+        paging=_PAGES,
     ),
     "campaigns": RawStream(
         PLATFORM, "campaigns", (_ACCOUNT_KEY, KeyColumn("campaign_id", "text", "_id")), None,
         "Campaigns: status, objectiveType, dailyBudget / totalBudget {amount, currencyCode}, runSchedule.",
+        paging=_PAGES,
     ),
     "creatives": RawStream(
         PLATFORM, "creatives", (_ACCOUNT_KEY, KeyColumn("creative_id", "text", "_id")), None,
         "Creatives (LinkedIn's ads): campaign URN, intendedStatus, name, verbatim.",
+        paging=_PAGES,
     ),
     "ads_insights_daily": RawStream(
         PLATFORM,
@@ -133,6 +147,7 @@ LINKEDIN_STREAMS: dict[str, RawStream] = {
             max_days_per_request=ANALYTICS_WINDOW_DAYS,
             restatement_days=DEFAULT_LOOKBACK_DAYS,
         ),
+        paging=UNPAGED,
     ),
 }  # fmt: skip
 
@@ -190,8 +205,7 @@ class LinkedInConnector(HttpApiClient):
             raise CredentialsError(
                 "LinkedIn", "no access or refresh token is configured: connect the LinkedIn account first"
             )
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        checked_page_size(LINKEDIN_STREAMS.values(), page_size, "page_size")
         super().__init__(
             base_url,
             credentials=credentials,

@@ -42,10 +42,14 @@ import httpx
 from pipeline.connectors.base import Credentials, KeyColumn, Page, RawStream, TokenRefreshCallback
 from pipeline.connectors.declarations import (
     SERVER_ERRORS,
+    UNPAGED,
     ErrorMap,
     ErrorOutcome,
     ErrorRule,
+    Paging,
+    PagingStyle,
     ReportWindow,
+    checked_page_size,
     restatement_days_of,
 )
 from pipeline.connectors.http import (
@@ -67,6 +71,8 @@ logger = logging.getLogger(__name__)
 PLATFORM = "meta"
 API_VERSION = "v21.0"
 MAX_PAGE_LIMIT = 5000  # Meta rejects larger page sizes
+# lists and report results follow paging.next, at most MAX_PAGE_LIMIT a page
+_PAGES = Paging(PagingStyle.NEXT_LINK, MAX_PAGE_LIMIT)
 DEFAULT_LOOKBACK_DAYS = 28  # attribution keeps restating a day for 28 days
 DEFAULT_HOURLY_DAYS = 7  # hourly data serves recent days (dbt var hourly_retention_days)
 HOURLY_BREAKDOWN = "hourly_stats_aggregated_by_advertiser_time_zone"
@@ -189,7 +195,12 @@ _ACCOUNT_KEY = KeyColumn("account_id", "text", "account_id")
 
 META_STREAMS: dict[str, RawStream] = {
     "ad_accounts": RawStream(
-        PLATFORM, "ad_accounts", (_ACCOUNT_KEY,), None, "Ad account settings (currency, timezone, status)."
+        PLATFORM,
+        "ad_accounts",
+        (_ACCOUNT_KEY,),
+        None,
+        "Ad account settings (currency, timezone, status).",
+        paging=UNPAGED,
     ),
     "campaigns": RawStream(
         PLATFORM,
@@ -197,6 +208,7 @@ META_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("campaign_id", "text", "id")),
         None,
         "Campaigns: status, objective, budgets in minor units of the account currency.",
+        paging=_PAGES,
     ),
     "adsets": RawStream(
         PLATFORM,
@@ -204,9 +216,15 @@ META_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("adset_id", "text", "id")),
         None,
         "Ad sets: status, budget, optimisation goal.",
+        paging=_PAGES,
     ),
     "ads": RawStream(
-        PLATFORM, "ads", (_ACCOUNT_KEY, KeyColumn("ad_id", "text", "id")), None, "Ads and their parents."
+        PLATFORM,
+        "ads",
+        (_ACCOUNT_KEY, KeyColumn("ad_id", "text", "id")),
+        None,
+        "Ads and their parents.",
+        paging=_PAGES,
     ),
     "ads_insights_daily": RawStream(
         PLATFORM,
@@ -218,6 +236,7 @@ META_STREAMS: dict[str, RawStream] = {
         report_window=ReportWindow(
             default_days=DEFAULT_LOOKBACK_DAYS, max_days_per_request=1, restatement_days=DEFAULT_LOOKBACK_DAYS
         ),
+        paging=_PAGES,
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -232,6 +251,7 @@ META_STREAMS: dict[str, RawStream] = {
         "Ad-level hourly insights (breakdowns=hourly_stats_aggregated_by_advertiser_time_zone) for "
         "recent days: one row per ad, local day and local clock hour, in the account's currency.",
         report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=1),
+        paging=_PAGES,
     ),
 }
 
@@ -382,8 +402,7 @@ class MetaConnector(HttpApiClient):
             raise CredentialsError(
                 "Meta", "no access token is configured: connect the Meta account in adsignal first"
             )
-        if not 1 <= page_limit <= MAX_PAGE_LIMIT:
-            raise ValueError(f"page_limit must be between 1 and {MAX_PAGE_LIMIT}")
+        checked_page_size(META_STREAMS.values(), page_limit, "page_limit")
         # Meta tokens are long-lived (no refresh grant): a rejected token means reconnect.
         super().__init__(
             base_url,

@@ -68,6 +68,7 @@ from pipeline.connectors.base import (
 )
 from pipeline.connectors.declarations import (
     SERVER_ERRORS,
+    UNPAGED,
     ErrorMap,
     ErrorOutcome,
     ErrorRule,
@@ -161,6 +162,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         (KeyColumn("account_id", "text", "Id"),),
         None,
         "Advertiser accounts (Account/Query): currency, Microsoft time zone name, lifecycle status.",
+        paging=UNPAGED,
     ),
     "campaigns": RawStream(
         PLATFORM,
@@ -169,6 +171,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         None,
         "Campaigns of every type (deleted ones are not listed); DailyBudget in major units. "
         "_account_id is added by the connector.",
+        paging=UNPAGED,
     ),
     "ad_groups": RawStream(
         PLATFORM,
@@ -176,6 +179,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         (_ENTITY_ACCOUNT_KEY, KeyColumn("ad_group_id", "text", "Id")),
         None,
         "Ad groups per campaign; _account_id and _campaign_id are added by the connector.",
+        paging=UNPAGED,
     ),
     "ads": RawStream(
         PLATFORM,
@@ -183,6 +187,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         (_ENTITY_ACCOUNT_KEY, KeyColumn("ad_id", "text", "Id")),
         None,
         "Ads per ad group (every ad type); _account_id, _campaign_id and _ad_group_id are added.",
+        paging=UNPAGED,
     ),
     "ads_insights_daily": RawStream(
         PLATFORM,
@@ -195,6 +200,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
             max_days_per_request=31,
             restatement_days=DEFAULT_LOOKBACK_DAYS,
         ),
+        paging=UNPAGED,
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -204,6 +210,7 @@ MICROSOFT_ADS_STREAMS: dict[str, RawStream] = {
         "Ad performance report, Hourly aggregation: one CSV row per ad and local hour "
         '(TimePeriod "yyyy-mm-dd|h"), raw strings.',
         report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=7),
+        paging=UNPAGED,
     ),
 }
 _REPORT_STREAMS = {"ads_insights_daily": "Daily", "ads_insights_hourly": "Hourly"}

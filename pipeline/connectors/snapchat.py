@@ -73,7 +73,11 @@ from pipeline.connectors.base import (
 )
 from pipeline.connectors.declarations import (
     OAUTH_STATUS_ERROR_MAP,
+    UNPAGED,
+    Paging,
+    PagingStyle,
     ReportWindow,
+    checked_page_size,
     date_steps,
     restatement_days_of,
 )
@@ -94,6 +98,8 @@ API_VERSION = "v1"
 PRODUCTION_BASE_URL = "https://adsapi.snapchat.com"
 PRODUCTION_TOKEN_URL = "https://accounts.snapchat.com/login/oauth2/access_token"
 MAX_PAGE_LIMIT = 1000  # Snap accepts limit 50..1000 on lists and breakdown stats
+# lists and stats follow paging.next_link, at most MAX_PAGE_LIMIT a page
+_PAGES = Paging(PagingStyle.NEXT_LINK, MAX_PAGE_LIMIT)
 MAX_DAY_SPAN_DAYS = 31  # DAY granularity: at most 31 local days per request
 MAX_HOUR_SPAN = timedelta(days=7)  # HOUR granularity: at most 7 days per request
 # Snap finalises a day's numbers about 48 h after it ends (timeseries_stat.finalized_data_end_time):
@@ -118,6 +124,7 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         (KeyColumn("account_id", "text", "id"),),
         None,
         "Ad accounts (currency, timezone, status, organization), objects verbatim.",
+        paging=UNPAGED,
     ),
     "campaigns": RawStream(
         PLATFORM,
@@ -125,6 +132,7 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         (KeyColumn("account_id", "text", "ad_account_id"), KeyColumn("campaign_id", "text", "id")),
         None,
         "Campaigns: status, objective, daily_budget_micro / lifetime_spend_cap_micro (micro-currency).",
+        paging=_PAGES,
     ),
     "ad_squads": RawStream(
         PLATFORM,
@@ -132,6 +140,7 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("ad_squad_id", "text", "id")),
         None,
         "Ad squads (Snap's ad groups) verbatim, plus _account_id (the account they were listed under).",
+        paging=_PAGES,
     ),
     "ads": RawStream(
         PLATFORM,
@@ -139,6 +148,7 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("ad_id", "text", "id")),
         None,
         "Ads verbatim (ad_squad_id, status, review_status), plus _account_id.",
+        paging=_PAGES,
     ),
     "ads_insights_daily": RawStream(
         PLATFORM,
@@ -156,6 +166,7 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
             max_days_per_request=MAX_DAY_SPAN_DAYS,
             restatement_days=DEFAULT_LOOKBACK_DAYS,
         ),
+        paging=_PAGES,
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -170,6 +181,7 @@ SNAPCHAT_STREAMS: dict[str, RawStream] = {
         "Ad stats per hour (granularity=HOUR) for recent days; start_time carries the account's offset.",
         # at most 7 real days per request: hour_windows shortens a window over a 25-hour day
         report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=MAX_HOUR_SPAN.days),
+        paging=_PAGES,
     ),
 }
 
@@ -267,8 +279,7 @@ class SnapchatConnector(MajorUnitCampaignWrites, HttpApiClient):
             raise CredentialsError(
                 "Snapchat", "no access or refresh token is configured: connect the Snapchat account first"
             )
-        if not 1 <= page_limit <= MAX_PAGE_LIMIT:
-            raise ValueError(f"page_limit must be between 1 and {MAX_PAGE_LIMIT}")
+        checked_page_size(SNAPCHAT_STREAMS.values(), page_limit, "page_limit")
         super().__init__(
             base_url,
             credentials=credentials,

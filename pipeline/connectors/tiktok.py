@@ -52,10 +52,14 @@ from pipeline.connectors.base import (
     TokenRefreshCallback,
 )
 from pipeline.connectors.declarations import (
+    UNPAGED,
     ErrorMap,
     ErrorOutcome,
     ErrorRule,
+    Paging,
+    PagingStyle,
     ReportWindow,
+    checked_page_size,
     restatement_days_of,
 )
 from pipeline.connectors.http import (
@@ -74,6 +78,8 @@ logger = logging.getLogger(__name__)
 PLATFORM = "tiktok"
 API_VERSION = "v1.3"
 MAX_PAGE_SIZE = 1000  # TikTok rejects larger pages (40002)
+# lists and reports page by number, at most MAX_PAGE_SIZE a page
+_PAGES = Paging(PagingStyle.PAGE_NUMBER, MAX_PAGE_SIZE)
 MAX_DAILY_REPORT_DAYS = 30  # stat_time_day reports span at most 30 days per request
 DEFAULT_LOOKBACK_DAYS = 7  # TikTok restates conversions for about a week (attribution)
 DEFAULT_HOURLY_DAYS = 7  # hourly data serves recent days (dbt var hourly_retention_days)
@@ -141,6 +147,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY,),
         None,
         "Advertiser settings (advertiser/info): currency, timezone, status.",
+        paging=UNPAGED,
     ),
     "campaigns": RawStream(
         PLATFORM,
@@ -148,6 +155,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("campaign_id", "text", "campaign_id")),
         None,
         "Campaigns (campaign/get, deleted included): status, objective, budget in major units.",
+        paging=_PAGES,
     ),
     "adgroups": RawStream(
         PLATFORM,
@@ -155,6 +163,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("adgroup_id", "text", "adgroup_id")),
         None,
         "Ad groups (adgroup/get, deleted included): status, optimisation goal, schedule, budget.",
+        paging=_PAGES,
     ),
     "ads": RawStream(
         PLATFORM,
@@ -162,6 +171,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         (_ACCOUNT_KEY, KeyColumn("ad_id", "text", "ad_id")),
         None,
         "Ads (ad/get, deleted included) and their parents.",
+        paging=_PAGES,
     ),
     "ads_insights_daily": RawStream(
         PLATFORM,
@@ -179,6 +189,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
             max_days_per_request=MAX_DAILY_REPORT_DAYS,
             restatement_days=DEFAULT_LOOKBACK_DAYS,
         ),
+        paging=_PAGES,
     ),
     "ads_insights_hourly": RawStream(
         PLATFORM,
@@ -193,6 +204,7 @@ TIKTOK_STREAMS: dict[str, RawStream] = {
         "Ad-level hourly report (AUCTION_AD by stat_time_hour) for recent days, local clock hours of "
         "the advertiser's timezone; rows carry _advertiser_id, added by the connector.",
         report_window=ReportWindow(default_days=DEFAULT_HOURLY_DAYS, max_days_per_request=1),
+        paging=_PAGES,
     ),
 }
 
@@ -257,8 +269,7 @@ class TikTokConnector(MajorUnitCampaignWrites, HttpApiClient):
             raise CredentialsError(
                 "TikTok", "no access token is configured: connect the TikTok account in adsignal first"
             )
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        checked_page_size(TIKTOK_STREAMS.values(), page_size, "page_size")
         if max_rereads < 0:
             raise ValueError("max_rereads must be >= 0")
         super().__init__(

@@ -1,4 +1,4 @@
-"""Report windows and error-code maps are data every connector declares, and the shared code that
+"""Report windows, paging and error-code maps are data every connector declares, and the shared code that
 reads them does what the declarations say."""
 
 from __future__ import annotations
@@ -10,12 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.connectors.base import RawStream
 from pipeline.connectors.declarations import (
     HTTP_ERROR_MAP,
+    UNPAGED,
     ErrorMap,
     ErrorOutcome,
     ErrorRule,
+    Paging,
+    PagingStyle,
     ReportWindow,
+    checked_page_size,
     date_steps,
     restatement_days_of,
 )
@@ -50,6 +55,26 @@ def test_every_windowed_stream_declares_its_report_window(platform: str) -> None
     # the scheduled restatement runs read the declaration, and the class attribute agrees with it
     assert connector.restatement_lookback_days == restatement_days_of(connector.streams.values())
     assert lookback_days(platform) == restatement_days_of(connector.streams.values())
+
+
+@pytest.mark.parametrize("platform", sorted(CONNECTOR_CLASSES))
+def test_every_stream_declares_its_paging(platform: str) -> None:
+    for stream in CONNECTOR_CLASSES[platform].streams.values():
+        assert isinstance(stream.paging, Paging), f"{stream.table} declares how its answers are paged"
+
+
+def test_a_page_size_is_checked_against_the_smallest_declared_page() -> None:
+    pages_of = {"wide": Paging(PagingStyle.NEXT_LINK, 5000), "narrow": Paging(PagingStyle.PAGE_TOKEN, 1000)}
+    streams = [RawStream("example", name, (), paging=paging) for name, paging in pages_of.items()] + [
+        RawStream("example", "report", (), paging=UNPAGED)
+    ]
+    assert checked_page_size(streams, 1000) == 1000
+    with pytest.raises(ValueError, match="page_limit must be between 1 and 1000"):
+        checked_page_size(streams, 1001, "page_limit")
+    with pytest.raises(ValueError):
+        checked_page_size(streams, 0)
+    with pytest.raises(ValueError):
+        Paging(PagingStyle.UNPAGED, 100)  # nothing to ask a page size of
 
 
 @pytest.mark.parametrize("platform", sorted(CONNECTOR_CLASSES))
