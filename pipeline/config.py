@@ -35,6 +35,11 @@ class Settings:
         """Where CSV exports are dropped for import (``ADSIGNAL_IMPORT_DIR``)."""
         return Path(os.environ.get("ADSIGNAL_IMPORT_DIR", self.data_dir / "imports")).resolve()
 
+    @property
+    def events_dir(self) -> Path:
+        """Where JSON Lines event exports are dropped for import (``ADSIGNAL_EVENTS_DIR``)."""
+        return Path(os.environ.get("ADSIGNAL_EVENTS_DIR", self.data_dir / "events")).resolve()
+
 
 @cache
 def settings() -> Settings:

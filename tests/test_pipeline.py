@@ -66,10 +66,11 @@ def offline_decisions() -> Iterator[None]:
 
 @pytest.fixture(scope="module", autouse=True)
 def import_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """An empty CSV import folder: the pipeline's CSV asset must not pick up the demo's files."""
+    """Empty CSV and events import folders: the pipeline's import assets must not pick up the demo's files."""
     folder = tmp_path_factory.mktemp("imports")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ADSIGNAL_IMPORT_DIR", str(folder))
+        patch.setenv("ADSIGNAL_EVENTS_DIR", str(tmp_path_factory.mktemp("events")))
         config.settings.cache_clear()
         yield folder
     config.settings.cache_clear()

@@ -1,5 +1,5 @@
 """``raw.cdp_events`` and ``app.collect_keys``: events in (idempotent on messageId), bad lines to the
-quarantine, write keys stored as hashes."""
+quarantine, the events folder's files in ``raw.file_imports``, write keys stored as hashes."""
 
 from __future__ import annotations
 
@@ -65,6 +65,67 @@ def quarantine_events(
 
 def clear_quarantine(conn: psycopg.Connection, source: str) -> None:
     conn.execute("delete from raw.quarantine where platform = %s and source = %s", (EVENTS_PLATFORM, source))
+
+
+# --- the events folder's files (raw.file_imports, beside the CSV imports) ----------------------------
+
+EVENTS_FILE_STREAM = "raw.cdp_events"  # raw.file_imports.stream of an events file
+
+
+def previous_file_import(conn: psycopg.Connection, sha256: str, tenant_id: str) -> str | None:
+    """Why a folder import skips this content for this tenant (imported or rejected before), or None.
+
+    ``failed`` imports (the file changed while read, a read error) are not listed: the next scan retries.
+    """
+    found = conn.execute(
+        "select status, file_name, imported_at, error from raw.file_imports"
+        " where sha256 = %s and stream = %s and status in ('loaded', 'rejected')"
+        " and report ->> 'tenant_id' = %s order by imported_at desc limit 1",
+        (sha256, EVENTS_FILE_STREAM, tenant_id),
+    ).fetchone()
+    if not found:
+        return None
+    status, file_name, imported_at, error = found
+    when = imported_at.isoformat(timespec="seconds")
+    if status == "rejected":
+        return f"same content was rejected on {when} as {file_name}: {error}"
+    return f"same content was imported on {when} as {file_name}"
+
+
+def record_file_import(
+    conn: psycopg.Connection,
+    *,
+    file_name: str,
+    path: str,
+    sha256: str,
+    status: str,
+    counts: dict[str, int | str],
+    error: str | None = None,
+    run_id: str | None = None,
+) -> int:
+    """One row per import attempt of an events file: ``loaded``, ``rejected`` (unreadable) or ``failed``.
+
+    ``counts`` (lines, loaded, repeated, quarantined, tenant_id) go to the report: never event contents.
+    """
+    (import_id,) = conn.execute(
+        "insert into raw.file_imports (file_name, source_path, sha256, stream, status, rows_loaded,"
+        " rows_quarantined, rows_duplicate, report, error, run_id)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning import_id",
+        (
+            file_name,
+            path,
+            sha256,
+            EVENTS_FILE_STREAM,
+            status,
+            counts.get("loaded", 0),
+            counts.get("quarantined", 0),
+            counts.get("repeated", 0),
+            Jsonb(counts),
+            error,
+            run_id,
+        ),
+    ).fetchone()
+    return int(import_id)
 
 
 def count_events(conn: psycopg.Connection, tenant_id: str) -> int:
