@@ -7,7 +7,9 @@ with accounts as (
     select * from {{ ref('stg_meta__ad_accounts') }}
 ),
 
-insights as (
+-- Not materialized: referenced twice, PostgreSQL would otherwise scan and parse every raw row once
+-- (a daily run's cost would follow the history) instead of reading by the raw table's indexes.
+insights as not materialized (
     select account_id, date_day, attribution_setting from {{ ref('stg_meta__ad_insights') }}
 ),
 

@@ -7,7 +7,9 @@ with accounts as (
     select * from {{ ref('stg_snapchat__ad_accounts') }}
 ),
 
-insights as (
+-- Not materialized: referenced twice, PostgreSQL would otherwise scan and parse every raw row once
+-- (a daily run's cost would follow the history) instead of reading by the raw table's indexes.
+insights as not materialized (
     select account_id, date_day, swipe_up_attribution_window, view_attribution_window
     from {{ ref('stg_snapchat__ad_insights') }}
 ),
