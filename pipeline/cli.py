@@ -39,6 +39,9 @@ run_monitoring:
   free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
+# No "Join the Dagster community" dialog on a newcomer's first `make ui`.
+nux:
+  enabled: false
 """
 
 
@@ -55,6 +58,8 @@ def dagster_home() -> Path:
 
 
 @click.group()
+# The installed distribution's version (pyproject.toml), not a constant kept in step by hand.
+@click.version_option(package_name="adsignal", prog_name="adsignal", message="%(prog)s %(version)s")
 def main() -> None:
     """adsignal: ad-platform data into trusted marts, alerts and safe decisions."""
 

@@ -3,15 +3,18 @@ program that merely happens to answer on the sandbox's port."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import main, sandbox_for_demo
@@ -136,3 +139,25 @@ def test_materialize_selects_assets_of_the_daily_job_by_dagster_selection() -> N
     for selection, why in (("key:nothing/*", "matches no asset"), ("group:((", "Invalid selection")):
         with pytest.raises(InputError, match=why):
             _selected_asset_keys(selection)
+
+
+def test_version_is_the_installed_distributions() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"adsignal {importlib.metadata.version('adsignal')}\n"
+
+
+def test_the_generated_dagster_instance_shows_no_community_dialog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterInstance
+
+    from pipeline.cli import dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    home = dagster_home()
+    assert yaml.safe_load((home / "dagster.yaml").read_text())["nux"] == {"enabled": False}
+    # Dagster validates the file against its instance schema on load: a wrong key fails here.
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.nux_enabled is False
+        assert instance.telemetry_enabled is False
