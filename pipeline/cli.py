@@ -304,13 +304,41 @@ def connections_list() -> None:
     from pipeline.connections import stored_connections
     from pipeline.warehouse.db import database_url
 
+    stored = stored_connections(database_url(), tenant_id=None)
+    if not stored:
+        # An empty table reads as "broken"; say what the syncs use instead and how to change it.
+        click.echo(_no_stored_connections())
+        return
     table = Table("id", "tenant", "platform", "name", "accounts", "status", "reason")
-    for c in stored_connections(database_url(), tenant_id=None):
+    for c in stored:
         accounts = ", ".join(c.account_ids) if c.account_ids else "all"
         table.add_row(
             str(c.connection_id), c.tenant_id, c.platform, c.name, accounts, c.status, c.status_reason or ""
         )
     Console().print(table)
+
+
+def _no_stored_connections() -> str:
+    """What ``connections list`` says with nothing stored: where each platform's syncs go instead."""
+    from pipeline.connections import environment_connection
+    from pipeline.connectors import CONNECTORS
+
+    from_env = [p for p in CONNECTORS if environment_connection(p) is not None]
+    sandboxed = [p for p in CONNECTORS if p not in from_env]
+    lines = ["No stored connections."]
+    if sandboxed:
+        who = "Every platform syncs" if not from_env else f"{', '.join(sandboxed)} sync"
+        lines.append(
+            f"{who} from the built-in sandbox (fake APIs at {settings().sandbox_url}; demo data, no credentials)."
+        )
+    if from_env:
+        lines.append(
+            f"{', '.join(from_env)} sync with credentials from environment variables (<PLATFORM>_ACCESS_TOKEN)."
+        )
+    lines.append(
+        f"Add a real connection: adsignal connections add <platform> (one of {', '.join(CONNECTORS)})."
+    )
+    return "\n".join(lines)
 
 
 @connections.command("test")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pipeline import config, secret_box
 from pipeline.cli import main
 from pipeline.connections import add_connection, resolve_connections, stored_connections
+from pipeline.connectors import CONNECTORS
 from pipeline.connectors.base import Credentials
 from pipeline.connectors.http import CredentialsError
 from pipeline.sandbox.server import SANDBOX_TOKENS, SandboxServer
@@ -183,3 +184,24 @@ def test_a_changed_secret_key_is_one_line_exit_2(environment: str, monkeypatch: 
         "Error: stored credentials cannot be decrypted with the current ADSIGNAL_SECRET_KEY"
     )
     assert SECRET not in result.output
+
+
+def test_list_with_nothing_stored_says_the_sandbox_is_in_use(
+    environment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for platform in CONNECTORS:
+        for name in ("ACCESS_TOKEN", "REFRESH_TOKEN"):
+            monkeypatch.delenv(f"{platform.upper()}_{name}", raising=False)
+    result = CliRunner().invoke(main, ["connections", "list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "No stored connections."
+    assert lines[1].startswith("Every platform syncs from the built-in sandbox")
+    assert lines[2].startswith("Add a real connection: adsignal connections add <platform>")
+
+    # A platform with credentials in the environment is not said to be on the sandbox.
+    monkeypatch.setenv("META_ACCESS_TOKEN", SECRET)
+    result = CliRunner().invoke(main, ["connections", "list"])
+    assert result.exit_code == 0, result.output
+    assert "meta sync with credentials from environment variables" in result.output
+    assert "meta" not in result.output.splitlines()[1] and SECRET not in result.output
