@@ -1,5 +1,6 @@
 -- The campaign fact is a pure rollup of the ad fact: totals must match per platform and day (on a
 -- windowed run, the window's days: the days the run rebuilt on both sides).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_campaign_performance_daily'}}}) }}
 with ad_totals as (
     select platform, date_day, sum(spend) as spend, sum(conversions) as conversions,
         sum(conversion_value) as conversion_value, sum(impressions) as impressions, sum(clicks) as clicks
