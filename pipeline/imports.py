@@ -45,6 +45,7 @@ from pipeline.connectors.csv_import import (
 )
 from pipeline.import_spool import AccountSpools, BadRowSpool, ImportSpool, spool_root
 from pipeline.warehouse.connector_overlap import connector_days
+from pipeline.warehouse.events_store import EVENTS_FILE_STREAM
 from pipeline.warehouse.loader import (
     MAX_QUARANTINE_ROWS_PER_SYNC,
     LoadResult,
@@ -414,9 +415,11 @@ def record_rebuild(
             " status = case when status = 'failed' then status"
             "   when %(error)s::text is null then 'rebuilt' else 'rebuild_failed' end,"
             " rebuild_error = %(error)s, rebuild_run_id = %(rebuild_run_id)s, rebuilt_at = now()"
-            " where status <> 'rejected'"
+            " where status <> 'rejected' and stream <> %(events_stream)s"
             "   and (import_id = any(%(ids)s) or run_id = %(run_id)s)",
             {
+                # the daily run imports the events folder too: its files have no marts to rebuild
+                "events_stream": EVENTS_FILE_STREAM,
                 "error": error[:4000] if error else None,
                 "rebuild_run_id": rebuild_run_id,
                 "ids": import_ids or [],
