@@ -32,13 +32,14 @@ from pipeline.config import DEFAULT_TENANT, utc_now
 from pipeline.connectors.events import Event, EventError, parse_line, scrub_pii
 from pipeline.imports import file_sha256
 from pipeline.warehouse.events_store import (
+    EVENTS_FILE_STREAM,
     EVENTS_PLATFORM,
     clear_quarantine,
     insert_events,
-    previous_file_import,
     quarantine_events,
     record_file_import,
 )
+from pipeline.warehouse.file_imports_store import previous_import
 
 BATCH = 5_000
 EVENT_FILE_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -244,7 +245,10 @@ def import_events_folder(
             report.failed[name] = f"{type(exc).__name__}: {exc}"
             continue
         with psycopg.connect(url) as conn:
-            seen = previous_file_import(conn, sha256, tenant_id)
+            # ``failed`` imports (changed while read, a read error) are not listed: the next scan retries
+            seen = previous_import(
+                conn, sha256, statuses=("loaded", "rejected"), stream=EVENTS_FILE_STREAM, tenant_id=tenant_id
+            )
         if seen:
             report.skipped[name] = seen
             continue

@@ -46,6 +46,7 @@ from pipeline.connectors.csv_import import (
 from pipeline.import_spool import AccountSpools, BadRowSpool, ImportSpool, spool_root
 from pipeline.warehouse.connector_overlap import connector_days
 from pipeline.warehouse.events_store import EVENTS_FILE_STREAM
+from pipeline.warehouse.file_imports_store import previous_import
 from pipeline.warehouse.loader import (
     MAX_QUARANTINE_ROWS_PER_SYNC,
     LoadResult,
@@ -470,17 +471,7 @@ def import_folder(
 
 def _previous_import(url: str, sha256: str) -> str | None:
     with psycopg.connect(url) as conn:
-        found = conn.execute(
-            # Not 'failed' (some accounts not loaded) nor 'rebuild_failed': importing again retries.
-            "select status, file_name, imported_at, error from raw.file_imports"
-            " where sha256 = %s and status in ('loaded', 'rebuilt', 'rejected')"
-            " order by imported_at desc limit 1",
-            (sha256,),
-        ).fetchone()
-    if not found:
-        return None
-    status, file_name, imported_at, error = found
-    when = imported_at.isoformat(timespec="seconds")
-    if status == "rejected":
-        return f"same content was rejected on {when} as {file_name}: {error}"
-    return f"same content was imported on {when} as {file_name}"
+        # Not 'failed' (some accounts not loaded) nor 'rebuild_failed': importing again retries.
+        return previous_import(
+            conn, sha256, statuses=("loaded", "rebuilt", "rejected"), other_than_stream=EVENTS_FILE_STREAM
+        )

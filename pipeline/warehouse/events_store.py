@@ -72,26 +72,6 @@ def clear_quarantine(conn: psycopg.Connection, source: str) -> None:
 EVENTS_FILE_STREAM = "raw.cdp_events"  # raw.file_imports.stream of an events file
 
 
-def previous_file_import(conn: psycopg.Connection, sha256: str, tenant_id: str) -> str | None:
-    """Why a folder import skips this content for this tenant (imported or rejected before), or None.
-
-    ``failed`` imports (the file changed while read, a read error) are not listed: the next scan retries.
-    """
-    found = conn.execute(
-        "select status, file_name, imported_at, error from raw.file_imports"
-        " where sha256 = %s and stream = %s and status in ('loaded', 'rejected')"
-        " and report ->> 'tenant_id' = %s order by imported_at desc limit 1",
-        (sha256, EVENTS_FILE_STREAM, tenant_id),
-    ).fetchone()
-    if not found:
-        return None
-    status, file_name, imported_at, error = found
-    when = imported_at.isoformat(timespec="seconds")
-    if status == "rejected":
-        return f"same content was rejected on {when} as {file_name}: {error}"
-    return f"same content was imported on {when} as {file_name}"
-
-
 def record_file_import(
     conn: psycopg.Connection,
     *,
