@@ -274,6 +274,17 @@ def test_dimensions_know_every_ad_and_the_attribution_setting(
     assert hourly_usd[0] > 0 and hourly_usd[1] > 0
 
 
+def test_money_is_rounded_to_its_currencys_minor_units(dbt: Dbt) -> None:
+    """The analyst views' rounding (macros/analyst_rounding.sql) on currencies the sandbox lacks."""
+    query = (
+        "select {{ round_money('1234.5678', \"'JPY'\") }} as jpy, {{ round_money('1234.5678', \"'kwd'\") }}"
+        " as kwd, {{ round_money('1234.5678', \"'EUR'\") }} as eur, {{ round_ratio('2.0 / 3') }} as ratio"
+    )
+    output = dbt("show", "--inline", query, "--output", "json")
+    shown = json.loads(output[output.index("{") : output.rindex("}") + 1])["show"][0]
+    assert shown == {"jpy": 1235, "kwd": 1234.568, "eur": 1234.57, "ratio": 0.6667}
+
+
 def test_analyst_views_answer_the_sample_questions(
     incremental_then_full_refresh: dict, warehouse_url: str
 ) -> None:

@@ -153,6 +153,24 @@ def test_marts_hold_the_window_with_ground_truth_totals(
         assert float(conversions) == sum(m.conversions for m in observed)
 
 
+def test_analysts_read_money_in_its_currencys_decimals_and_ratios_to_four(
+    first_run: dict, warehouse: psycopg.Connection
+) -> None:
+    rows = warehouse.execute(
+        "select currency, scale(spend), scale(cpc), scale(cpa), scale(roas), scale(ctr), roas,"
+        " conversion_value / nullif(spend, 0)"
+        " from analyst.campaign_performance_last_7_days"
+    ).fetchall()
+    assert rows
+    # The sandbox's accounts are in USD, EUR and GBP (two decimals); test_dbt_models checks the others.
+    for currency, spend, cpc, cpa, roas, ctr, rounded_roas, roas_of_rounded in rows:
+        money = 2
+        assert spend == money and {cpc, cpa} <= {money, None}, currency
+        assert {roas, ctr} <= {4, None}
+        if rounded_roas is not None:  # rounded from the unrounded sums, not from rounded money
+            assert abs(rounded_roas - roas_of_rounded) < 0.01
+
+
 def test_the_scenario_still_has_its_missing_day(sandbox: SandboxServer) -> None:
     days = [TODAY - timedelta(d) for d in range(1, HISTORY_DAYS + 1)]
     assert any(sandbox.world.is_missing_day(a, d) for a in sandbox.world.accounts("meta") for d in days)

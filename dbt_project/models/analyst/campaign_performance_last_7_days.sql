@@ -1,8 +1,9 @@
 {#-
     Campaign performance over the last 7 days: the 7 days ending with the newest day in
     fct_campaign_performance_daily (anchored on the data, so a late or historic load still shows a
-    full week). Money in the account currency and in the reporting currency; roas and cpa from the
-    summed metrics (null when the denominator is zero).
+    full week). Money in the account currency and in the reporting currency, with the currency's
+    decimals; roas and cpa from the summed metrics (null when the denominator is zero); ratios (roas,
+    ctr) to 4 decimals, cpa and cpc as money.
 -#}
 with bounds as (
     select max(date_day) as window_end, max(date_day) - 6 as window_start
@@ -42,19 +43,20 @@ select
     campaigns.status as campaign_status,
     week.days_with_data,
     week.currency,
-    week.spend,
-    week.conversion_value,
+    {{ round_money('week.spend', 'week.currency') }} as spend,
+    {{ round_money('week.conversion_value', 'week.currency') }} as conversion_value,
     week.reporting_currency,
-    week.spend_reporting,
-    week.conversion_value_reporting,
+    {{ round_money('week.spend_reporting', 'week.reporting_currency') }} as spend_reporting,
+    {{ round_money('week.conversion_value_reporting', 'week.reporting_currency') }} as conversion_value_reporting,
     week.impressions,
     week.clicks,
     week.conversions,
-    {{ safe_divide('week.conversion_value', 'week.spend') }} as roas,
-    {{ safe_divide('week.spend', 'week.conversions') }} as cpa,
-    {{ safe_divide('week.spend_reporting', 'week.conversions') }} as cpa_reporting,
-    {{ safe_divide('week.clicks', 'week.impressions') }} as ctr,
-    {{ safe_divide('week.spend', 'week.clicks') }} as cpc
+    -- ratios of the unrounded sums, then rounded for reading
+    {{ round_ratio(safe_divide('week.conversion_value', 'week.spend')) }} as roas,
+    {{ round_money(safe_divide('week.spend', 'week.conversions'), 'week.currency') }} as cpa,
+    {{ round_money(safe_divide('week.spend_reporting', 'week.conversions'), 'week.reporting_currency') }} as cpa_reporting,
+    {{ round_ratio(safe_divide('week.clicks', 'week.impressions')) }} as ctr,
+    {{ round_money(safe_divide('week.spend', 'week.clicks'), 'week.currency') }} as cpc
 from week
 cross join bounds
 left join {{ ref('dim_campaigns') }} as campaigns
