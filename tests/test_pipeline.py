@@ -246,12 +246,14 @@ def test_the_missing_day_raises_a_data_alert_not_a_business_alert(
     }
     ((account_id, day),) = missing
     data_alerts = warehouse.execute(
-        "select alert_type, evidence::text from app.alerts where platform = 'meta' and account_id = %s"
-        " and alert_type like 'DATA_%%' and status in ('open', 'acknowledged')",
+        "select alert_type, evidence::text, entity_name from app.alerts where platform = 'meta'"
+        " and account_id = %s and alert_type like 'DATA_%%' and status in ('open', 'acknowledged')",
         (account_id,),
     ).fetchall()
-    assert [kind for kind, _ in data_alerts] == ["DATA_INCOMPLETE"]
+    assert [kind for kind, *_ in data_alerts] == ["DATA_INCOMPLETE"]
     assert day.isoformat() in data_alerts[0][1], "the alert does not name the missing day"
+    # named after the account, not its bare id
+    assert data_alerts[0][2] == next(a.name for a in world.accounts("meta") if a.id == account_id)
     incidents = {i.campaign_id for i in world.incidents if i.campaign_id}
     business = warehouse.execute(
         "select count(*) from app.alerts a where platform = 'meta' and account_id = %s and status = 'open'"

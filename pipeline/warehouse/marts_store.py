@@ -50,8 +50,9 @@ def mart_frame(
 
 
 def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
-    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector."""
-    return mart_frame(
+    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector, with each
+    account's name from ``marts.dim_ad_accounts`` (account-level alerts are named after it)."""
+    frame = mart_frame(
         conn,
         "marts.fct_campaign_performance_daily",
         CAMPAIGN_DAILY_COLUMNS,
@@ -60,6 +61,14 @@ def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> 
         order_by="date_day, platform, account_id, campaign_id",
         numeric=("fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"),
     )
+    # Without the dimension (a warehouse that built only the facts) the alerts name the account by its id.
+    if conn.execute("select to_regclass('marts.dim_ad_accounts')").fetchone()[0] is None:
+        return frame
+    names = pd.DataFrame(
+        conn.execute("select platform, account_id, account_name from marts.dim_ad_accounts").fetchall(),
+        columns=["platform", "account_id", "account_name"],
+    )
+    return frame.merge(names, on=["platform", "account_id"], how="left")
 
 
 HEALTH_COLUMNS = (
