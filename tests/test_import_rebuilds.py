@@ -20,12 +20,14 @@ from pipeline import config
 from pipeline.cli import main
 from pipeline.definitions import defs
 from pipeline.defs.imports import (
+    DAILY_JOB_NAME,
     REBUILD_OF_IMPORT_RUN_TAG,
     csv_imports,
     csv_rebuild_failed,
     csv_rebuild_sensor,
     csv_rebuild_succeeded,
 )
+from pipeline.defs.partitions import range_tags
 from pipeline.defs.resources import WarehouseResource
 from pipeline.imports import import_file
 from pipeline.sandbox.sample_import import HEADER
@@ -203,3 +205,40 @@ def test_a_folder_with_a_bad_file_still_rebuilds_the_good_ones(
     assert request.tags[REBUILD_OF_IMPORT_RUN_TAG] == result.run_id
     assert request.tags["dagster/asset_partition_range_start"] == FIRST_DAY.isoformat()
     assert [row[:2] for row in statuses(imports_url)] == [("broken.csv", "rejected"), ("good.csv", "loaded")]
+
+
+@pytest.mark.parametrize("covered", [True, False])
+def test_an_import_inside_a_daily_run_over_its_days_is_not_rebuilt_again(
+    imports_url: str,
+    instance: dg.DagsterInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    covered: bool,
+) -> None:
+    """The demo imports its sample export inside its daily run; when `make ui` first starts the rebuild
+    sensor it sees that import, and must not start a daily run the import's own run already did."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_file(drop / "sample.csv", days=2)  # FIRST_DAY and the day after
+    monkeypatch.setenv("ADSIGNAL_IMPORT_DIR", str(drop))
+    config.settings.cache_clear()
+    last = FIRST_DAY + timedelta(days=1 if covered else 0)
+    daily = dg.Definitions(
+        assets=[csv_imports],
+        jobs=[dg.define_asset_job(DAILY_JOB_NAME, selection=[csv_imports])],
+        resources={"warehouse": WarehouseResource(url=imports_url)},
+    ).resolve_job_def(DAILY_JOB_NAME)
+    try:
+        run = daily.execute_in_process(instance=instance, tags=range_tags(FIRST_DAY, last))
+    finally:
+        config.settings.cache_clear()
+    assert run.success
+
+    context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+    tick = csv_rebuild_sensor.evaluate_tick(context)
+
+    if covered:
+        assert tick.run_requests == [] and "builds 2026-05-01..2026-05-02" in (tick.skip_message or "")
+    else:  # the run covered only the first day: the second still needs its rebuild
+        (request,) = tick.run_requests
+        assert request.tags[REBUILD_OF_IMPORT_RUN_TAG] == run.run_id

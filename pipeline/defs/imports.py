@@ -14,14 +14,16 @@ import dagster as dg
 from pipeline.config import settings
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CSV_STREAMS
+from pipeline.defs.automation import daily_pipeline
 from pipeline.defs.ingestion import raw_asset_key
-from pipeline.defs.partitions import range_tags
+from pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, range_tags
 from pipeline.defs.resources import WarehouseResource
 from pipeline.imports import FolderImportReport, ImportFailed, import_folder, record_rebuild
 
 CSV_GROUP = "raw_csv"
 # On a rebuild run: the run id of the import it rebuilds for, so its outcome reaches raw.file_imports.
 REBUILD_OF_IMPORT_RUN_TAG = "adsignal/rebuild_of_import_run"
+DAILY_JOB_NAME = daily_pipeline.name  # the job the rebuild runs belong to
 
 
 def import_dir() -> Path:
@@ -109,18 +111,27 @@ def csv_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
 
 @dg.asset_sensor(
     asset_key=raw_asset_key(CSV_STREAMS["ad_performance_daily"]),
-    job_name="daily_pipeline",
+    job_name=DAILY_JOB_NAME,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def csv_rebuild_sensor(
     context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
 ) -> dg.RunRequest | dg.SkipReason:
-    """After an import, rebuild the daily marts for exactly the days the files replaced."""
+    """After an import, rebuild the daily marts for exactly the days the files replaced, unless the
+    import ran inside a daily run over those days: that run builds them itself (the demo's import,
+    seen again when the UI first starts this sensor)."""
     materialization = asset_event.asset_materialization
     metadata = materialization.metadata if materialization else {}
     start, end = metadata.get("window_start"), metadata.get("window_end")
     if not start or not end or not start.value or not end.value:
         return dg.SkipReason("the import replaced no days")
+    run = context.instance.get_run_by_id(asset_event.run_id)
+    if run is not None and run.job_name == DAILY_JOB_NAME:
+        first, last = run.tags.get(PARTITION_RANGE_START_TAG), run.tags.get(PARTITION_RANGE_END_TAG)
+        if first and last and first <= str(start.value) and str(end.value) <= last:
+            return dg.SkipReason(
+                f"the import's own {DAILY_JOB_NAME} run ({asset_event.run_id}) builds {start.value}..{end.value}"
+            )
     return dg.RunRequest(
         run_key=asset_event.run_id,
         asset_selection=rebuild_keys(context.repository_def.asset_graph),
