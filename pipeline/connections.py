@@ -198,9 +198,18 @@ def sandbox_connection(platform: str, sandbox_url: str | None = None) -> Platfor
 
 
 def resolve_connections(
-    platform: str, *, url: str | None, sandbox_url: str | None = None, tenant_id: str = DEFAULT_TENANT
+    platform: str,
+    *,
+    url: str | None,
+    sandbox_url: str | None = None,
+    tenant_id: str | None = DEFAULT_TENANT,
 ) -> list[PlatformConnection]:
-    """The connections a sync of ``platform`` uses; raises CredentialsError if all stored ones are broken."""
+    """The connections a sync of ``platform`` uses; raises CredentialsError if all stored ones are broken.
+
+    ``tenant_id=None``: every tenant's stored connections (a scheduled sync serves them all, each
+    connection's rows landing as its tenant's). Without any stored one, the environment's or the
+    sandbox's connection serves the default tenant.
+    """
     if url is not None:
         stored = stored_connections(url, platform=platform, tenant_id=tenant_id)
         active = [c for c in stored if c.status == "active"]

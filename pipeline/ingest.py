@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipeline.config import DEFAULT_TENANT
 from pipeline.connections import PlatformConnection, mark_connection, open_connector
 from pipeline.connectors.base import Connector
 from pipeline.connectors.http import CredentialsError
@@ -44,8 +45,15 @@ class SyncReport:
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "rows_deduplicated": self.rows_deduplicated,
-            "rows_by_account": {r.account_id: r.rows_loaded for r in self.results},
+            "rows_by_account": {_account_label(r): r.rows_loaded for r in self.results},
         }
+
+
+def _account_label(result: LoadResult) -> str:
+    """The account as metadata names it: tenants may share account ids, so others' are prefixed."""
+    if result.tenant_id == DEFAULT_TENANT:
+        return result.account_id
+    return f"{result.tenant_id}/{result.account_id}"
 
 
 def sync_stream(
@@ -57,11 +65,13 @@ def sync_stream(
     until: date | None = None,
     account_ids: list[str] | None = None,
     run_id: str | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> SyncReport:
     """Replace ``stream_name``'s window for every account; raise SyncFailed if any account failed.
 
     One account's failure does not stop the others: their windows commit independently. A
-    credentials error stops at once (it is the connection's, not the account's).
+    credentials error stops at once (it is the connection's, not the account's). Rows land as
+    ``tenant_id``'s, the tenant of the connection the connector reads through.
     """
     stream = connector.streams[stream_name]
     window = (since, until) if stream.window_column else (None, None)
@@ -71,13 +81,21 @@ def sync_stream(
             pages = connector.read(stream_name, account_id, *window)
             report.results.append(
                 replace_window(
-                    url, stream, account_id, pages, since=window[0], until=window[1], run_id=run_id
+                    url,
+                    stream,
+                    account_id,
+                    pages,
+                    since=window[0],
+                    until=window[1],
+                    run_id=run_id,
+                    tenant_id=tenant_id,
                 )
             )
         except CredentialsError:
             raise  # the same token serves every account: no point trying the others
         except Exception as exc:  # recorded per account and re-raised below as one failure
-            report.failures[account_id] = f"{type(exc).__name__}: {exc}"
+            label = account_id if tenant_id == DEFAULT_TENANT else f"{tenant_id}/{account_id}"
+            report.failures[label] = f"{type(exc).__name__}: {exc}"
     if report.failures:
         detail = "; ".join(f"account {a}: {e}" for a, e in report.failures.items())
         raise SyncFailed(
@@ -109,7 +127,15 @@ def sync_connections(
         connector = open_connector(connection, url=url, **connector_options)
         try:
             for name in stream_names:
-                report = sync_stream(url, connector, name, since=since, until=until, run_id=run_id)
+                report = sync_stream(
+                    url,
+                    connector,
+                    name,
+                    since=since,
+                    until=until,
+                    run_id=run_id,
+                    tenant_id=connection.tenant_id,
+                )
                 into = merged.setdefault(
                     name, SyncReport(report.platform, name, report.window_start, report.window_end)
                 )

@@ -20,12 +20,15 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class PlatformsResource(dg.ConfigurableResource):
-    """The connections each platform syncs through: stored, from the environment, else the sandbox."""
+    """The connections each platform syncs through (every tenant's stored ones, else the environment's,
+    else the sandbox's)."""
 
     sandbox_url: str = ""  # empty: ADSIGNAL_SANDBOX_URL
 
     def connections(self, platform: str, warehouse_url: str) -> list[PlatformConnection]:
-        return resolve_connections(platform, url=warehouse_url, sandbox_url=self.sandbox_url or None)
+        return resolve_connections(
+            platform, url=warehouse_url, sandbox_url=self.sandbox_url or None, tenant_id=None
+        )
 
 
 @cache

@@ -25,6 +25,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from pipeline.config import DEFAULT_TENANT
 from pipeline.connectors.base import KeyColumn, Page, RawStream
 
 RAW_SCHEMA = "raw"
@@ -42,6 +43,7 @@ class LoadResult:
     account_id: str
     window_start: date | None
     window_end: date | None
+    tenant_id: str = DEFAULT_TENANT
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_deduplicated: int = 0
@@ -63,23 +65,33 @@ def _table(stream: RawStream) -> sql.Composed:
 
 
 def ensure_raw_table(conn: psycopg.Connection, stream: RawStream) -> None:
-    """Create ``raw.<platform>_<stream>`` from its declaration (keys + verbatim payload + sync columns)."""
+    """Create ``raw.<platform>_<stream>`` from its declaration (tenant + keys + verbatim payload + sync columns).
+
+    Every raw row belongs to a tenant (the connection's, or the one a file import names), and the
+    tenant leads the primary key: two tenants may hold the same account and entity ids. A table
+    created before tenants reached the raw layer gets the column (its rows: the default tenant) and
+    the wider key here, in place.
+    """
     key_columns = sql.SQL(", ").join(
         sql.SQL("{} {} not null").format(sql.Identifier(k.name), sql.SQL(k.pg_type)) for k in stream.keys
     )
+    primary_key = sql.SQL(", ").join(sql.Identifier(n) for n in ("tenant_id", *stream.key_names))
     # Concurrent first syncs of one stream would race on CREATE TABLE IF NOT EXISTS.
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (stream.table,))
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
     conn.execute(
         sql.SQL(
-            "create table if not exists {table} ({keys}, payload jsonb not null, _sync_id uuid not null,"
+            "create table if not exists {table} (tenant_id text not null default {tenant}, {keys},"
+            " payload jsonb not null, _sync_id uuid not null,"
             " _extracted_at timestamptz not null default now(), primary key ({pk}))"
         ).format(
             table=_table(stream),
+            tenant=sql.Literal(DEFAULT_TENANT),
             keys=key_columns,
-            pk=sql.SQL(", ").join(sql.Identifier(n) for n in stream.key_names),
+            pk=primary_key,
         )
     )
+    _add_tenant_column(conn, stream, primary_key)
     if stream.window_column:
         # Window replacement deletes, and incremental models read, a few days of a long history:
         # without this index both scan the whole table, so their cost would grow with history.
@@ -97,6 +109,32 @@ def ensure_raw_table(conn: psycopg.Connection, stream: RawStream) -> None:
         conn.execute(
             sql.SQL("comment on table {} is {}").format(_table(stream), sql.Literal(stream.description))
         )
+
+
+def _add_tenant_column(conn: psycopg.Connection, stream: RawStream, primary_key: sql.Composable) -> None:
+    """Upgrade a raw table created before tenants: add ``tenant_id`` and lead the primary key with it."""
+    has_tenant = conn.execute(
+        "select 1 from pg_attribute where attrelid = %s::regclass and attname = 'tenant_id'"
+        " and not attisdropped",
+        (f"{RAW_SCHEMA}.{stream.table}",),
+    ).fetchone()
+    if has_tenant:
+        return
+    constraint = conn.execute(
+        "select conname from pg_constraint where conrelid = %s::regclass and contype = 'p'",
+        (f"{RAW_SCHEMA}.{stream.table}",),
+    ).fetchone()
+    table = _table(stream)
+    conn.execute(
+        sql.SQL("alter table {} add column tenant_id text not null default {}").format(
+            table, sql.Literal(DEFAULT_TENANT)
+        )
+    )
+    if constraint:
+        conn.execute(
+            sql.SQL("alter table {} drop constraint {}").format(table, sql.Identifier(constraint[0]))
+        )
+    conn.execute(sql.SQL("alter table {} add primary key ({})").format(table, primary_key))
 
 
 def _normalize_key(key: KeyColumn, value: Any) -> Any:
@@ -229,10 +267,11 @@ def reap_dead_syncs(url: str) -> int:
 def _start_sync(url: str, result: LoadResult, platform: str, run_id: str | None) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "insert into raw.sync_runs (sync_id, platform, stream, account_id, window_start, window_end, run_id)"
-            " values (%s, %s, %s, %s, %s, %s, %s)",
+            "insert into raw.sync_runs (sync_id, tenant_id, platform, stream, account_id, window_start,"
+            " window_end, run_id) values (%s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 result.sync_id,
+                result.tenant_id,
                 platform,
                 result.stream,
                 result.account_id,
@@ -266,16 +305,27 @@ def write_quarantine(
     account_id: str | None,
     sync_id: uuid.UUID | None,
     rows: Iterable[QuarantinedRow],
+    tenant_id: str = DEFAULT_TENANT,
 ) -> None:
     with conn.cursor().copy(
-        "copy raw.quarantine (sync_id, platform, stream, account_id, source, line_number, reason, payload)"
-        " from stdin"
+        "copy raw.quarantine (tenant_id, sync_id, platform, stream, account_id, source, line_number,"
+        " reason, payload) from stdin"
     ) as copy:
         for row in rows:
             payload = orjson.dumps(row.payload).decode() if row.payload is not None else None
             account = row.account_id or account_id
             copy.write_row(
-                (sync_id, platform, stream, account, row.source, row.line_number, row.reason, payload)
+                (
+                    tenant_id,
+                    sync_id,
+                    platform,
+                    stream,
+                    account,
+                    row.source,
+                    row.line_number,
+                    row.reason,
+                    payload,
+                )
             )
 
 
@@ -290,8 +340,9 @@ def replace_window(
     run_id: str | None = None,
     source: str | None = None,
     scope: Mapping[str, str] | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> LoadResult:
-    """Replace ``stream``'s rows for ``account_id`` (within ``since..until`` if windowed) by ``pages``.
+    """Replace ``tenant_id``'s ``stream`` rows for ``account_id`` (within ``since..until`` if windowed) by ``pages``.
 
     ``pages`` is consumed lazily inside the transaction; if it raises, nothing changes. ``scope``
     narrows the replacement to rows whose other text key columns have these values (file imports:
@@ -304,7 +355,7 @@ def replace_window(
     unknown = set(scope or {}) - set(stream.key_names)
     if unknown:
         raise ValueError(f"{stream.table}: scope names non-key columns {sorted(unknown)}")
-    result = LoadResult(uuid.uuid4(), stream.name, account_id, since, until)
+    result = LoadResult(uuid.uuid4(), stream.name, account_id, since, until, tenant_id)
     started = False
     try:
         with psycopg.connect(url) as conn, conn.transaction():
@@ -318,7 +369,9 @@ def replace_window(
                 conn, stream, account_id, pages, since, until, result, source, scope or {}
             )
             if quarantined:
-                write_quarantine(conn, stream.platform, stream.name, account_id, result.sync_id, quarantined)
+                write_quarantine(
+                    conn, stream.platform, stream.name, account_id, result.sync_id, quarantined, tenant_id
+                )
     except BaseException as exc:
         if not started:  # the database could not be reached: there is no sync row to end
             raise
@@ -329,10 +382,15 @@ def replace_window(
 
 
 def _window_filter(
-    stream: RawStream, account_id: str, since: date | None, until: date | None, scope: Mapping[str, str]
+    stream: RawStream,
+    tenant_id: str,
+    account_id: str,
+    since: date | None,
+    until: date | None,
+    scope: Mapping[str, str],
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    where = sql.SQL("account_id = %(account_id)s")
-    params: dict[str, Any] = {"account_id": account_id}
+    where = sql.SQL("tenant_id = %(tenant_id)s and account_id = %(account_id)s")
+    params: dict[str, Any] = {"tenant_id": tenant_id, "account_id": account_id}
     window_key = stream.window_key
     if window_key and window_key.pg_type == "timestamp" and since and until:
         # Hourly streams: local-time hours belong to local days. A range on the column itself (not
@@ -374,7 +432,8 @@ def _copy_and_swap(
     table = _table(stream)
     keys = [sql.Identifier(n) for n in stream.key_names]
     key_list = sql.SQL(", ").join(keys)
-    where, params = _window_filter(stream, account_id, since, until, scope)
+    tenant_id = result.tenant_id
+    where, params = _window_filter(stream, tenant_id, account_id, since, until, scope)
     conn.execute(sql.SQL("delete from {} where ").format(table) + where, params)
 
     validate = row_validator(stream, account_id, since, until, scope)
@@ -383,7 +442,7 @@ def _copy_and_swap(
     quarantined: list[QuarantinedRow] = []
     repeats: list[tuple[Any, ...]] = []
     ordinal = valid = direct = repeated = 0
-    direct_copy = sql.SQL("copy {table} ({keys}, payload, _sync_id) from stdin").format(
+    direct_copy = sql.SQL("copy {table} (tenant_id, {keys}, payload, _sync_id) from stdin").format(
         table=table, keys=key_list
     )
     with ExitStack() as open_copy:
@@ -407,7 +466,7 @@ def _copy_and_swap(
                     repeats.append((ordinal, *values, dumps(record).decode()))
                 else:
                     seen[first] = seen[second] = 1
-                    write_row((*values, dumps(record).decode(), sync_id))
+                    write_row((tenant_id, *values, dumps(record).decode(), sync_id))
                     direct += 1
             if len(repeats) >= REPEAT_BUFFER_ROWS:
                 open_copy.close()  # one COPY at a time per connection: finish this one to flush
@@ -423,20 +482,22 @@ def _copy_and_swap(
         # unless the filter claimed it falsely; either way its last copy is what stays.
         replaced = conn.execute(
             sql.SQL(
-                "delete from {table} as t using (select distinct {keys} from _repeats) as r where {match}"
+                "delete from {table} as t using (select distinct {keys} from _repeats) as r"
+                " where t.tenant_id = %(tenant_id)s and {match}"
             ).format(
                 table=table,
                 keys=key_list,
                 match=sql.SQL(" and ").join(sql.SQL("t.{k} = r.{k}").format(k=k) for k in keys),
-            )
+            ),
+            {"tenant_id": tenant_id},
         ).rowcount
         inserted = conn.execute(
             sql.SQL(
-                "insert into {table} ({keys}, payload, _sync_id)"
-                " select distinct on ({keys}) {keys}, payload, %(sync_id)s from _repeats"
+                "insert into {table} (tenant_id, {keys}, payload, _sync_id)"
+                " select distinct on ({keys}) %(tenant_id)s, {keys}, payload, %(sync_id)s from _repeats"
                 " order by {keys}, _ordinal desc"
             ).format(table=table, keys=key_list),
-            {"sync_id": result.sync_id},
+            {"sync_id": result.sync_id, "tenant_id": tenant_id},
         ).rowcount
         loaded += inserted - replaced
     result.rows_loaded = loaded
