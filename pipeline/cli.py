@@ -18,7 +18,7 @@ from pipeline.commands._common import InputError
 
 if TYPE_CHECKING:
     from pipeline.sandbox.server import BackgroundServer
-from pipeline.config import PROJECT_ROOT, executable, settings
+from pipeline.config import DEFAULT_TENANT, PROJECT_ROOT, executable, settings
 from pipeline.dbt_manifest import MANIFEST_PATH, prepare_manifest
 
 LOCAL_DAGSTER_HEADER = "# Local Dagster instance (SQLite under this directory), written by `adsignal`."
@@ -454,22 +454,33 @@ def run_daily_pipeline(
 @click.option(
     "--rebuild/--no-rebuild", default=True, show_default=True, help="Rebuild the marts for the days replaced."
 )
-def import_files(files: tuple[Path, ...], rebuild: bool) -> None:
+@click.option(
+    "--tenant",
+    "tenant_id",
+    default=DEFAULT_TENANT,
+    show_default=True,
+    help="Whose rows these are (two tenants may hold the same account ids).",
+)
+def import_files(files: tuple[Path, ...], rebuild: bool, tenant_id: str) -> None:
     """Import CSV files of the generic format; bad rows are quarantined with file, line and reason.
 
     Each file's raw.file_imports row says ``loaded``, then ``rebuilt`` or ``rebuild_failed`` once the
     marts were rebuilt for the days the files replaced; any failure exits with status 1.
     """
     from pipeline.connectors.csv_import import CsvFormatError
-    from pipeline.imports import ImportFailed, import_file, record_rebuild
+    from pipeline.imports import ImportFailed, UnknownTenant, check_tenant, import_file, record_rebuild
 
     url = prepare_everything()
+    try:
+        check_tenant(url, tenant_id)
+    except UnknownTenant as exc:
+        raise click.ClickException(str(exc)) from None
     windows: list[date] = []
     import_ids: list[int] = []
     failed = False
     for path in files:
         try:
-            report = import_file(url, path)
+            report = import_file(url, path, tenant_id=tenant_id)
         except CsvFormatError as exc:
             click.echo(f"{path}: refused, nothing changed: {exc}", err=True)
             failed = True
@@ -585,7 +596,6 @@ def demo(days: int | None) -> None:
 
 def _import_example_rules(url: str) -> None:
     """The README's example rules, so the demo's rule runs have something to evaluate (idempotent)."""
-    from pipeline.config import DEFAULT_TENANT
     from pipeline.examples import EXAMPLE_RULES
     from pipeline.warehouse.db import connect
     from pipeline.warehouse.rules_store import import_rules_file

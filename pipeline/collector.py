@@ -126,7 +126,7 @@ def create_app(url: str, *, pool_size: int = 4) -> Starlette:
         with pool.connection() as conn, conn.transaction():
             new = insert_events(conn, tenant, key_source, events)
             if refused:
-                quarantine_events(conn, key_source, refused)
+                quarantine_events(conn, tenant, key_source, refused)
         return {
             "received": len(payloads),
             "stored": new,

@@ -126,7 +126,9 @@ def import_events_file(
     received_at = utc_now()
     keep_pii = store_pii()
     with psycopg.connect(url) as conn, conn.transaction():
-        clear_quarantine(conn, source)  # this file's bad lines replace those of its earlier imports
+        clear_quarantine(
+            conn, tenant_id, source
+        )  # this file's bad lines replace those of its earlier imports
         batch: list[Event] = []
         refused: list[tuple[int | None, str, dict | None]] = []
 
@@ -157,7 +159,7 @@ def import_events_file(
                 " the next scan imports it whole"
             )
         if refused:
-            quarantine_events(conn, source, refused)
+            quarantine_events(conn, tenant_id, source, refused)
         report.quarantined = len(refused)
     return report
 

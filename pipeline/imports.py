@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from pipeline.config import DEFAULT_TENANT
 from pipeline.connectors.base import RawStream
 from pipeline.connectors.csv_import import (
     SOURCE,
@@ -44,6 +45,7 @@ from pipeline.connectors.csv_import import (
     open_csv,
 )
 from pipeline.import_spool import AccountSpools, BadRowSpool, ImportSpool, spool_root
+from pipeline.warehouse.access_store import get_tenant
 from pipeline.warehouse.connector_overlap import connector_days
 from pipeline.warehouse.events_store import EVENTS_FILE_STREAM
 from pipeline.warehouse.file_imports_store import previous_import
@@ -56,6 +58,10 @@ from pipeline.warehouse.loader import (
 )
 
 KEPT_PREVIOUS_DATA = "every row of this account was rejected: nothing replaced, its previous data is kept"
+
+
+class UnknownTenant(ValueError):
+    """The import names a tenant that does not exist or is disabled; nothing was imported."""
 
 
 class ImportFailed(RuntimeError):
@@ -100,6 +106,7 @@ class ImportReport:
     file_name: str
     path: str
     sha256: str
+    tenant_id: str = DEFAULT_TENANT  # whose rows these are
     stream: str | None = None  # the raw table, e.g. raw.csv_ad_performance_daily
     # loaded | failed (some accounts) | rejected (the whole file); then rebuilt | rebuild_failed
     status: str = "loaded"
@@ -143,6 +150,7 @@ class ImportReport:
             "file_name": self.file_name,
             "path": self.path,
             "sha256": self.sha256,
+            "tenant_id": self.tenant_id,
             "stream": self.stream,
             "status": self.status,
             "rows_read": self.rows_read,
@@ -214,8 +222,9 @@ def import_file(
     run_id: str | None = None,
     today: date | None = None,
     spool_dir: Path | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> ImportReport:
-    """Import one CSV file; see the module docstring for what is replaced and what is kept.
+    """Import one CSV file as ``tenant_id``'s rows; see the module docstring for what is replaced and kept.
 
     Raises CsvFormatError when the file cannot be imported at all (nothing changed; the rejection
     is recorded in raw.file_imports) and ImportFailed when some accounts failed to load (the others
@@ -224,7 +233,8 @@ def import_file(
     rebuild of the marts went.
     """
     path = Path(path)
-    report = ImportReport(path.name, str(path.resolve()), file_sha256(path))
+    check_tenant(url, tenant_id)
+    report = ImportReport(path.name, str(path.resolve()), file_sha256(path), tenant_id)
     with ImportSpool(spool_dir or spool_root()) as spool:
         accounts = AccountSpools(spool.path)
         bad_rows = BadRowSpool(spool.path / "bad-rows.jsonl")
@@ -243,14 +253,16 @@ def import_file(
                 account.note = KEPT_PREVIOUS_DATA
                 continue
             try:
-                result = _replace_account(url, stream, account, accounts.pages(key), report.path, run_id)
+                result = _replace_account(
+                    url, stream, account, accounts.pages(key), report.path, run_id, tenant_id
+                )
             except Exception as exc:  # one account's failure must not block the others
                 report.failures[account.label] = f"{type(exc).__name__}: {exc}"
                 continue
             account.replaced, account.rows_loaded = True, result.rows_loaded
             report.rows_loaded += result.rows_loaded
-        _note_connector_days(url, report.accounts)
-        _quarantine(url, stream, report.path, bad_rows)
+        _note_connector_days(url, report.accounts, tenant_id)
+        _quarantine(url, stream, report.path, bad_rows, tenant_id)
     report.status = "failed" if report.failures else "loaded"
     report.import_id = _record_import(url, report, run_id)
     if report.failures:
@@ -259,13 +271,30 @@ def import_file(
     return report
 
 
-def _note_connector_days(url: str, accounts: list[AccountImport]) -> None:
+def check_tenant(url: str, tenant_id: str) -> None:
+    """Raise UnknownTenant unless ``tenant_id`` is an active tenant (rows must not land as nobody's)."""
+    with psycopg.connect(url) as conn:
+        tenant = get_tenant(conn, tenant_id)
+    if tenant is None:
+        raise UnknownTenant(
+            f"no tenant {tenant_id!r}; add it with `adsignal tenants add {tenant_id} --name ...`"
+        )
+    if tenant.status != "active":
+        raise UnknownTenant(f"tenant {tenant_id!r} is {tenant.status}: nothing is imported for it")
+
+
+def _note_connector_days(url: str, accounts: list[AccountImport], tenant_id: str) -> None:
     """Say up front which loaded days the platform's own connector also has (its rows win there)."""
     with psycopg.connect(url) as conn:
         for account in accounts:
             if account.replaced and account.window_start and account.window_end:
                 account.connector_days = connector_days(
-                    conn, account.platform, account.account_id, account.window_start, account.window_end
+                    conn,
+                    account.platform,
+                    account.account_id,
+                    account.window_start,
+                    account.window_end,
+                    tenant_id,
                 )
 
 
@@ -334,6 +363,7 @@ def _replace_account(
     pages: Iterator[list[dict[str, Any]]],
     source: str,
     run_id: str | None,
+    tenant_id: str,
 ) -> LoadResult:
     """Pass 2: one transaction replaces the account's (platform, days) window by the file's rows."""
     result = replace_window(
@@ -347,16 +377,20 @@ def _replace_account(
         source=source,
         # One raw table holds every platform's files: never touch another platform's account.
         scope={"platform": account.platform},
+        tenant_id=tenant_id,
     )
     if result.rows_quarantined:  # cannot happen for validated rows; fail loudly if it ever does
         raise RuntimeError(f"the loader quarantined {result.rows_quarantined} validated rows: {result}")
     return result
 
 
-def _quarantine(url: str, stream: RawStream, source: str, bad_rows: BadRowSpool) -> None:
+def _quarantine(url: str, stream: RawStream, source: str, bad_rows: BadRowSpool, tenant_id: str) -> None:
     """Bad rows of this file replace those of its earlier imports: the quarantine shows the latest."""
     with psycopg.connect(url) as conn, conn.transaction():
-        conn.execute("delete from raw.quarantine where platform = %s and source = %s", (SOURCE, source))
+        conn.execute(
+            "delete from raw.quarantine where tenant_id = %s and platform = %s and source = %s",
+            (tenant_id, SOURCE, source),
+        )
         write_quarantine(
             conn,
             SOURCE,
@@ -367,6 +401,7 @@ def _quarantine(url: str, stream: RawStream, source: str, bad_rows: BadRowSpool)
                 QuarantinedRow(reason, payload, source, line_number, account_id=account_id)
                 for account_id, line_number, reason, payload in bad_rows
             ),
+            tenant_id,
         )
 
 
@@ -439,29 +474,41 @@ def import_folder(
 ) -> FolderImportReport:
     """Import every ``*.csv`` in ``folder`` whose content was not imported (or rejected) before.
 
-    Files are imported in name order, so when two files cover the same account and days the one
-    whose name sorts last wins: name exports with their date (``linkedin_2026-05-31.csv``). A file
-    rejected as a whole is not retried until its content changes. Raises ImportFailed (with the
-    report) after trying every file if any was rejected or failed.
+    Files directly in ``folder`` are the default tenant's; files in a subfolder named after a tenant
+    (``<folder>/acme/*.csv``) are that tenant's. A subfolder naming no active tenant is reported
+    rejected, its files untouched. Files are imported in name order, so when two files cover the
+    same account and days the one whose name sorts last wins: name exports with their date
+    (``linkedin_2026-05-31.csv``). A file rejected as a whole is not retried until its content
+    changes. Raises ImportFailed (with the report) after trying every file if any was rejected or
+    failed.
     """
     folder = Path(folder)
     report = FolderImportReport(str(folder.resolve()))
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
-    for path in files:
-        seen = _previous_import(url, file_sha256(path))
+    files = [(DEFAULT_TENANT, p.name, p) for p in _csv_files(folder)]
+    for subfolder in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            check_tenant(url, subfolder.name)
+        except UnknownTenant as exc:
+            report.rejected[f"{subfolder.name}/"] = str(exc)
+            continue
+        files += [(subfolder.name, f"{subfolder.name}/{p.name}", p) for p in _csv_files(subfolder)]
+    for tenant_id, name, path in files:
+        seen = _previous_import(url, file_sha256(path), tenant_id)
         if seen:
-            report.skipped[path.name] = seen
+            report.skipped[name] = seen
             continue
         try:
-            report.imported.append(import_file(url, path, run_id=run_id, today=today, spool_dir=spool_dir))
+            report.imported.append(
+                import_file(url, path, run_id=run_id, today=today, spool_dir=spool_dir, tenant_id=tenant_id)
+            )
         except CsvFormatError as exc:
-            report.rejected[path.name] = str(exc)
+            report.rejected[name] = str(exc)
         except ImportFailed as exc:
             assert isinstance(exc.report, ImportReport)
             report.imported.append(exc.report)
-            report.failed[path.name] = str(exc)
+            report.failed[name] = str(exc)
         except Exception as exc:  # e.g. the file vanished or became unreadable mid-scan
-            report.failed[path.name] = f"{type(exc).__name__}: {exc}"
+            report.failed[name] = f"{type(exc).__name__}: {exc}"
     problems = {**report.rejected, **report.failed}
     if problems:
         detail = "; ".join(f"{name}: {why}" for name, why in problems.items())
@@ -469,9 +516,18 @@ def import_folder(
     return report
 
 
-def _previous_import(url: str, sha256: str) -> str | None:
+def _csv_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+
+
+def _previous_import(url: str, sha256: str, tenant_id: str) -> str | None:
     with psycopg.connect(url) as conn:
         # Not 'failed' (some accounts not loaded) nor 'rebuild_failed': importing again retries.
+        # Another tenant's import of the same content is theirs: this tenant's rows are not in yet.
         return previous_import(
-            conn, sha256, statuses=("loaded", "rebuilt", "rejected"), other_than_stream=EVENTS_FILE_STREAM
+            conn,
+            sha256,
+            statuses=("loaded", "rebuilt", "rejected"),
+            other_than_stream=EVENTS_FILE_STREAM,
+            tenant_id=tenant_id,
         )

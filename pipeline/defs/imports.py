@@ -93,7 +93,11 @@ csv_import_job = dg.define_asset_job("csv_import", selection=dg.AssetSelection.g
 
 
 def _folder_fingerprint(folder: Path) -> str:
-    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.glob("*.csv"))
+    # Tenants' files sit one level down (``<folder>/<tenant>/*.csv``).
+    files = sorted(
+        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in [*folder.glob("*.csv"), *folder.glob("*/*.csv")]
+    )
     return hashlib.sha256(json.dumps(files).encode()).hexdigest()
 
 

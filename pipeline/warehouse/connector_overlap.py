@@ -12,12 +12,20 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
+from pipeline.config import DEFAULT_TENANT
 from pipeline.platforms import PLATFORM_NAMES, platform_spec
 
 
-def connector_days(conn: psycopg.Connection, platform: str, account_id: str, since: date, until: date) -> int:
-    """How many days of ``since..until`` the platform's connector has loaded for the account (0 for a
-    platform without a connector: every file row of it reaches the marts)."""
+def connector_days(
+    conn: psycopg.Connection,
+    platform: str,
+    account_id: str,
+    since: date,
+    until: date,
+    tenant_id: str = DEFAULT_TENANT,
+) -> int:
+    """How many days of ``since..until`` the platform's connector has loaded for the tenant's account
+    (0 for a platform without a connector: every file row of it reaches the marts)."""
     if platform not in PLATFORM_NAMES:
         return 0
     spec = platform_spec(platform)
@@ -29,11 +37,14 @@ def connector_days(conn: psycopg.Connection, platform: str, account_id: str, sin
         return 0
     stream = daily[0]
     query = sql.SQL(
-        "select count(distinct {day}) from raw.{table} where account_id = %s and {day} between %s and %s"
+        "select count(distinct {day}) from raw.{table}"
+        " where tenant_id = %s and account_id = %s and {day} between %s and %s"
     ).format(day=sql.Identifier(stream.window_column), table=sql.Identifier(stream.table))
     try:
         with conn.transaction():
-            (days,) = conn.execute(query, (spec.canonical_account_id(account_id), since, until)).fetchone()
+            (days,) = conn.execute(
+                query, (tenant_id, spec.canonical_account_id(account_id), since, until)
+            ).fetchone()
     except psycopg.errors.UndefinedTable:  # never migrated for this connector: nothing to meet
         return 0
     return int(days)

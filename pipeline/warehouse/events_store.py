@@ -50,9 +50,13 @@ def insert_events(conn: psycopg.Connection, tenant_id: str, source: str, events:
 
 
 def quarantine_events(
-    conn: psycopg.Connection, source: str, refused: Iterable[tuple[int | None, str, dict | None]]
+    conn: psycopg.Connection,
+    tenant_id: str,
+    source: str,
+    refused: Iterable[tuple[int | None, str, dict | None]],
 ) -> None:
-    """(line number, reason, the raw payload or None) per refused event, in the caller's transaction."""
+    """(line number, reason, the raw payload or None) per refused event of ``tenant_id``, in the
+    caller's transaction."""
     write_quarantine(
         conn,
         EVENTS_PLATFORM,
@@ -60,11 +64,15 @@ def quarantine_events(
         None,
         None,
         (QuarantinedRow(reason, payload, source, line) for line, reason, payload in refused),
+        tenant_id,
     )
 
 
-def clear_quarantine(conn: psycopg.Connection, source: str) -> None:
-    conn.execute("delete from raw.quarantine where platform = %s and source = %s", (EVENTS_PLATFORM, source))
+def clear_quarantine(conn: psycopg.Connection, tenant_id: str, source: str) -> None:
+    conn.execute(
+        "delete from raw.quarantine where tenant_id = %s and platform = %s and source = %s",
+        (tenant_id, EVENTS_PLATFORM, source),
+    )
 
 
 # --- the events folder's files (raw.file_imports, beside the CSV imports) ----------------------------

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import psycopg
 
+from pipeline.config import DEFAULT_TENANT
+
 
 def previous_import(
     conn: psycopg.Connection,
@@ -25,7 +27,8 @@ def previous_import(
     for condition, value in (
         ("stream = %s", stream),
         ("stream is distinct from %s", other_than_stream),
-        ("report ->> 'tenant_id' = %s", tenant_id),
+        # Imports recorded before tenants reached the raw layer were the default tenant's.
+        (f"coalesce(report ->> 'tenant_id', '{DEFAULT_TENANT}') = %s", tenant_id),
     ):
         if value is not None:
             conditions.append(condition)

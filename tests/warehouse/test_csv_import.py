@@ -18,7 +18,14 @@ import pytest
 from pipeline.connectors import CONNECTORS
 from pipeline.connectors.csv_import import CsvFormatError
 from pipeline.import_spool import ImportSpool, remove_stale_spools
-from pipeline.imports import KEPT_PREVIOUS_DATA, ImportFailed, import_file, import_folder, record_rebuild
+from pipeline.imports import (
+    KEPT_PREVIOUS_DATA,
+    ImportFailed,
+    UnknownTenant,
+    import_file,
+    import_folder,
+    record_rebuild,
+)
 from pipeline.sandbox.sample_import import HEADER, write_sample_csv
 from pipeline.warehouse.loader import replace_window
 
@@ -413,3 +420,65 @@ def test_days_a_platforms_own_connector_also_has_are_named(
     assert by_platform["linkedin"].connector_days == 0 and by_platform["linkedin"].connector_note is None
     (meta,) = [a for a in report.summary()["accounts"] if a["platform"] == "meta"]
     assert meta["connector_note"] == by_platform["meta"].connector_note
+
+
+@pytest.fixture
+def acme(warehouse: psycopg.Connection) -> str:
+    warehouse.execute(
+        "insert into app.tenants (tenant_id, name) values ('acme', 'Acme Corp') on conflict do nothing"
+    )
+    return "acme"
+
+
+def test_two_tenants_import_the_same_file_and_keep_their_own_rows(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path, acme: str
+) -> None:
+    path = write(tmp_path / "export.csv", days(3))
+    import_file(warehouse_url, path, today=TODAY)
+    report = import_file(warehouse_url, path, today=TODAY, tenant_id=acme)
+    assert (report.rows_loaded, report.summary()["tenant_id"]) == (6, "acme")
+    by_tenant = warehouse.execute(
+        "select tenant_id, count(*) from raw.csv_ad_performance_daily group by tenant_id order by tenant_id"
+    ).fetchall()
+    assert by_tenant == [("acme", 6), ("default", 6)]
+    # A corrected file for acme replaces acme's window only.
+    import_file(
+        warehouse_url, write(tmp_path / "fix.csv", days(3, spend="1.00")), today=TODAY, tenant_id=acme
+    )
+    spend = dict(
+        warehouse.execute(
+            "select tenant_id, sum((payload->>'spend')::numeric)::float from raw.csv_ad_performance_daily"
+            " group by tenant_id"
+        ).fetchall()
+    )
+    assert spend == {"acme": 6.0, "default": 60.0}
+
+
+def test_an_unknown_tenant_imports_nothing(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path
+) -> None:
+    with pytest.raises(UnknownTenant, match="no tenant 'nobody'"):
+        import_file(warehouse_url, write(tmp_path / "export.csv", days(2)), today=TODAY, tenant_id="nobody")
+    assert warehouse.execute("select count(*) from raw.csv_ad_performance_daily").fetchone() == (0,)
+
+
+def test_a_folder_holds_each_tenants_files_in_its_subfolder(
+    warehouse_url: str, warehouse: psycopg.Connection, tmp_path: Path, acme: str
+) -> None:
+    (tmp_path / acme).mkdir()
+    (tmp_path / "stranger").mkdir()
+    write(tmp_path / "export.csv", days(2))
+    write(tmp_path / acme / "export.csv", days(2))  # same content: acme's own import, not a repeat
+    write(tmp_path / "stranger" / "export.csv", days(2))
+    with pytest.raises(ImportFailed) as failed:
+        import_folder(warehouse_url, tmp_path, today=TODAY)
+    report = failed.value.report
+    assert sorted(r.tenant_id for r in report.imported) == ["acme", "default"]
+    assert list(report.rejected) == ["stranger/"]
+    assert warehouse.execute(
+        "select tenant_id, count(*) from raw.csv_ad_performance_daily group by tenant_id order by tenant_id"
+    ).fetchall() == [("acme", 4), ("default", 4)]
+    # A second scan skips both tenants' files.
+    with pytest.raises(ImportFailed) as again:
+        import_folder(warehouse_url, tmp_path, today=TODAY)
+    assert sorted(again.value.report.skipped) == ["acme/export.csv", "export.csv"]

@@ -334,3 +334,73 @@ def test_hourly_windows_replace_whole_local_days(warehouse_url: str, warehouse: 
     ).fetchall()
     assert by_day == [(day1, 24, 24), (day2, 10, 50), (day3, 24, 24)]
     warehouse.execute("drop table raw.testplat_insights_hourly")
+
+
+def test_two_tenants_hold_the_same_keys_and_replace_only_their_own_window(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    window = {"since": START, "until": START + timedelta(4)}
+    replace_window(warehouse_url, DAILY, "A", paged(rows("A", 5, 10)), **window)
+    replace_window(warehouse_url, DAILY, "A", paged(rows("A", 5, 7)), tenant_id="acme", **window)
+    spend_by_tenant = dict(
+        warehouse.execute(
+            "select tenant_id, sum((payload->>'spend')::numeric)::float from raw.testplat_insights_daily"
+            " group by tenant_id"
+        ).fetchall()
+    )
+    assert spend_by_tenant == {"default": 150.0, "acme": 105.0}
+    # acme restates its window: the default tenant's identical keys are not touched.
+    result = replace_window(warehouse_url, DAILY, "A", paged(rows("A", 5, 1)), tenant_id="acme", **window)
+    assert (result.rows_loaded, result.tenant_id) == (15, "acme")
+    spend_by_tenant = dict(
+        warehouse.execute(
+            "select tenant_id, sum((payload->>'spend')::numeric)::float from raw.testplat_insights_daily"
+            " group by tenant_id"
+        ).fetchall()
+    )
+    assert spend_by_tenant == {"default": 150.0, "acme": 15.0}
+    synced = warehouse.execute(
+        "select tenant_id, count(*) from raw.sync_runs where sync_id = %s group by tenant_id",
+        (result.sync_id,),
+    ).fetchall()
+    assert synced == [("acme", 1)]
+
+
+def test_repeated_keys_of_one_tenant_never_replace_another_tenants_row(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    window = {"since": START, "until": START}
+    replace_window(warehouse_url, DAILY, "A", [rows("A", 1, 10, ads=1)], **window)
+    # The API repeats a record across pages: its last copy wins, within acme only.
+    pages = [rows("A", 1, 2, ads=1), rows("A", 1, 3, ads=1)]
+    result = replace_window(warehouse_url, DAILY, "A", pages, tenant_id="acme", **window)
+    assert (result.rows_loaded, result.rows_deduplicated) == (1, 1)
+    assert warehouse.execute(
+        "select tenant_id, (payload->>'spend')::float from raw.testplat_insights_daily order by tenant_id"
+    ).fetchall() == [("acme", 3.0), ("default", 10.0)]
+
+
+def test_a_raw_table_from_before_tenants_gets_the_column_and_the_wider_key(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    warehouse.execute(
+        "create table raw.testplat_insights_daily (account_id text not null, ad_id text not null,"
+        " date_start date not null, payload jsonb not null, _sync_id uuid not null,"
+        " _extracted_at timestamptz not null default now(), primary key (account_id, ad_id, date_start))"
+    )
+    warehouse.execute(
+        "insert into raw.testplat_insights_daily (account_id, ad_id, date_start, payload, _sync_id)"
+        " values ('A', 'ad0', %s, '{\"spend\": \"4.00\"}', gen_random_uuid())",
+        (START,),
+    )
+    replace_window(
+        warehouse_url, DAILY, "A", [rows("A", 1, 9, ads=1)], tenant_id="acme", since=START, until=START
+    )
+    assert warehouse.execute(
+        "select tenant_id, (payload->>'spend')::float from raw.testplat_insights_daily order by tenant_id"
+    ).fetchall() == [("acme", 9.0), ("default", 4.0)]
+    (key,) = warehouse.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint"
+        " where conrelid = 'raw.testplat_insights_daily'::regclass and contype = 'p'"
+    ).fetchone()
+    assert key == "PRIMARY KEY (tenant_id, account_id, ad_id, date_start)"
