@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.warehouse.partitions import ensure_month_partitions, partitions
 from pipeline.warehouse.retention_store import apply_retention, retention_rules
 
 TODAY = date(2027, 1, 31)  # pinned: the policy counts back from the day it is given
@@ -21,6 +22,8 @@ def retention_db(database_factory: Callable[[str], str]) -> str:
     url = database_factory("retention")
     sync = uuid.uuid4()
     with psycopg.connect(url, autocommit=True) as conn:
+        # Monthly partitions, as the loader creates them: 2026-07 lies wholly before the cutoff.
+        ensure_month_partitions(conn, "raw", "meta_ads_insights_hourly", TODAY - timedelta(days=200), TODAY)
         for days_ago in (0, 34, 35, 200):  # kept, kept (35 days = today and 34 before), dropped, dropped
             conn.execute(
                 """insert into raw.meta_ads_insights_hourly (account_id, ad_id, date_start,
@@ -59,8 +62,13 @@ def test_dry_run_counts_then_the_job_drops_exactly_that(retention_db: str) -> No
     assert planned["raw.quarantine"] == 2
     assert planned["app.audit_logs"] == 2
     with psycopg.connect(retention_db) as conn:
+        months = {r.relation: r.partitions_dropped for r in apply_retention(conn, TODAY, dry_run=True)}
+        # July to November 2026 lie wholly before the cutoff (2026-12-28): dropped whole, not row by row.
+        assert months["raw.meta_ads_insights_hourly"] == 5
         done = {r.relation: r.rows for r in apply_retention(conn, TODAY, dry_run=False)}
+        kept_months = [p.lower for p in partitions(conn, "raw", "meta_ads_insights_hourly")]
         skipped = {r.relation: r.skipped for r in apply_retention(conn, TODAY, dry_run=False) if r.skipped}
+    assert date(2026, 7, 1) not in kept_months and date(2026, 12, 1) in kept_months
     assert done == planned
     assert _rows(retention_db) == {
         "raw.meta_ads_insights_hourly": 2,

@@ -53,6 +53,7 @@ import orjson
 import psycopg
 
 from pipeline.config import DBT_PROJECT_DIR, PROJECT_ROOT, executable, settings
+from pipeline.warehouse.partitions import ensure_month_partitions
 
 END = date(2025, 3, 31)  # the daily run's newest day; history ends the day before
 RESTATE_DAYS = 28  # Meta's attribution window: the daily run re-syncs this many days (ending END)
@@ -329,6 +330,7 @@ def copy_insights(url: str, tier: Tier, since: date, until: date) -> dict[str, A
     keys = ", ".join(stream.key_names)
     with psycopg.connect(url) as conn:
         conn.execute(f"truncate raw.{stream.table}")
+        ensure_month_partitions(conn, "raw", stream.table, since, until)  # as the loader does, untimed
         conn.commit()
         started = time.perf_counter()
         for a in range(tier.accounts):

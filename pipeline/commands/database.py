@@ -89,8 +89,10 @@ def db_retention(dry_run: bool) -> None:
     table = Table(
         title="Retention" + (" (dry run: nothing dropped)" if dry_run else ""), title_justify="left"
     )
-    for column in ("relation", "older than", "would drop" if dry_run else "dropped"):
+    for column in ("relation", "older than", "would drop" if dry_run else "dropped", "whole months"):
         table.add_column(column)
     for r in results:
-        table.add_row(r.relation, r.cutoff.isoformat(), r.skipped or f"{r.rows:,}")
+        table.add_row(
+            r.relation, r.cutoff.isoformat(), r.skipped or f"{r.rows:,}", str(r.partitions_dropped or "")
+        )
     wide_console().print(table)

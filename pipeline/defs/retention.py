@@ -35,6 +35,7 @@ def drop_expired_rows(
             f"{result.relation}: {result.skipped}"
             if result.skipped
             else f"{result.relation}: {verb} {result.rows} rows before {result.cutoff}"
+            + (f" ({result.partitions_dropped} whole months)" if result.partitions_dropped else "")
         )
     total = sum(r.rows for r in results)
     return dg.Output(
@@ -43,7 +44,11 @@ def drop_expired_rows(
             "dry_run": config.dry_run,
             "rows": total,
             "by_relation": dg.MetadataValue.json(
-                {r.relation: r.skipped or {"cutoff": r.cutoff.isoformat(), "rows": r.rows} for r in results}
+                {
+                    r.relation: r.skipped
+                    or {"cutoff": r.cutoff.isoformat(), "rows": r.rows, "months": r.partitions_dropped}
+                    for r in results
+                }
             ),
         },
     )

@@ -27,6 +27,7 @@ from psycopg import sql
 
 from pipeline.config import DEFAULT_TENANT
 from pipeline.connectors.base import KeyColumn, Page, RawStream
+from pipeline.warehouse.partitions import ensure_month_partitions, is_partitioned, partition_table_in_place
 
 RAW_SCHEMA = "raw"
 MAX_QUARANTINE_ROWS_PER_SYNC = 10_000  # beyond this the sync fails: the source is broken, not a row
@@ -79,19 +80,31 @@ def ensure_raw_table(conn: psycopg.Connection, stream: RawStream) -> None:
     # Concurrent first syncs of one stream would race on CREATE TABLE IF NOT EXISTS.
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (stream.table,))
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
-    conn.execute(
-        sql.SQL(
-            "create table if not exists {table} (tenant_id text not null default {tenant}, {keys},"
-            " payload jsonb not null, _sync_id uuid not null,"
-            " _extracted_at timestamptz not null default now(), primary key ({pk}))"
-        ).format(
-            table=_table(stream),
-            tenant=sql.Literal(DEFAULT_TENANT),
-            keys=key_columns,
-            pk=primary_key,
-        )
+    create = sql.SQL(
+        "create table {exists} {table} (tenant_id text not null default {tenant}, {keys},"
+        " payload jsonb not null, _sync_id uuid not null,"
+        " _extracted_at timestamptz not null default now(), primary key ({pk})){partitioning}"
     )
+    arguments = {
+        "table": _table(stream),
+        "tenant": sql.Literal(DEFAULT_TENANT),
+        "keys": key_columns,
+        "pk": primary_key,
+        # Tables that grow with time are partitioned by month on their window (pipeline.warehouse.partitions).
+        "partitioning": sql.SQL(" partition by range ({})").format(sql.Identifier(stream.window_column))
+        if stream.window_column
+        else sql.SQL(""),
+    }
+    conn.execute(create.format(exists=sql.SQL("if not exists"), **arguments))
     _add_tenant_column(conn, stream, primary_key)
+    if stream.window_column and not is_partitioned(conn, RAW_SCHEMA, stream.table):
+        partition_table_in_place(
+            conn,
+            RAW_SCHEMA,
+            stream.table,
+            create.format(exists=sql.SQL(""), **arguments),
+            stream.window_column,
+        )
     if stream.window_column:
         # Window replacement deletes, and incremental models read, a few days of a long history:
         # without this index both scan the whole table, so their cost would grow with history.
@@ -365,6 +378,8 @@ def replace_window(
             _start_sync(url, result, stream.platform, run_id)
             started = True
             ensure_raw_table(conn, stream)
+            if since and until and stream.window_column:
+                ensure_month_partitions(conn, RAW_SCHEMA, stream.table, since, until)
             quarantined = _copy_and_swap(
                 conn, stream, account_id, pages, since, until, result, source, scope or {}
             )

@@ -8,8 +8,10 @@ Policy (days kept, counted back from ``today``):
   them on every build too; this covers a warehouse whose dbt has not run);
 - ``raw.quarantine``: 90 days; ``app.audit_logs``: 2 years (730 days).
 
-The tables are not partitioned yet, so old rows are deleted, one table per transaction; a dry run
-counts what would go and changes nothing.
+A table partitioned by month (the windowed raw tables, ``pipeline.warehouse.partitions``) loses its
+months that lie wholly before the cutoff by dropping their partitions; only the rows of the month the
+cutoff falls in are deleted. Other tables have their old rows deleted. One table per transaction; a
+dry run counts what would go and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
+
+from pipeline.warehouse.partitions import partitions
 
 HOURLY_MARTS = ("marts.fct_ad_performance_hourly", "marts.fct_campaign_performance_hourly")
 
@@ -38,6 +42,7 @@ class RetentionResult:
     cutoff: date
     rows: int  # dropped (or, in a dry run, that would be)
     skipped: str | None = None  # why nothing was looked at
+    partitions_dropped: int = 0  # whole months dropped (or, in a dry run, that would be)
 
 
 def _days(variable: str, default: int) -> int:
@@ -86,12 +91,19 @@ def apply_retention(
         where = sql.SQL("{} < %s").format(sql.Identifier(rule.column))
         target = sql.Identifier(schema, table)
         with conn.transaction():
+            expired = [p for p in partitions(conn, schema, table) if p.upper <= cutoff]
+            rows = 0
+            for partition in expired:
+                part = sql.Identifier(partition.schema, partition.name)
+                rows += conn.execute(sql.SQL("select count(*) from {}").format(part)).fetchone()[0]
+                if not dry_run:
+                    conn.execute(sql.SQL("drop table {}").format(part))
             if dry_run:
                 query = sql.SQL("select count(*) from {} where ").format(target) + where
                 rows = conn.execute(query, (cutoff,)).fetchone()[0]
             else:
-                rows = conn.execute(
+                rows += conn.execute(
                     sql.SQL("delete from {} where ").format(target) + where, (cutoff,)
                 ).rowcount
-        results.append(RetentionResult(rule.relation, cutoff, rows))
+        results.append(RetentionResult(rule.relation, cutoff, rows, partitions_dropped=len(expired)))
     return results

@@ -404,3 +404,23 @@ def test_a_raw_table_from_before_tenants_gets_the_column_and_the_wider_key(
         " where conrelid = 'raw.testplat_insights_daily'::regclass and contype = 'p'"
     ).fetchone()
     assert key == "PRIMARY KEY (tenant_id, account_id, ad_id, date_start)"
+
+
+def test_a_window_across_months_lands_in_each_months_partition(
+    warehouse_url: str, warehouse: psycopg.Connection
+) -> None:
+    since = date(2026, 10, 30)
+    window = {"since": since, "until": since + timedelta(3)}  # Oct 30 .. Nov 2
+    replace_window(warehouse_url, DAILY, "A", paged(rows("A", 4, 10, start=since)), **window)
+    replace_window(warehouse_url, DAILY, "A", paged(rows("A", 4, 10, start=since)), **window)  # idempotent
+    by_partition = warehouse.execute(
+        "select tableoid::regclass::text, count(*) from raw.testplat_insights_daily group by 1 order by 1"
+    ).fetchall()
+    assert by_partition == [
+        ("raw.testplat_insights_daily_p2026_10", 6),
+        ("raw.testplat_insights_daily_p2026_11", 6),
+    ]
+    # A day outside the window has no partition to fall into: it is quarantined, as before.
+    stray = [*rows("A", 1, 10, start=since), {"account_id": "A", "ad_id": "x", "date_start": "2027-03-01"}]
+    result = replace_window(warehouse_url, DAILY, "A", [stray], **window)
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 1)
