@@ -25,6 +25,7 @@ from pipeline.sandbox.sample_import import HEADER
 from pipeline.warehouse import db
 from pipeline.warehouse.actions_store import recent_actions
 from pipeline.warehouse.db import PIPELINE_DBT_RUN_ENV, dbt_window_env
+from pipeline.warehouse.partitions import ensure_month_partitions
 from pipeline.warehouse.test_failures import failing_tests
 from tests.dbt_cli import run_dbt
 
@@ -236,6 +237,9 @@ def test_one_platforms_failing_rows_are_named_and_do_not_stop_the_others(importe
         "m3": {"ad_id": "m3", "campaign_id": "mc", "spend": "1e-100000", "impressions": "100"},
     }
     with psycopg.connect(url) as conn:
+        ensure_month_partitions(
+            conn, "raw", "meta_ads_insights_daily", LAST_DAY, LAST_DAY
+        )  # as the loader would
         for ad, payload in rows.items():
             conn.execute(
                 "insert into raw.meta_ads_insights_daily (account_id, ad_id, date_start, payload, _sync_id)"
