@@ -31,7 +31,7 @@ create table marts.dim_campaigns (
 create table marts.fct_campaign_performance_daily (
     date_day date, platform text, account_id text, campaign_id text, campaign_name text, currency text,
     reporting_currency text, fx_rate numeric, spend numeric, spend_reporting numeric, impressions bigint,
-    clicks bigint, conversions numeric, conversion_value numeric, conversion_value_reporting numeric);
+    clicks bigint, conversions numeric, conversion_value numeric, conversion_value_reporting numeric, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, status text, health_score numeric, freshness_score numeric,
     completeness_score numeric, accuracy_score numeric, issues jsonb);
