@@ -192,10 +192,10 @@ create table marts.fct_campaign_performance_daily (
 create index on marts.fct_campaign_performance_daily (date_day);
 create table marts.dim_campaigns (
     platform text, account_id text, campaign_id text, status text, daily_budget numeric,
-    lifetime_budget numeric, start_date date, end_date date, is_inferred boolean);
+    lifetime_budget numeric, start_date date, end_date date, is_inferred boolean, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, health_score numeric, status text,
-    freshness_score numeric, completeness_score numeric, accuracy_score numeric, issues jsonb);
+    freshness_score numeric, completeness_score numeric, accuracy_score numeric, issues jsonb, tenant_id text not null default 'default');
 """
 
 
