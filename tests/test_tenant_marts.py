@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from alembic import command
 from psycopg import sql
 
 from pipeline.connections import sandbox_connection
@@ -25,7 +26,7 @@ from pipeline.connectors.csv_import import CSV_STREAMS
 from pipeline.ingest import sync_connections
 from pipeline.sandbox.server import SandboxServer
 from pipeline.sandbox.simulator import World, default_scenario
-from pipeline.warehouse import access_store
+from pipeline.warehouse import access_store, migrate
 from pipeline.warehouse.db import dbt_window_env, libpq_params, to_url
 from pipeline.warehouse.loader import ensure_raw_table
 from tests.dbt_cli import dbt_ok
@@ -217,3 +218,24 @@ def test_a_role_of_one_tenant_reads_none_of_the_others_rows(tenant_marts: str) -
         assert [t for t, _ in tenants] == [OTHER_TENANT], mart
     week = _rows(as_acme, "select distinct tenant_id from marts.fct_signal_health_daily")
     assert week == [(OTHER_TENANT,)]
+
+
+def test_the_migration_drops_marts_built_without_a_tenant(database_factory: Callable[[str], str]) -> None:
+    """A warehouse built before: its tenant-less marts (and views on them) go, so the next run rebuilds
+    them; marts with tenant_id and the shared exchange rates stay."""
+    url = database_factory("marts_before_tenants")
+    command.downgrade(migrate.alembic_config(url), "0020")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("create schema if not exists analyst")
+        conn.execute("create table marts.dim_ad_accounts (platform text, account_id text)")
+        conn.execute("create view analyst.accounts as select * from marts.dim_ad_accounts")
+        conn.execute("create table marts.dim_ads (tenant_id text, platform text, account_id text)")
+        conn.execute("create table marts.fx_rates_daily (date_day date, currency text)")
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        left = conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+            " where table_schema in ('marts', 'analyst') order by 1"
+        ).fetchall()
+    assert left == [("marts.dim_ads",), ("marts.fx_rates_daily",)]
