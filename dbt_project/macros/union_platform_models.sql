@@ -20,8 +20,8 @@
     rows of that unit are left out, so nothing is counted twice and no unit mixes two sources. Every
     unit starts with tenant_id: only the same tenant's connector rows leave a file's rows out (two
     tenants may hold the same ids). The unit per entity is below (daily/hourly performance: the
-    tenant's account-day, so a day's account total
-    never adds a file's ads to the API's); `one_source_per` overrides it. `prefer_connectors=false`
+    tenant's account-day, so a day's account total never adds a file's ads to the API's);
+    `one_source_per` overrides it (callers name tenant_id first too). `prefer_connectors=false`
     returns every row (tests use it to report what was left out).
 
     Only staging relations that exist are read: a warehouse that only ever imported files has no
