@@ -37,11 +37,11 @@ MARTS = """
 create schema if not exists marts;
 create table marts.dim_campaigns (
     platform text, account_id text, campaign_id text, campaign_name text, status text, daily_budget numeric,
-    budget_type text, is_inferred boolean not null default false);
+    budget_type text, is_inferred boolean not null default false, tenant_id text not null default 'default');
 create table marts.fct_campaign_performance_daily (
-    date_day date, platform text, account_id text, campaign_id text, spend numeric);
+    date_day date, platform text, account_id text, campaign_id text, spend numeric, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
-    date_day date, platform text, account_id text, status text, health_score numeric);
+    date_day date, platform text, account_id text, status text, health_score numeric, tenant_id text not null default 'default');
 """
 
 

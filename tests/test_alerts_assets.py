@@ -26,13 +26,13 @@ drop table if exists marts.fct_campaign_performance_daily, marts.dim_campaigns,
 create table marts.fct_campaign_performance_daily (
     date_day date, platform text, account_id text, campaign_id text, campaign_name text, currency text,
     fx_rate numeric, spend numeric, impressions bigint, clicks bigint, conversions numeric,
-    conversion_value numeric);
+    conversion_value numeric, tenant_id text not null default 'default');
 create table marts.dim_campaigns (
     platform text, account_id text, campaign_id text, status text, daily_budget numeric,
-    lifetime_budget numeric, start_date date, end_date date, is_inferred boolean);
+    lifetime_budget numeric, start_date date, end_date date, is_inferred boolean, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, health_score numeric, status text,
-    freshness_score numeric, completeness_score numeric, accuracy_score numeric, issues jsonb);
+    freshness_score numeric, completeness_score numeric, accuracy_score numeric, issues jsonb, tenant_id text not null default 'default');
 create table marts.fct_campaign_performance_hourly (
     hour_start_local timestamp, hour_start_utc timestamptz, date_day date, hour_of_day int, platform text,
     account_id text, campaign_id text, campaign_name text, currency text, spend numeric, impressions bigint,

@@ -27,14 +27,14 @@ create schema if not exists marts;
 create table marts.dim_campaigns (
     platform text, account_id text, campaign_id text, campaign_name text, status text, daily_budget numeric,
     lifetime_budget numeric, start_date date, end_date date, budget_type text,
-    is_inferred boolean not null default false);
+    is_inferred boolean not null default false, tenant_id text not null default 'default');
 create table marts.fct_campaign_performance_daily (
     date_day date, platform text, account_id text, campaign_id text, campaign_name text, currency text,
     reporting_currency text, fx_rate numeric, spend numeric, spend_reporting numeric, impressions bigint,
-    clicks bigint, conversions numeric, conversion_value numeric, conversion_value_reporting numeric);
+    clicks bigint, conversions numeric, conversion_value numeric, conversion_value_reporting numeric, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, status text, health_score numeric, freshness_score numeric,
-    completeness_score numeric, accuracy_score numeric, issues jsonb);
+    completeness_score numeric, accuracy_score numeric, issues jsonb, tenant_id text not null default 'default');
 """
 
 # (platform, account, currency, fx, campaign, daily budget, ROAS at budget, half-saturation / budget)

@@ -43,14 +43,14 @@ create schema if not exists marts;
 create table marts.fct_campaign_performance_daily (
     date_day date, platform text, account_id text, campaign_id text, campaign_name text, currency text,
     fx_rate numeric, spend numeric, impressions numeric, clicks numeric, conversions numeric,
-    conversion_value numeric);
+    conversion_value numeric, tenant_id text not null default 'default');
 create table marts.dim_campaigns (
     platform text, account_id text, campaign_id text, campaign_name text, status text, daily_budget numeric,
     lifetime_budget numeric, start_date date, end_date date, budget_type text,
-    is_inferred boolean not null default false);
+    is_inferred boolean not null default false, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, health_score numeric, status text, freshness_score numeric,
-    completeness_score numeric, accuracy_score numeric, issues jsonb);
+    completeness_score numeric, accuracy_score numeric, issues jsonb, tenant_id text not null default 'default');
 """
 
 # (platform, account, campaign): name, status, daily budget, daily spend, conversions, value

@@ -33,14 +33,14 @@ create table marts.fct_campaign_performance_daily (
     date_day date, platform text, source text, account_id text, campaign_id text, campaign_name text,
     currency text, spend numeric, impressions bigint, clicks bigint, conversions numeric,
     conversion_value numeric, reporting_currency text, fx_rate numeric, spend_reporting numeric,
-    conversion_value_reporting numeric);
+    conversion_value_reporting numeric, tenant_id text not null default 'default');
 create table marts.dim_campaigns (
     platform text, source text, account_id text, campaign_id text, campaign_name text, status text,
     platform_status text, objective text, budget_type text, daily_budget numeric, lifetime_budget numeric,
-    currency text, start_date date, end_date date, is_inferred boolean not null default false);
+    currency text, start_date date, end_date date, is_inferred boolean not null default false, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, freshness_score numeric, completeness_score numeric,
-    accuracy_score numeric, health_score numeric, status text, issues jsonb);
+    accuracy_score numeric, health_score numeric, status text, issues jsonb, tenant_id text not null default 'default');
 """
 
 

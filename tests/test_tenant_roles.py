@@ -88,10 +88,10 @@ def _write_rows(conn: psycopg.Connection) -> None:
         )
         conn.execute(
             """insert into marts.fct_campaign_performance_daily
-                   (date_day, platform, account_id, campaign_id, campaign_name, currency, spend, impressions,
-                    clicks, conversions, conversion_value)
-               values (%s, 'meta', %s, 'c1', 'Spring sale', 'EUR', 100, 1000, 10, 1, 50)""",
-            (DAY, account),
+                   (tenant_id, date_day, platform, account_id, campaign_id, campaign_name, currency, spend,
+                    impressions, clicks, conversions, conversion_value)
+               values (%s, %s, 'meta', %s, 'c1', 'Spring sale', 'EUR', 100, 1000, 10, 1, 50)""",
+            (tenant, DAY, account),
         )
         conn.execute(
             """insert into app.alerts (tenant_id, alert_type, severity, status, platform, account_id, entity_level,

@@ -17,9 +17,11 @@
 
     A platform's connector is authoritative for that platform. When an entry with a
     platform_column claims a platform whose connector also has rows for the same unit, the file's
-    rows of that unit are left out, so nothing is counted twice and no unit mixes two sources. The
-    unit per entity is below (daily/hourly performance: the account-day, so a day's account total
-    never adds a file's ads to the API's); `one_source_per` overrides it. `prefer_connectors=false`
+    rows of that unit are left out, so nothing is counted twice and no unit mixes two sources. Every
+    unit starts with tenant_id: only the same tenant's connector rows leave a file's rows out (two
+    tenants may hold the same ids). The unit per entity is below (daily/hourly performance: the
+    tenant's account-day, so a day's account total never adds a file's ads to the API's);
+    `one_source_per` overrides it (callers name tenant_id first too). `prefer_connectors=false`
     returns every row (tests use it to report what was left out).
 
     Only staging relations that exist are read: a warehouse that only ever imported files has no
@@ -31,10 +33,10 @@
 {% macro union_platform_models(entity, columns, one_source_per=none, prefer_connectors=true) -%}
     {%- set platform_models = platform_staging_models() -%}
     {%- set units_by_entity = {
-        'ad_accounts': ['platform', 'account_id'],
-        'campaigns': ['platform', 'account_id', 'campaign_id'],
-        'ad_performance_daily': ['platform', 'account_id', 'date_day'],
-        'ad_performance_hourly': ['platform', 'account_id', 'date_day'],
+        'ad_accounts': ['tenant_id', 'platform', 'account_id'],
+        'campaigns': ['tenant_id', 'platform', 'account_id', 'campaign_id'],
+        'ad_performance_daily': ['tenant_id', 'platform', 'account_id', 'date_day'],
+        'ad_performance_hourly': ['tenant_id', 'platform', 'account_id', 'date_day'],
     } -%}
     {%- set unit = one_source_per or units_by_entity.get(entity) -%}
     {%- set entries = [] -%}

@@ -1,3 +1,3 @@
--- fct_account_performance_daily is a pure rollup of the ad fact: totals match per platform, account and day.
+-- fct_account_performance_daily is a pure rollup of the ad fact: totals match per tenant, platform, account and day.
 {{ config(meta={'dagster': {'ref': {'name': 'fct_account_performance_daily'}}}) }}
 {{ rollup_reconciliation('fct_account_performance_daily') }}

@@ -2,20 +2,21 @@
 -- and hour (and both must hold the same days, the retention window).
 {{ config(meta={'dagster': {'ref': {'name': 'fct_campaign_performance_hourly'}}}) }}
 with ad_totals as (
-    select platform, hour_start_utc, sum(spend) as spend, sum(conversions) as conversions,
+    select tenant_id, platform, hour_start_utc, sum(spend) as spend, sum(conversions) as conversions,
         sum(conversion_value) as conversion_value, sum(impressions) as impressions, sum(clicks) as clicks
     from {{ ref('fct_ad_performance_hourly') }}
-    group by platform, hour_start_utc
+    group by tenant_id, platform, hour_start_utc
 ),
 
 campaign_totals as (
-    select platform, hour_start_utc, sum(spend) as spend, sum(conversions) as conversions,
+    select tenant_id, platform, hour_start_utc, sum(spend) as spend, sum(conversions) as conversions,
         sum(conversion_value) as conversion_value, sum(impressions) as impressions, sum(clicks) as clicks
     from {{ ref('fct_campaign_performance_hourly') }}
-    group by platform, hour_start_utc
+    group by tenant_id, platform, hour_start_utc
 )
 
 select
+    tenant_id,
     platform,
     hour_start_utc,
     ad_totals.spend as ad_spend,
@@ -23,7 +24,7 @@ select
     ad_totals.conversions as ad_conversions,
     campaign_totals.conversions as campaign_conversions
 from ad_totals
-full outer join campaign_totals using (platform, hour_start_utc)
+full outer join campaign_totals using (tenant_id, platform, hour_start_utc)
 where ad_totals.spend is distinct from campaign_totals.spend
     or ad_totals.conversions is distinct from campaign_totals.conversions
     or ad_totals.conversion_value is distinct from campaign_totals.conversion_value

@@ -40,11 +40,12 @@
 
 {% if state.missing -%}
 -- Not built yet: {{ state.missing | join(', ') }}. Nothing to reconcile.
-select null::text as platform, null::text as account_id, null::text as ad_id, null::date as date_day
+select null::text as tenant_id, null::text as platform, null::text as account_id, null::text as ad_id, null::date as date_day
 where false
 {%- else -%}
 with hourly_ad_days as (
     select
+        tenant_id,
         platform,
         account_id,
         ad_id,
@@ -54,17 +55,18 @@ with hourly_ad_days as (
         sum(clicks) as clicks,
         min(_extracted_at) as extracted_at
     from {{ hourly_fact }}
-    group by platform, account_id, ad_id, date_day
+    group by tenant_id, platform, account_id, ad_id, date_day
 ),
 
 hourly_ranges as (
-    select platform, account_id, min(date_day) as first_day, max(date_day) as newest_day
+    select tenant_id, platform, account_id, min(date_day) as first_day, max(date_day) as newest_day
     from {{ hourly_fact }}
-    group by platform, account_id
+    group by tenant_id, platform, account_id
 ),
 
 daily_ad_days as (
     select
+        daily.tenant_id,
         daily.platform,
         daily.account_id,
         daily.ad_id,
@@ -75,39 +77,44 @@ daily_ad_days as (
         daily._extracted_at as extracted_at
     from {{ daily_fact }} as daily
     inner join hourly_ranges
-        on daily.platform = hourly_ranges.platform
+        on daily.tenant_id = hourly_ranges.tenant_id
+        and daily.platform = hourly_ranges.platform
         and daily.account_id = hourly_ranges.account_id
         and daily.date_day between hourly_ranges.first_day and hourly_ranges.newest_day
 ),
 
 account_days as (
     select
+        tenant_id,
         platform,
         account_id,
         date_day,
         min(hourly_extracted_at) as hourly_extracted_at,
         min(daily_extracted_at) as daily_extracted_at
     from (
-        select platform, account_id, date_day, extracted_at as hourly_extracted_at, null::timestamptz as daily_extracted_at
+        select tenant_id, platform, account_id, date_day, extracted_at as hourly_extracted_at, null::timestamptz as daily_extracted_at
         from hourly_ad_days
         union all
-        select platform, account_id, date_day, null::timestamptz, extracted_at
+        select tenant_id, platform, account_id, date_day, null::timestamptz, extracted_at
         from daily_ad_days
     ) as both_sides
-    group by platform, account_id, date_day
+    group by tenant_id, platform, account_id, date_day
 ),
 
 complete_account_days as (
     select
+        account_days.tenant_id,
         account_days.platform,
         account_days.account_id,
         account_days.date_day
     from account_days
     inner join hourly_ranges
-        on account_days.platform = hourly_ranges.platform
+        on account_days.tenant_id = hourly_ranges.tenant_id
+        and account_days.platform = hourly_ranges.platform
         and account_days.account_id = hourly_ranges.account_id
     left join {{ accounts }} as accounts
-        on account_days.platform = accounts.platform
+        on account_days.tenant_id = accounts.tenant_id
+        and account_days.platform = accounts.platform
         and account_days.account_id = accounts.account_id
     cross join lateral (
         -- The local midnight ending the day; without a known timezone, the latest one on Earth.
@@ -120,6 +127,7 @@ complete_account_days as (
 
 compared as (
     select
+        tenant_id,
         platform,
         account_id,
         ad_id,
@@ -131,12 +139,12 @@ compared as (
         hourly_ad_days.clicks as hourly_clicks,
         daily_ad_days.clicks as daily_clicks
     from hourly_ad_days
-    full outer join daily_ad_days using (platform, account_id, ad_id, date_day)
+    full outer join daily_ad_days using (tenant_id, platform, account_id, ad_id, date_day)
 )
 
 select compared.*
 from compared
-inner join complete_account_days using (platform, account_id, date_day)
+inner join complete_account_days using (tenant_id, platform, account_id, date_day)
 where compared.hourly_spend is null
     or compared.daily_spend is null
     or abs(compared.hourly_spend - compared.daily_spend) > {{ spend_tolerance }}

@@ -188,14 +188,14 @@ create schema if not exists marts;
 create table marts.fct_campaign_performance_daily (
     date_day date, platform text, account_id text, campaign_id text, campaign_name text, currency text,
     fx_rate numeric, spend numeric, impressions bigint, clicks bigint, conversions numeric,
-    conversion_value numeric);
+    conversion_value numeric, tenant_id text not null default 'default');
 create index on marts.fct_campaign_performance_daily (date_day);
 create table marts.dim_campaigns (
     platform text, account_id text, campaign_id text, status text, daily_budget numeric,
-    lifetime_budget numeric, start_date date, end_date date, is_inferred boolean);
+    lifetime_budget numeric, start_date date, end_date date, is_inferred boolean, tenant_id text not null default 'default');
 create table marts.fct_signal_health_daily (
     date_day date, platform text, account_id text, health_score numeric, status text,
-    freshness_score numeric, completeness_score numeric, accuracy_score numeric, issues jsonb);
+    freshness_score numeric, completeness_score numeric, accuracy_score numeric, issues jsonb, tenant_id text not null default 'default');
 """
 
 
@@ -226,7 +226,10 @@ def run_on_database(
         migrate.upgrade(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(MARTS)
-            with conn.cursor().copy("copy marts.fct_campaign_performance_daily from stdin") as copy:
+            with conn.cursor().copy(
+                "copy marts.fct_campaign_performance_daily (date_day, platform, account_id, campaign_id,"
+                " campaign_name, currency, fx_rate, spend, impressions, clicks, conversions, conversion_value) from stdin"
+            ) as copy:
                 for row in frame.itertuples(index=False):
                     copy.write_row((row.date_day, row.platform, row.account_id, row.campaign_id,
                                     row.campaign_name, row.currency, None, row.spend, int(row.impressions),

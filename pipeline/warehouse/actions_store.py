@@ -55,14 +55,16 @@ def _relation_exists(conn: psycopg.Connection, name: str) -> bool:
 
 
 def campaign_from_marts(
-    conn: psycopg.Connection, platform: str, account_id: str, campaign_id: str
+    conn: psycopg.Connection, platform: str, account_id: str, campaign_id: str, *, tenant_id: str
 ) -> CampaignState | None:
     if not _relation_exists(conn, "marts.dim_campaigns"):
         return None
+    # The action's tenant: another tenant may hold the same campaign ids.
     row = conn.execute(
         """select status, daily_budget, budget_type from marts.dim_campaigns
-           where platform = %s and account_id = %s and campaign_id = %s and not is_inferred""",
-        (platform, account_id, campaign_id),
+           where tenant_id = %s and platform = %s and account_id = %s and campaign_id = %s
+             and not is_inferred""",
+        (tenant_id, platform, account_id, campaign_id),
     ).fetchone()
     if row is None:
         return None
@@ -72,7 +74,13 @@ def campaign_from_marts(
 
 
 def days_with_spend(
-    conn: psycopg.Connection, platform: str, account_id: str, campaign_id: str, lookback_days: int
+    conn: psycopg.Connection,
+    platform: str,
+    account_id: str,
+    campaign_id: str,
+    lookback_days: int,
+    *,
+    tenant_id: str,
 ) -> int:
     """Days with spend of the campaign in the ``lookback_days`` up to the account's latest data day."""
     if not _relation_exists(conn, "marts.fct_campaign_performance_daily"):
@@ -80,23 +88,25 @@ def days_with_spend(
     row = conn.execute(
         """with latest as (
                select max(date_day) as day from marts.fct_campaign_performance_daily
-               where platform = %(p)s and account_id = %(a)s)
+               where tenant_id = %(t)s and platform = %(p)s and account_id = %(a)s)
            select count(distinct date_day) from marts.fct_campaign_performance_daily, latest
-           where platform = %(p)s and account_id = %(a)s and campaign_id = %(c)s and spend > 0
-             and date_day > latest.day - %(n)s""",
-        {"p": platform, "a": account_id, "c": campaign_id, "n": lookback_days},
+           where tenant_id = %(t)s and platform = %(p)s and account_id = %(a)s and campaign_id = %(c)s
+             and spend > 0 and date_day > latest.day - %(n)s""",
+        {"t": tenant_id, "p": platform, "a": account_id, "c": campaign_id, "n": lookback_days},
     ).fetchone()
     return int(row[0]) if row else 0
 
 
-def account_health(conn: psycopg.Connection, platform: str, account_id: str, days: int) -> list[HealthDay]:
+def account_health(
+    conn: psycopg.Connection, platform: str, account_id: str, days: int, *, tenant_id: str
+) -> list[HealthDay]:
     """The account's last ``days`` scored days of ``marts.fct_signal_health_daily``."""
     if not _relation_exists(conn, "marts.fct_signal_health_daily"):
         return []
     rows = conn.execute(
         """select date_day, status, health_score from marts.fct_signal_health_daily
-           where platform = %s and account_id = %s order by date_day desc limit %s""",
-        (platform, account_id, days),
+           where tenant_id = %s and platform = %s and account_id = %s order by date_day desc limit %s""",
+        (tenant_id, platform, account_id, days),
     ).fetchall()
     return [HealthDay(day, status, None if score is None else float(score)) for day, status, score in rows]
 
@@ -151,12 +161,14 @@ def guardrail_context(
 ) -> GuardrailContext:
     """Everything the guardrails look at; ``campaign`` overrides the marts' view (execution: the platform's)."""
     if campaign is None and stage == "propose":
-        campaign = campaign_from_marts(conn, platform, account_id, campaign_id)
+        campaign = campaign_from_marts(conn, platform, account_id, campaign_id, tenant_id=tenant_id)
     return GuardrailContext(
         now=now,
         campaign=campaign,
-        days_with_spend=days_with_spend(conn, platform, account_id, campaign_id, settings.data_lookback_days),
-        health=account_health(conn, platform, account_id, settings.health_lookback_days),
+        days_with_spend=days_with_spend(
+            conn, platform, account_id, campaign_id, settings.data_lookback_days, tenant_id=tenant_id
+        ),
+        health=account_health(conn, platform, account_id, settings.health_lookback_days, tenant_id=tenant_id),
         recent_actions=recent_actions(
             conn,
             tenant_id=tenant_id,

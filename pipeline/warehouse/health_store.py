@@ -66,7 +66,8 @@ def sync_states(
     """Per account of ``platform``'s ``stream``: the last succeeded sync and the last attempt.
 
     Only accounts with an attempt since ``attempted_since``: an account no connection syncs any
-    more (removed, disabled) stops counting instead of staying stale for ever.
+    more (removed, disabled) stops counting instead of staying stale for ever. One state per tenant
+    of an account id: two tenants syncing the same account never hide each other's staleness.
     """
     rows = conn.execute(
         """
@@ -77,9 +78,9 @@ def sync_states(
             (array_agg(status order by started_at desc))[1] as last_status
         from raw.sync_runs
         where platform = %s and stream = %s
-        group by account_id
+        group by tenant_id, account_id
         having max(started_at) >= %s
-        order by account_id
+        order by account_id, tenant_id
         """,
         (platform, stream, attempted_since),
     ).fetchall()

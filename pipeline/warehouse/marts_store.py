@@ -52,23 +52,27 @@ def mart_frame(
 def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
     """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector, with each
     account's name from ``marts.dim_ad_accounts`` (account-level alerts are named after it)."""
+    # tenant_id only to join the names: two tenants may hold the same account id (the frame keeps its columns).
     frame = mart_frame(
         conn,
         "marts.fct_campaign_performance_daily",
-        CAMPAIGN_DAILY_COLUMNS,
+        ("tenant_id", *CAMPAIGN_DAILY_COLUMNS),
         since,
         until,
-        order_by="date_day, platform, account_id, campaign_id",
+        order_by="date_day, platform, account_id, campaign_id, tenant_id",
         numeric=("fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"),
     )
     # Without the dimension (a warehouse that built only the facts) the alerts name the account by its id.
     if conn.execute("select to_regclass('marts.dim_ad_accounts')").fetchone()[0] is None:
-        return frame
+        return frame.drop(columns="tenant_id")
+    account_key = ["tenant_id", "platform", "account_id"]
     names = pd.DataFrame(
-        conn.execute("select platform, account_id, account_name from marts.dim_ad_accounts").fetchall(),
-        columns=["platform", "account_id", "account_name"],
+        conn.execute(
+            "select tenant_id, platform, account_id, account_name from marts.dim_ad_accounts"
+        ).fetchall(),
+        columns=[*account_key, "account_name"],
     )
-    return frame.merge(names, on=["platform", "account_id"], how="left")
+    return frame.merge(names, on=account_key, how="left").drop(columns="tenant_id")
 
 
 HEALTH_COLUMNS = (

@@ -29,11 +29,11 @@
 {# Every imported row that staging reads, daily and hourly, with its local day: what accounts and campaigns
    are derived from (int_csv__ad_accounts_aggregated, int_csv__campaigns_aggregated). #}
 {% macro csv_file_rows() -%}
-    select platform, account_id, "date" as date_day, payload, _extracted_at
+    select tenant_id, platform, account_id, "date" as date_day, payload, _extracted_at
     from {{ source('csv', 'ad_performance_daily') }}
     where {{ csv_row_problem('payload') }} is null
     union all
-    select platform, account_id, hour_start_local::date as date_day, payload, _extracted_at
+    select tenant_id, platform, account_id, hour_start_local::date as date_day, payload, _extracted_at
     from {{ source('csv', 'ad_performance_hourly') }}
     where {{ csv_row_problem('payload') }} is null
 {%- endmacro %}

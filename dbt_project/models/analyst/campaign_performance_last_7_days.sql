@@ -12,6 +12,7 @@ with bounds as (
 
 week as (
     select
+        fact.tenant_id,
         fact.platform,
         fact.account_id,
         fact.campaign_id,
@@ -28,11 +29,11 @@ week as (
     from {{ ref('fct_campaign_performance_daily') }} as fact
     cross join bounds
     where fact.date_day between bounds.window_start and bounds.window_end
-    group by fact.platform, fact.account_id, fact.campaign_id
+    group by fact.tenant_id, fact.platform, fact.account_id, fact.campaign_id
 )
 
 select
-    accounts.tenant_id,
+    week.tenant_id,
     bounds.window_start,
     bounds.window_end,
     week.platform,
@@ -60,11 +61,13 @@ select
 from week
 cross join bounds
 left join {{ ref('dim_campaigns') }} as campaigns
-    on week.platform = campaigns.platform
+    on week.tenant_id = campaigns.tenant_id
+    and week.platform = campaigns.platform
     and week.account_id = campaigns.account_id
     and week.campaign_id = campaigns.campaign_id
 left join {{ ref('dim_ad_accounts') }} as accounts
-    on week.platform = accounts.platform
+    on week.tenant_id = accounts.tenant_id
+    and week.platform = accounts.platform
     and week.account_id = accounts.account_id
 -- The reader's tenants only (a view runs with its owner's rights, so it filters for the reader).
-where (week.platform, week.account_id) in (select platform, account_id from app.visible_accounts())
+where week.tenant_id in (select app.visible_tenants())

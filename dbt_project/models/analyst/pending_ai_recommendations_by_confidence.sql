@@ -46,6 +46,7 @@ select
     round((extract(epoch from (now() - pending.created_at)) / 3600.0)::numeric, 1) as hours_pending
 from pending
 left join {{ ref('dim_campaigns') }} as campaigns
-    on pending.platform = campaigns.platform
+    on pending.tenant_id = campaigns.tenant_id
+    and pending.platform = campaigns.platform
     and pending.account_id = campaigns.account_id
     and pending.campaign_id = campaigns.campaign_id

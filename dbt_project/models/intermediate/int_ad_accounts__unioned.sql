@@ -1,5 +1,6 @@
 {#- The conformed ad account contract every platform's staging model speaks. -#}
 {%- set conformed_columns = [
+    ('tenant_id', 'text'),
     ('account_id', 'text'),
     ('account_name', 'text'),
     ('currency', 'text'),

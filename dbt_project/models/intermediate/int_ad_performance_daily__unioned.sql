@@ -1,5 +1,6 @@
 {#- The conformed daily ad performance contract every platform's staging model speaks. -#}
 {%- set conformed_columns = [
+    ('tenant_id', 'text'),
     ('date_day', 'date'),
     ('account_id', 'text'),
     ('campaign_id', 'text'),

@@ -1,6 +1,7 @@
 {#- The conformed hourly ad performance contract every platform's hourly staging model speaks: the
     daily contract plus the hour, on the account's clock and as an instant. -#}
 {%- set conformed_columns = [
+    ('tenant_id', 'text'),
     ('date_day', 'date'),
     ('hour_of_day', 'integer'),
     ('hour_start_local', 'timestamp'),

@@ -1,5 +1,6 @@
 {#- The conformed campaign contract every platform's staging model speaks. -#}
 {%- set conformed_columns = [
+    ('tenant_id', 'text'),
     ('account_id', 'text'),
     ('campaign_id', 'text'),
     ('campaign_name', 'text'),

@@ -3,7 +3,7 @@
     ad group, campaign, source). Kept incrementally (macros/last_seen_in_performance.sql), so dim_ads
     infers unlisted ads from this small table instead of scanning the whole fact.
 -#}
-{%- set key_columns = ['platform', 'account_id', 'ad_id'] -%}
+{%- set key_columns = ['tenant_id', 'platform', 'account_id', 'ad_id'] -%}
 {{
     config(
         materialized='incremental',
@@ -11,7 +11,7 @@
         unique_key=key_columns,
         on_schema_change='fail',
         indexes=[{'columns': key_columns + ['last_seen_day']}],
-        post_hook=["{{ delete_keys_gone_from_performance(['platform', 'account_id', 'ad_id']) }}"],
+        post_hook=["{{ delete_keys_gone_from_performance(['tenant_id', 'platform', 'account_id', 'ad_id']) }}"],
     )
 }}
 

@@ -3,14 +3,14 @@ with listed_campaigns as (
 ),
 
 accounts as (
-    select platform, account_id, currency from {{ ref('dim_ad_accounts') }}
+    select tenant_id, platform, account_id, currency from {{ ref('dim_ad_accounts') }}
 ),
 
 -- Campaigns can report performance without being in the entity snapshot (the listing lags or
 -- omits deleted campaigns). They still get a row, so every fact row has its dimension: name, source
 -- and currency of their latest fact row, from the incremental last-seen state (not the whole fact).
 campaigns_seen_in_performance as (
-    select platform, account_id, campaign_id, campaign_name, source, currency
+    select tenant_id, platform, account_id, campaign_id, campaign_name, source, currency
     from {{ ref('campaigns_last_seen_in_performance') }}
 ),
 
@@ -20,13 +20,15 @@ inferred_campaigns as (
     where not exists (
         select 1
         from listed_campaigns as listed
-        where listed.platform = seen.platform
+        where listed.tenant_id = seen.tenant_id
+            and listed.platform = seen.platform
             and listed.account_id = seen.account_id
             and listed.campaign_id = seen.campaign_id
     )
 )
 
 select
+    listed.tenant_id,
     listed.platform,
     listed.source,
     listed.account_id,
@@ -46,12 +48,14 @@ select
     false as is_inferred
 from listed_campaigns as listed
 left join accounts
-    on listed.platform = accounts.platform
+    on listed.tenant_id = accounts.tenant_id
+    and listed.platform = accounts.platform
     and listed.account_id = accounts.account_id
 
 union all
 
 select
+    tenant_id,
     platform,
     source,
     account_id,

@@ -12,7 +12,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
-            {'columns': ['platform', 'account_id', 'date_day']},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'date_day']},
         ],
     )
 }}
@@ -24,6 +24,7 @@ with ad_performance as (
 
 rolled_up as (
     select
+        tenant_id,
         date_day,
         platform,
         -- One source per account-day (the unions prefer the connector): grouping by it never splits.
@@ -34,10 +35,11 @@ rolled_up as (
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
-    group by date_day, platform, source, account_id
+    group by tenant_id, date_day, platform, source, account_id
 )
 
 select
+    tenant_id,
     date_day,
     platform,
     source,

@@ -12,7 +12,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
-            {'columns': ['platform', 'account_id', 'campaign_id', 'ad_group_id', 'date_day']},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'campaign_id', 'ad_group_id', 'date_day']},
         ],
     )
 }}
@@ -24,6 +24,7 @@ with ad_performance as (
 
 rolled_up as (
     select
+        tenant_id,
         date_day,
         platform,
         -- One source per account-day (the unions prefer the connector): grouping by it never splits.
@@ -37,10 +38,11 @@ rolled_up as (
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
-    group by date_day, platform, source, account_id, campaign_id, ad_group_id
+    group by tenant_id, date_day, platform, source, account_id, campaign_id, ad_group_id
 )
 
 select
+    tenant_id,
     date_day,
     platform,
     source,

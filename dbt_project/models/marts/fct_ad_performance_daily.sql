@@ -19,7 +19,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
-            {'columns': ['platform', 'account_id', 'campaign_id', 'date_day']},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'campaign_id', 'date_day']},
         ],
         post_hook=[
             """
@@ -31,9 +31,9 @@
                 if not exists (
                     select 1 from pg_indexes
                     where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
-                        and indexdef like '%(platform, account_id, ad_id, date_day)'
+                        and indexdef like '%(tenant_id, platform, account_id, ad_id, date_day)'
                 ) then
-                    create index on {{ this }} (platform, account_id, ad_id, date_day);
+                    create index on {{ this }} (tenant_id, platform, account_id, ad_id, date_day);
                 end if;
             end
             $$
@@ -67,6 +67,7 @@ with_rates as (
 )
 
 select
+    tenant_id,
     date_day,
     platform,
     -- Where the row came from: the platform's connector (source = platform) or an imported file ('csv').

@@ -26,7 +26,7 @@
         indexes=[
             {'columns': ['date_day']},
             {'columns': ['hour_start_utc']},
-            {'columns': ['platform', 'account_id', 'campaign_id', 'hour_start_utc']},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'campaign_id', 'hour_start_utc']},
         ],
         post_hook="delete from {{ this }} where date_day < {{ hourly_retention_start() }}",
     )
@@ -60,6 +60,7 @@ with_rates as (
 )
 
 select
+    tenant_id,
     date_day,
     hour_of_day,
     hour_start_local,

@@ -15,7 +15,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
-            {'columns': ['platform', 'account_id', 'campaign_id', 'date_day'], 'unique': True},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'campaign_id', 'date_day'], 'unique': True},
         ],
         post_hook=[
             """
@@ -24,12 +24,13 @@
             -- leaves the table so). Rename only campaigns whose name changed: one index probe per
             -- campaign finds the name on a row outside the window.
             with renamed as (
-                select campaigns.platform, campaigns.account_id, campaigns.campaign_id, campaigns.campaign_name
+                select campaigns.tenant_id, campaigns.platform, campaigns.account_id, campaigns.campaign_id, campaigns.campaign_name
                 from {{ ref('dim_campaigns') }} as campaigns
                 cross join lateral (
                     select outside.campaign_name
                     from {{ this }} as outside
-                    where outside.platform = campaigns.platform
+                    where outside.tenant_id = campaigns.tenant_id
+                        and outside.platform = campaigns.platform
                         and outside.account_id = campaigns.account_id
                         and outside.campaign_id = campaigns.campaign_id
                         and outside.date_day < '{{ run_min_date() }}'::date
@@ -38,12 +39,13 @@
                 ) as before_window
                 where before_window.campaign_name is distinct from campaigns.campaign_name
                 union
-                select campaigns.platform, campaigns.account_id, campaigns.campaign_id, campaigns.campaign_name
+                select campaigns.tenant_id, campaigns.platform, campaigns.account_id, campaigns.campaign_id, campaigns.campaign_name
                 from {{ ref('dim_campaigns') }} as campaigns
                 cross join lateral (
                     select outside.campaign_name
                     from {{ this }} as outside
-                    where outside.platform = campaigns.platform
+                    where outside.tenant_id = campaigns.tenant_id
+                        and outside.platform = campaigns.platform
                         and outside.account_id = campaigns.account_id
                         and outside.campaign_id = campaigns.campaign_id
                         and outside.date_day > '{{ run_max_date() }}'::date
@@ -55,7 +57,8 @@
             update {{ this }} as fact
             set campaign_name = renamed.campaign_name
             from renamed
-            where fact.platform = renamed.platform
+            where fact.tenant_id = renamed.tenant_id
+                and fact.platform = renamed.platform
                 and fact.account_id = renamed.account_id
                 and fact.campaign_id = renamed.campaign_id
                 and fact.campaign_name is distinct from renamed.campaign_name
@@ -63,7 +66,8 @@
             update {{ this }} as fact
             set campaign_name = campaigns.campaign_name
             from {{ ref('dim_campaigns') }} as campaigns
-            where fact.platform = campaigns.platform
+            where fact.tenant_id = campaigns.tenant_id
+                and fact.platform = campaigns.platform
                 and fact.account_id = campaigns.account_id
                 and fact.campaign_id = campaigns.campaign_id
                 and fact.campaign_name is distinct from campaigns.campaign_name
@@ -79,7 +83,8 @@
                 and not exists (
                     select 1
                     from {{ ref('dim_campaigns') }} as campaigns
-                    where fact.platform = campaigns.platform
+                    where fact.tenant_id = campaigns.tenant_id
+                        and fact.platform = campaigns.platform
                         and fact.account_id = campaigns.account_id
                         and fact.campaign_id = campaigns.campaign_id
                 )
@@ -95,11 +100,12 @@ with ad_performance as (
 ),
 
 campaigns as (
-    select platform, account_id, campaign_id, campaign_name from {{ ref('dim_campaigns') }}
+    select tenant_id, platform, account_id, campaign_id, campaign_name from {{ ref('dim_campaigns') }}
 ),
 
 rolled_up as (
     select
+        tenant_id,
         date_day,
         platform,
         -- One source per account-day (the unions prefer the connector), so grouping by it never
@@ -111,10 +117,11 @@ rolled_up as (
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
-    group by date_day, platform, source, account_id, campaign_id
+    group by tenant_id, date_day, platform, source, account_id, campaign_id
 )
 
 select
+    rolled_up.tenant_id,
     rolled_up.date_day,
     rolled_up.platform,
     rolled_up.source,
@@ -142,6 +149,7 @@ select
     rolled_up._extracted_at
 from rolled_up
 left join campaigns
-    on rolled_up.platform = campaigns.platform
+    on rolled_up.tenant_id = campaigns.tenant_id
+    and rolled_up.platform = campaigns.platform
     and rolled_up.account_id = campaigns.account_id
     and rolled_up.campaign_id = campaigns.campaign_id

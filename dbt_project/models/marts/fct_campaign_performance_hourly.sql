@@ -16,7 +16,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
-            {'columns': ['platform', 'account_id', 'campaign_id', 'hour_start_utc']},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'campaign_id', 'hour_start_utc']},
         ],
         post_hook="delete from {{ this }} where date_day < {{ hourly_retention_start() }}",
     )
@@ -36,6 +36,7 @@ with ad_performance as (
 
 rolled_up as (
     select
+        tenant_id,
         date_day,
         hour_of_day,
         hour_start_local,
@@ -62,10 +63,11 @@ rolled_up as (
         count(*) as reporting_ad_count,
         max(_extracted_at) as _extracted_at
     from ad_performance
-    group by date_day, hour_of_day, hour_start_local, hour_start_utc, platform, source, account_id, campaign_id
+    group by tenant_id, date_day, hour_of_day, hour_start_local, hour_start_utc, platform, source, account_id, campaign_id
 )
 
 select
+    rolled_up.tenant_id,
     rolled_up.date_day,
     rolled_up.hour_of_day,
     rolled_up.hour_start_local,

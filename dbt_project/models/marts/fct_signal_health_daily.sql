@@ -1,5 +1,6 @@
 {#-
-    Signal health per account-day: can the numbers of (date_day, platform, account_id) be trusted?
+    Signal health per account-day of a tenant: can the numbers of (tenant_id, date_day, platform,
+    account_id) be trusted? Every input (facts, accounts, raw.sync_runs) is read by tenant.
     One row per day from the account's first data day (within the context read) to the as-of day,
     including days without data (those are what completeness is about).
 
@@ -42,7 +43,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
-            {'columns': ['platform', 'account_id', 'date_day'], 'unique': True},
+            {'columns': ['tenant_id', 'platform', 'account_id', 'date_day'], 'unique': True},
         ],
     )
 }}
@@ -80,12 +81,13 @@ bounds as (
 ),
 
 accounts as (
-    select platform, account_id, source, timezone, status from {{ ref('dim_ad_accounts') }}
+    select tenant_id, platform, account_id, source, timezone, status from {{ ref('dim_ad_accounts') }}
 ),
 
 -- Account-day totals of the unified fact (the daily grain health is scored at).
 account_days as (
     select
+        fact.tenant_id,
         fact.platform,
         fact.account_id,
         fact.date_day,
@@ -97,18 +99,19 @@ account_days as (
     from {{ ref('fct_ad_performance_daily') }} as fact
     cross join bounds
     where fact.date_day between bounds.context_start and bounds.as_of_day
-    group by fact.platform, fact.account_id, fact.date_day
+    group by fact.tenant_id, fact.platform, fact.account_id, fact.date_day
 ),
 
 account_spans as (
-    select platform, account_id, min(date_day) as first_data_day
+    select tenant_id, platform, account_id, min(date_day) as first_data_day
     from account_days
-    group by platform, account_id
+    group by tenant_id, platform, account_id
 ),
 
 -- Every day from the account's first data day (in the context) to the as-of day.
 spine as (
     select
+        spans.tenant_id,
         spans.platform,
         spans.account_id,
         day::date as date_day
@@ -119,6 +122,7 @@ spine as (
 
 days as (
     select
+        spine.tenant_id,
         spine.platform,
         spine.account_id,
         spine.date_day,
@@ -128,16 +132,17 @@ days as (
         coalesce(account_days.clicks, 0) as clicks,
         coalesce(account_days.reporting_ad_count, 0) as reporting_ad_count,
         max(account_days.date_day) over (
-            partition by spine.platform, spine.account_id order by spine.date_day
+            partition by spine.tenant_id, spine.platform, spine.account_id order by spine.date_day
             rows between unbounded preceding and current row
         ) as last_data_day,
         min(account_days.date_day) over (
-            partition by spine.platform, spine.account_id order by spine.date_day
+            partition by spine.tenant_id, spine.platform, spine.account_id order by spine.date_day
             rows between current row and unbounded following
         ) as next_data_day
     from spine
     left join account_days
-        on spine.platform = account_days.platform
+        on spine.tenant_id = account_days.tenant_id
+        and spine.platform = account_days.platform
         and spine.account_id = account_days.account_id
         and spine.date_day = account_days.date_day
 ),
@@ -146,7 +151,7 @@ days as (
 -- reaches the scored days: which sync read a day. Older syncs are never looked at, so this follows
 -- the window, not the sync history.
 syncs as (
-    select runs.platform, runs.account_id, runs.window_start, runs.window_end, runs.finished_at, runs.status
+    select runs.tenant_id, runs.platform, runs.account_id, runs.window_start, runs.window_end, runs.finished_at, runs.status
     from {{ source('raw', 'sync_runs') }} as runs
     cross join bounds
     where runs.stream = 'ads_insights_daily'
@@ -155,9 +160,11 @@ syncs as (
 ),
 
 -- Each account's last succeeded sync and the status of its last finished one: index probes into
--- raw.sync_runs (platform, stream, account_id, finished_at), not a scan of every sync.
+-- raw.sync_runs (platform, stream, account_id, finished_at; the tenant is checked on the rows
+-- found), not a scan of every sync.
 sync_state as (
     select
+        spans.tenant_id,
         spans.platform,
         spans.account_id,
         last_success.finished_at as last_synced_at,
@@ -166,7 +173,8 @@ sync_state as (
     left join lateral (
         select max(runs.finished_at) as finished_at
         from {{ source('raw', 'sync_runs') }} as runs
-        where runs.platform = spans.platform
+        where runs.tenant_id = spans.tenant_id
+            and runs.platform = spans.platform
             and runs.stream = 'ads_insights_daily'
             and runs.account_id = spans.account_id
             and runs.status = 'succeeded'
@@ -174,7 +182,8 @@ sync_state as (
     left join lateral (
         select runs.status
         from {{ source('raw', 'sync_runs') }} as runs
-        where runs.platform = spans.platform
+        where runs.tenant_id = spans.tenant_id
+            and runs.platform = spans.platform
             and runs.stream = 'ads_insights_daily'
             and runs.account_id = spans.account_id
             and runs.status <> 'running'
@@ -205,16 +214,19 @@ scored as (
     from days
     cross join bounds
     left join accounts
-        on days.platform = accounts.platform
+        on days.tenant_id = accounts.tenant_id
+        and days.platform = accounts.platform
         and days.account_id = accounts.account_id
     left join sync_state
-        on days.platform = sync_state.platform
+        on days.tenant_id = sync_state.tenant_id
+        and days.platform = sync_state.platform
         and days.account_id = sync_state.account_id
     -- The latest succeeded sync that covered the day: was it read after the day ended?
     left join lateral (
         select max(syncs.finished_at) as day_synced_at
         from syncs
-        where syncs.platform = days.platform
+        where syncs.tenant_id = days.tenant_id
+            and syncs.platform = days.platform
             and syncs.account_id = days.account_id
             and days.date_day between syncs.window_start and syncs.window_end
     ) as day_sync on true
@@ -224,7 +236,8 @@ scored as (
             percentile_cont(0.5) within group (order by prior.impressions) as baseline_impressions,
             count(*) as baseline_days
         from account_days as prior
-        where prior.platform = days.platform
+        where prior.tenant_id = days.tenant_id
+            and prior.platform = days.platform
             and prior.account_id = days.account_id
             and prior.date_day in (days.date_day - 7, days.date_day - 14, days.date_day - 21, days.date_day - 28)
     ) as weekday on true
@@ -232,7 +245,8 @@ scored as (
     left join lateral (
         select percentile_cont(0.5) within group (order by prior.reporting_ad_count) as baseline_ad_count
         from account_days as prior
-        where prior.platform = days.platform
+        where prior.tenant_id = days.tenant_id
+            and prior.platform = days.platform
             and prior.account_id = days.account_id
             and prior.date_day between days.date_day - 7 and days.date_day - 1
     ) as coverage on true
@@ -304,6 +318,7 @@ final as (
 )
 
 select
+    tenant_id,
     date_day,
     platform,
     account_id,

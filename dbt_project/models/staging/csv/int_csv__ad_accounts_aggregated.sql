@@ -8,6 +8,7 @@ with file_rows as (
 )
 
 select
+    tenant_id,
     platform,
     account_id,
     {{ csv_latest("nullif(payload ->> 'account_name', '')") }} as account_name,
@@ -23,4 +24,4 @@ select
     max(date_day) as last_reported_date,
     max(_extracted_at) as _extracted_at
 from file_rows
-group by platform, account_id
+group by tenant_id, platform, account_id

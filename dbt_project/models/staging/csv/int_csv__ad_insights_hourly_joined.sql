@@ -4,10 +4,11 @@ with hours as (
 ),
 
 accounts as (
-    select platform, account_id, timezone from {{ ref('int_csv__ad_accounts_aggregated') }}
+    select tenant_id, platform, account_id, timezone from {{ ref('int_csv__ad_accounts_aggregated') }}
 )
 
 select
+    hours.tenant_id,
     hours.platform,
     hours.account_id,
     hours.ad_id,
@@ -34,5 +35,6 @@ select
     hours._extracted_at
 from hours
 left join accounts
-    on hours.platform = accounts.platform
+    on hours.tenant_id = accounts.tenant_id
+    and hours.platform = accounts.platform
     and hours.account_id = accounts.account_id

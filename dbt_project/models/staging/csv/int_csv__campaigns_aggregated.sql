@@ -9,11 +9,12 @@ with file_rows as (
 ),
 
 accounts as (
-    select platform, account_id, currency from {{ ref('int_csv__ad_accounts_aggregated') }}
+    select tenant_id, platform, account_id, currency from {{ ref('int_csv__ad_accounts_aggregated') }}
 ),
 
 campaigns as (
     select
+        tenant_id,
         platform,
         account_id,
         campaign_id,
@@ -22,10 +23,11 @@ campaigns as (
         max(date_day) as last_reported_date,
         max(_extracted_at) as _extracted_at
     from file_rows
-    group by platform, account_id, campaign_id
+    group by tenant_id, platform, account_id, campaign_id
 )
 
 select
+    campaigns.tenant_id,
     campaigns.platform,
     campaigns.account_id,
     campaigns.campaign_id,
@@ -48,5 +50,6 @@ select
     campaigns._extracted_at
 from campaigns
 left join accounts
-    on campaigns.platform = accounts.platform
+    on campaigns.tenant_id = accounts.tenant_id
+    and campaigns.platform = accounts.platform
     and campaigns.account_id = accounts.account_id

@@ -9,14 +9,15 @@
 {{ config(
     post_hook=[
         "delete from raw.quarantine where platform = 'csv' and stream like '%\\_at\\_transform'",
-        "insert into raw.quarantine (sync_id, platform, stream, account_id, source, line_number, reason, payload)
-         select _sync_id, 'csv', stream, account_id, file_name, line_number, reason, payload from {{ this }}",
+        "insert into raw.quarantine (tenant_id, sync_id, platform, stream, account_id, source, line_number, reason, payload)
+         select tenant_id, _sync_id, 'csv', stream, account_id, file_name, line_number, reason, payload from {{ this }}",
     ]
 ) }}
 
 with rows_and_problems as (
     select
         'ad_performance_daily_at_transform'::text as stream,
+        tenant_id,
         platform,
         account_id,
         ad_id,
@@ -29,6 +30,7 @@ with rows_and_problems as (
     union all
     select
         'ad_performance_hourly_at_transform',
+        tenant_id,
         platform,
         account_id,
         ad_id,
@@ -41,6 +43,7 @@ with rows_and_problems as (
 )
 
 select
+    tenant_id,
     stream,
     platform,
     account_id,

@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     -- The ad platform the file says the row is from (linkedin, pinterest, meta, ...), not 'csv'.
     platform,
     account_id,

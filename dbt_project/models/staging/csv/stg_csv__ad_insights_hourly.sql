@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     platform,
     account_id,
     ad_id,

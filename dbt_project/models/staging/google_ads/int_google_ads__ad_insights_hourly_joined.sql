@@ -4,7 +4,7 @@ with hours as (
 ),
 
 accounts as (
-    select account_id, timezone from {{ ref('stg_google_ads__ad_accounts') }}
+    select tenant_id, account_id, timezone from {{ ref('stg_google_ads__ad_accounts') }}
 ),
 
 zoned as (
@@ -14,10 +14,12 @@ zoned as (
         coalesce(accounts.timezone, hours.reported_timezone) as timezone
     from hours
     left join accounts
-        on hours.account_id = accounts.account_id
+        on hours.tenant_id = accounts.tenant_id
+        and hours.account_id = accounts.account_id
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     date_day,

@@ -5,10 +5,11 @@ with campaigns as (
 ),
 
 accounts as (
-    select account_id, currency, timezone from {{ ref('stg_google_ads__ad_accounts') }}
+    select tenant_id, account_id, currency, timezone from {{ ref('stg_google_ads__ad_accounts') }}
 )
 
 select
+    campaigns.tenant_id,
     campaigns.account_id,
     campaigns.campaign_id,
     campaigns.campaign_name,
@@ -34,4 +35,5 @@ select
     campaigns._extracted_at
 from campaigns
 left join accounts
-    on campaigns.account_id = accounts.account_id
+    on campaigns.tenant_id = accounts.tenant_id
+    and campaigns.account_id = accounts.account_id

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        tenant_id,
         account_id,
         payload -> 'customer' ->> 'descriptiveName' as account_name,
         upper(payload -> 'customer' ->> 'currencyCode') as currency,
@@ -17,6 +18,7 @@ renamed as (
 )
 
 select
+    tenant_id,
     account_id,
     account_name,
     currency,

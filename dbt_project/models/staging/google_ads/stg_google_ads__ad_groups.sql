@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_group_id,
     payload -> 'campaign' ->> 'id' as campaign_id,

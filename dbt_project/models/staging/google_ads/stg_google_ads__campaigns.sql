@@ -4,6 +4,7 @@ with source as (
 
 parsed as (
     select
+        tenant_id,
         account_id,
         campaign_id,
         payload -> 'campaign' as campaign,
@@ -18,6 +19,7 @@ parsed as (
 )
 
 select
+    tenant_id,
     account_id,
     campaign_id,
     campaign ->> 'name' as campaign_name,

@@ -4,18 +4,19 @@ with analytics as (
 ),
 
 creatives as (
-    select account_id, ad_id, campaign_id, ad_name from {{ ref('stg_linkedin__creatives') }}
+    select tenant_id, account_id, ad_id, campaign_id, ad_name from {{ ref('stg_linkedin__creatives') }}
 ),
 
 campaigns as (
-    select account_id, campaign_id, campaign_name from {{ ref('stg_linkedin__campaigns') }}
+    select tenant_id, account_id, campaign_id, campaign_name from {{ ref('stg_linkedin__campaigns') }}
 ),
 
 accounts as (
-    select account_id, currency from {{ ref('stg_linkedin__ad_accounts') }}
+    select tenant_id, account_id, currency from {{ ref('stg_linkedin__ad_accounts') }}
 )
 
 select
+    analytics.tenant_id,
     analytics.account_id,
     analytics.ad_id,
     analytics.date_day,
@@ -34,10 +35,13 @@ select
     analytics._extracted_at
 from analytics
 left join creatives
-    on analytics.account_id = creatives.account_id
+    on analytics.tenant_id = creatives.tenant_id
+    and analytics.account_id = creatives.account_id
     and analytics.ad_id = creatives.ad_id
 left join campaigns
-    on creatives.account_id = campaigns.account_id
+    on creatives.tenant_id = campaigns.tenant_id
+    and creatives.account_id = campaigns.account_id
     and creatives.campaign_id = campaigns.campaign_id
 left join accounts
-    on analytics.account_id = accounts.account_id
+    on analytics.tenant_id = accounts.tenant_id
+    and analytics.account_id = accounts.account_id

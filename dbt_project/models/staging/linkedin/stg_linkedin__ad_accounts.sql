@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    source.tenant_id,
     source.account_id,
     source.payload ->> 'name' as account_name,
     upper(source.payload ->> 'currency') as currency,

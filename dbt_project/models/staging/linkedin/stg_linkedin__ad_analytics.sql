@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     creative_id as ad_id,
     -- A UTC day (dateRange.start; DAILY granularity).

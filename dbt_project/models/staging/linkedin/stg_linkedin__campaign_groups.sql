@@ -1,5 +1,6 @@
 -- LinkedIn's level above the campaign (not a house ad group): names and status, for reference.
 select
+    tenant_id,
     account_id,
     campaign_group_id,
     payload ->> 'name' as campaign_group_name,

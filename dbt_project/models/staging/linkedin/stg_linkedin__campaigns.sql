@@ -15,6 +15,7 @@ parsed as (
 )
 
 select
+    tenant_id,
     account_id,
     campaign_id,
     -- The level above the campaign (LinkedIn's campaign group), kept for reference.

@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    source.tenant_id,
     source.account_id,
     -- House vocabulary: a LinkedIn creative is an ad. Ids come as URNs (urn:li:sponsoredCreative:123).
     source.creative_id as ad_id,

@@ -10,28 +10,32 @@ with accounts as (
 -- Not materialized: referenced twice, PostgreSQL would otherwise scan and parse every raw row once
 -- (a daily run's cost would follow the history) instead of reading by the raw table's indexes.
 insights as not materialized (
-    select account_id, date_day, attribution_setting from {{ ref('stg_meta__ad_insights') }}
+    select tenant_id, account_id, date_day, attribution_setting from {{ ref('stg_meta__ad_insights') }}
 ),
 
 reported_attribution as (
     select
+        accounts.tenant_id,
         accounts.account_id,
         max(latest.attribution_setting) as attribution_setting
     from accounts
     cross join lateral (
         select string_agg(distinct insights.attribution_setting, ',') as attribution_setting
         from insights
-        where insights.account_id = accounts.account_id
+        where insights.tenant_id = accounts.tenant_id
+            and insights.account_id = accounts.account_id
             and insights.date_day = (
                 select max(newest.date_day)
                 from insights as newest
-                where newest.account_id = accounts.account_id
+                where newest.tenant_id = accounts.tenant_id
+                    and newest.account_id = accounts.account_id
             )
     ) as latest
-    group by accounts.account_id
+    group by accounts.tenant_id, accounts.account_id
 )
 
 select
+    accounts.tenant_id,
     accounts.account_id,
     accounts.account_name,
     accounts.currency,
@@ -46,4 +50,5 @@ select
     accounts._extracted_at
 from accounts
 left join reported_attribution
-    on accounts.account_id = reported_attribution.account_id
+    on accounts.tenant_id = reported_attribution.tenant_id
+    and accounts.account_id = reported_attribution.account_id

@@ -4,10 +4,11 @@ with hours as (
 ),
 
 accounts as (
-    select account_id, timezone from {{ ref('stg_meta__ad_accounts') }}
+    select tenant_id, account_id, timezone from {{ ref('stg_meta__ad_accounts') }}
 )
 
 select
+    hours.tenant_id,
     hours.account_id,
     hours.ad_id,
     hours.date_day,
@@ -33,4 +34,5 @@ select
     hours._extracted_at
 from hours
 left join accounts
-    on hours.account_id = accounts.account_id
+    on hours.tenant_id = accounts.tenant_id
+    and hours.account_id = accounts.account_id

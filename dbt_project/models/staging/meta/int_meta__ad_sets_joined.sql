@@ -4,10 +4,11 @@ with ad_sets as (
 ),
 
 accounts as (
-    select account_id, currency from {{ ref('stg_meta__ad_accounts') }}
+    select tenant_id, account_id, currency from {{ ref('stg_meta__ad_accounts') }}
 )
 
 select
+    ad_sets.tenant_id,
     ad_sets.account_id,
     ad_sets.ad_group_id,
     ad_sets.campaign_id,
@@ -23,4 +24,5 @@ select
     ad_sets._extracted_at
 from ad_sets
 left join accounts
-    on ad_sets.account_id = accounts.account_id
+    on ad_sets.tenant_id = accounts.tenant_id
+    and ad_sets.account_id = accounts.account_id

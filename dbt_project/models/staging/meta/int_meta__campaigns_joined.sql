@@ -4,10 +4,11 @@ with campaigns as (
 ),
 
 accounts as (
-    select account_id, currency from {{ ref('stg_meta__ad_accounts') }}
+    select tenant_id, account_id, currency from {{ ref('stg_meta__ad_accounts') }}
 )
 
 select
+    campaigns.tenant_id,
     campaigns.account_id,
     campaigns.campaign_id,
     campaigns.campaign_name,
@@ -29,4 +30,5 @@ select
     campaigns._extracted_at
 from campaigns
 left join accounts
-    on campaigns.account_id = accounts.account_id
+    on campaigns.tenant_id = accounts.tenant_id
+    and campaigns.account_id = accounts.account_id

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        tenant_id,
         account_id,
         payload ->> 'name' as account_name,
         upper(payload ->> 'currency') as currency,
@@ -16,6 +17,7 @@ renamed as (
 )
 
 select
+    tenant_id,
     account_id,
     account_name,
     currency,

@@ -11,6 +11,7 @@ hours as (
 )
 
 select
+    hours.tenant_id,
     hours.account_id,
     hours.ad_id,
     hours.date_start as date_day,

@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     -- House vocabulary: a Meta ad set is an ad group.
     adset_id as ad_group_id,

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        tenant_id,
         account_id,
         payload ->> 'Name' as account_name,
         payload ->> 'Number' as account_number,
@@ -18,6 +19,7 @@ renamed as (
 )
 
 select
+    tenant_id,
     account_id,
     account_name,
     account_number,

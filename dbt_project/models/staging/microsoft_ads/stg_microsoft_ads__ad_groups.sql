@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_group_id,
     -- Added by the connector: the API lists ad groups per campaign without naming it.

@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     -- The report's TimePeriod ("yyyy-mm-dd"), a local day in the account's time zone.

@@ -11,6 +11,7 @@ hours as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     report_date as date_day,

@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     -- Added by the connector: the API lists ads per ad group without naming their parents.

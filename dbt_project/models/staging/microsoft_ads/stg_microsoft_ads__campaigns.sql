@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     campaign_id,
     payload ->> 'Name' as campaign_name,

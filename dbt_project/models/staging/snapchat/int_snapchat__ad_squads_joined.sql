@@ -4,10 +4,11 @@ with ad_squads as (
 ),
 
 accounts as (
-    select account_id, currency from {{ ref('stg_snapchat__ad_accounts') }}
+    select tenant_id, account_id, currency from {{ ref('stg_snapchat__ad_accounts') }}
 )
 
 select
+    ad_squads.tenant_id,
     ad_squads.account_id,
     ad_squads.ad_group_id,
     ad_squads.campaign_id,
@@ -23,4 +24,5 @@ select
     ad_squads._extracted_at
 from ad_squads
 left join accounts
-    on ad_squads.account_id = accounts.account_id
+    on ad_squads.tenant_id = accounts.tenant_id
+    and ad_squads.account_id = accounts.account_id

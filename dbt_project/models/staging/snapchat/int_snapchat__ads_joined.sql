@@ -4,10 +4,11 @@ with ads as (
 ),
 
 ad_squads as (
-    select account_id, ad_group_id, campaign_id from {{ ref('stg_snapchat__ad_squads') }}
+    select tenant_id, account_id, ad_group_id, campaign_id from {{ ref('stg_snapchat__ad_squads') }}
 )
 
 select
+    ads.tenant_id,
     ads.account_id,
     ads.ad_id,
     ad_squads.campaign_id,
@@ -22,5 +23,6 @@ select
     ads._extracted_at
 from ads
 left join ad_squads
-    on ads.account_id = ad_squads.account_id
+    on ads.tenant_id = ad_squads.tenant_id
+    and ads.account_id = ad_squads.account_id
     and ads.ad_group_id = ad_squads.ad_group_id

@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     payload ->> 'name' as account_name,
     upper(payload ->> 'currency') as currency,

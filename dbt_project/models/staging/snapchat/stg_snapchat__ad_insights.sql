@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     start_date as date_day,

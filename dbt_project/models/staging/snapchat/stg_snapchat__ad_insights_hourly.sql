@@ -6,6 +6,7 @@ with source as (
 -- 19 characters are the local clock hour.
 hours as (
     select
+        tenant_id,
         account_id,
         ad_id,
         left(payload ->> 'start_time', 19)::timestamp as hour_start_local,
@@ -21,6 +22,7 @@ hours as (
 -- twice (two real hours); both fold into that clock hour, as every platform's hourly model does.
 clock_hours as (
     select
+        tenant_id,
         account_id,
         ad_id,
         hour_start_local,
@@ -36,10 +38,11 @@ clock_hours as (
         (array_agg(_sync_id order by _extracted_at desc))[1] as _sync_id,
         max(_extracted_at) as _extracted_at
     from hours
-    group by account_id, ad_id, hour_start_local
+    group by tenant_id, account_id, ad_id, hour_start_local
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     hour_start_local::date as date_day,

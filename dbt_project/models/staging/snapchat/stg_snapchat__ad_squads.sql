@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     -- House vocabulary: a Snapchat ad squad is an ad group.
     ad_squad_id as ad_group_id,

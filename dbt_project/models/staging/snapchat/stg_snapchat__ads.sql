@@ -3,6 +3,7 @@ with source as (
 )
 
 select
+    tenant_id,
     account_id,
     ad_id,
     -- House vocabulary: a Snapchat ad squad is an ad group. Snap's ads name their ad squad only.

@@ -5,10 +5,11 @@ with ad_groups as (
 ),
 
 accounts as (
-    select account_id, currency, timezone from {{ ref('stg_tiktok__ad_accounts') }}
+    select tenant_id, account_id, currency, timezone from {{ ref('stg_tiktok__ad_accounts') }}
 )
 
 select
+    ad_groups.tenant_id,
     ad_groups.account_id,
     ad_groups.ad_group_id,
     ad_groups.campaign_id,
@@ -28,4 +29,5 @@ select
     ad_groups._extracted_at
 from ad_groups
 left join accounts
-    on ad_groups.account_id = accounts.account_id
+    on ad_groups.tenant_id = accounts.tenant_id
+    and ad_groups.account_id = accounts.account_id

@@ -4,10 +4,11 @@ with insights as (
 ),
 
 accounts as (
-    select account_id, account_name, currency from {{ ref('stg_tiktok__ad_accounts') }}
+    select tenant_id, account_id, account_name, currency from {{ ref('stg_tiktok__ad_accounts') }}
 )
 
 select
+    insights.tenant_id,
     insights.account_id,
     insights.ad_id,
     insights.date_day,
@@ -30,4 +31,5 @@ select
     insights._extracted_at
 from insights
 left join accounts
-    on insights.account_id = accounts.account_id
+    on insights.tenant_id = accounts.tenant_id
+    and insights.account_id = accounts.account_id

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        tenant_id,
         account_id,
         payload ->> 'name' as account_name,
         payload ->> 'company' as company,
@@ -21,6 +22,7 @@ renamed as (
 )
 
 select
+    tenant_id,
     account_id,
     account_name,
     company,

@@ -11,6 +11,7 @@ parsed as (
 )
 
 select
+    tenant_id,
     account_id,
     -- House vocabulary: a TikTok ad group is an ad group.
     adgroup_id as ad_group_id,

@@ -11,6 +11,7 @@ parsed as (
 )
 
 select
+    tenant_id,
     account_id,
     campaign_id,
     payload ->> 'campaign_name' as campaign_name,
