@@ -65,7 +65,7 @@ def evaluate_rules(
             parsed[stored.rule_id] = exc
     lookback = max((r.lookback_days for r in parsed.values() if isinstance(r, Rule)), default=1)
     frame, campaigns, health = rules_store.evaluation_inputs(
-        conn, as_of - timedelta(days=lookback - 1), as_of
+        conn, as_of - timedelta(days=lookback - 1), as_of, tenant_id=tenant_id
     )
     conn.commit()  # the reads' transaction; each rule then commits on its own
 

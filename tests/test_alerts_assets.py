@@ -36,7 +36,7 @@ create table marts.fct_signal_health_daily (
 create table marts.fct_campaign_performance_hourly (
     hour_start_local timestamp, hour_start_utc timestamptz, date_day date, hour_of_day int, platform text,
     account_id text, campaign_id text, campaign_name text, currency text, spend numeric, impressions bigint,
-    clicks bigint, conversions numeric, conversion_value numeric);
+    clicks bigint, conversions numeric, conversion_value numeric, tenant_id text not null default 'default');
 """
 LAST_DAY = date(2026, 11, 14)  # the daily partition: as_of is the 15th
 GAP = LAST_DAY - timedelta(days=10)  # the sandbox's missing day: 10 days before the last complete day
@@ -204,3 +204,50 @@ def test_hourly_alerts_are_not_resolved_when_the_hours_are_behind(
 def test_a_naive_now_is_rejected(warehouse_conn: psycopg.Connection, assets_url: str) -> None:
     with pytest.raises(Exception, match="UTC offset"):
         materialize(hourly_alerts, assets_url, TODAY.isoformat(), {"now": "2026-11-18T14:20:00"})
+
+
+def test_each_tenant_is_scored_on_its_own_rows_though_they_share_every_id(
+    warehouse_conn: psycopg.Connection, assets_url: str
+) -> None:
+    """Two tenants hold the same account and campaign ids; only acme misses a day. The default tenant
+    stays quiet, acme gets the data alert, and neither's rows reach the other's detection."""
+    load_daily(warehouse_conn, gap_filled=True)
+    warehouse_conn.execute(
+        "insert into app.tenants (tenant_id, name) values ('acme', 'Acme') on conflict do nothing;"
+        " update app.tenants set status = 'active' where tenant_id = 'acme'"
+    )
+    for table in ("fct_campaign_performance_daily", "fct_signal_health_daily"):
+        columns = [
+            name
+            for (name,) in warehouse_conn.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts'"
+                " and table_name = %s and column_name <> 'tenant_id' order by ordinal_position",
+                (table,),
+            ).fetchall()
+        ]
+        listed = ", ".join(columns)
+        warehouse_conn.execute(
+            f"insert into marts.{table} ({listed}, tenant_id) select {listed}, 'acme' from marts.{table}"
+            " where tenant_id = 'default' and date_day <> %s",
+            (GAP,),
+        )
+    warehouse_conn.execute(
+        "insert into marts.fct_signal_health_daily (date_day, platform, account_id, health_score, status,"
+        " freshness_score, completeness_score, accuracy_score, issues, tenant_id)"
+        " values (%s, 'meta', '111', 60, 'degraded', 100, 20, 100, %s, 'acme')",
+        (GAP, Jsonb([{"check": "completeness_missing_day", "detail": "no rows"}])),
+    )
+    try:
+        result = materialize(alerts, assets_url, LAST_DAY.isoformat())
+        assert result.success
+        live = warehouse_conn.execute(
+            "select tenant_id, alert_type, entity_id from app.alerts order by tenant_id"
+        ).fetchall()
+        assert live == [("acme", "DATA_INCOMPLETE", "111")]
+        metadata = result.asset_materializations_for_node(alerts.op.name)[0].metadata
+        assert metadata["tenants"].value == ["default", "acme"]
+        assert metadata["by_tenant"].value["default"]["alerts_opened"] == 0
+        assert metadata["alerts_opened"].value == 1  # summed over tenants
+    finally:
+        warehouse_conn.execute("delete from app.alerts; delete from app.alert_watermarks")
+        warehouse_conn.execute("update app.tenants set status = 'disabled' where tenant_id = 'acme'")

@@ -189,6 +189,9 @@ BACKTEST_FORMATS = (".json", ".csv")
 )
 @click.option("--platform", "platforms", multiple=True, help="Repeatable: only these platforms (e.g. meta).")
 @click.option(
+    "--tenant", "tenant_id", default=DEFAULT_TENANT, show_default=True, help="Whose marts to replay."
+)
+@click.option(
     "--rules", "with_rules", is_flag=True, help="Also evaluate the enabled rules of app.rules each day."
 )
 @click.option(
@@ -204,6 +207,7 @@ def backtest_command(
     last_day: datetime,
     config_file: Path | None,
     platforms: tuple[str, ...],
+    tenant_id: str,
     with_rules: bool,
     out: Path | None,
     limit: int,
@@ -238,7 +242,7 @@ def backtest_command(
 
     with connect() as conn:
         conn.read_only = True  # a backtest never writes
-        inputs, rules = _backtest_inputs(conn, first, last, platforms, with_rules)
+        inputs, rules = _backtest_inputs(conn, first, last, platforms, with_rules, tenant_id)
     replay = replay_alerts(
         inputs.campaign_daily,
         first,
@@ -258,19 +262,21 @@ def backtest_command(
 
 
 def _backtest_inputs(
-    conn: Any, first: date, last: date, platforms: tuple[str, ...], with_rules: bool
+    conn: Any, first: date, last: date, platforms: tuple[str, ...], with_rules: bool, tenant_id: str
 ) -> tuple[Any, Any]:
     from pipeline.warehouse.alert_history_store import replay_inputs
     from pipeline.warehouse.rules_store import MartsMissingError, evaluation_inputs, list_rules
 
     try:
-        inputs = replay_inputs(conn, first + ONE_DAY, last + ONE_DAY, platforms)
+        inputs = replay_inputs(conn, first + ONE_DAY, last + ONE_DAY, platforms, tenant_id=tenant_id)
         if not with_rules:
             return inputs, None
-        stored = list_rules(conn, tenant_id=DEFAULT_TENANT, enabled_only=True)
+        stored = list_rules(conn, tenant_id=tenant_id, enabled_only=True)
         rules = [(s.rule_id, s.rule()) for s in stored]
         lookback = max((rule.lookback_days for _, rule in rules), default=1)
-        frame, campaigns, health = evaluation_inputs(conn, first - timedelta(days=lookback - 1), last)
+        frame, campaigns, health = evaluation_inputs(
+            conn, first - timedelta(days=lookback - 1), last, tenant_id=tenant_id
+        )
     except MartsMissingError as error:
         raise click.ClickException(str(error)) from error
     if platforms:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from pipeline.analytics.alerting import AlertConfig, Detection, evaluate_hourly_alerts
-from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import (
     daily_partitions,
     intraday_partitions,
@@ -22,6 +21,7 @@ from pipeline.defs.partitions import (
     single_run_backfill,
 )
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
 from pipeline.warehouse.alert_history_store import replay_daily_alerts
 from pipeline.warehouse.alerts_store import HOURLY_DETECTOR, live_alert_count, sync_alerts
 from pipeline.warehouse.db import connect
@@ -76,32 +76,33 @@ def _metadata(detection: Detection, counts: dict, live: int) -> dict:
 )
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     first_day, last_day = partition_window(context)
+    by_tenant = {}
     with connect(warehouse.get_url()) as conn:
-        result = replay_daily_alerts(
-            conn, first_day, last_day, tenant_id=DEFAULT_TENANT, run_id=context.run_id
-        )
-        live = live_alert_count(conn, DEFAULT_TENANT)
-    if result.last_morning > last_day + timedelta(days=1):
-        context.log.info(
-            f"Mornings up to {result.last_morning} were scored before: the alert history was re-derived"
-            f" from {result.first_morning} on."
-        )
-    return dg.MaterializeResult(
-        metadata={
-            # The morning after the run's last day: what the latest detection is as of.
-            "as_of": result.last_morning.isoformat(),
-            "first_morning": result.first_morning.isoformat(),
-            "mornings_scored": len(result.mornings),
-            "campaign_days_read": result.campaign_days_read,
-            "alerts_opened": result.opened,
-            "alerts_updated": result.updated,
-            "alerts_resolved": result.resolved,
-            "alerts_removed": result.removed,
-            "alerts_unchanged": result.unchanged,
-            "daily_alerts_live": result.live,
-            **_detection_metadata(result.latest, live),
-        }
-    )
+        for tenant_id in active_tenant_ids(conn):
+            result = replay_daily_alerts(
+                conn, first_day, last_day, tenant_id=tenant_id, run_id=context.run_id
+            )
+            live = live_alert_count(conn, tenant_id)
+            if result.last_morning > last_day + timedelta(days=1):
+                context.log.info(
+                    f"{tenant_id}: mornings up to {result.last_morning} were scored before: the alert history"
+                    f" was re-derived from {result.first_morning} on."
+                )
+            by_tenant[tenant_id] = {
+                # The morning after the run's last day: what the latest detection is as of.
+                "as_of": result.last_morning.isoformat(),
+                "first_morning": result.first_morning.isoformat(),
+                "mornings_scored": len(result.mornings),
+                "campaign_days_read": result.campaign_days_read,
+                "alerts_opened": result.opened,
+                "alerts_updated": result.updated,
+                "alerts_resolved": result.resolved,
+                "alerts_removed": result.removed,
+                "alerts_unchanged": result.unchanged,
+                "daily_alerts_live": result.live,
+                **_detection_metadata(result.latest, live),
+            }
+    return dg.MaterializeResult(metadata=per_tenant_metadata(by_tenant))
 
 
 class HourlyAlertsConfig(dg.Config):
@@ -145,25 +146,26 @@ def hourly_alerts(
     detector_config = AlertConfig()
     # Local days run up to a day either side of UTC; the baseline needs the previous days.
     since = now.date() - timedelta(days=detector_config.hourly_baseline_days + 1)
+    by_tenant = {}
     with connect(warehouse.get_url()) as conn:
-        frame = campaign_hourly_frame(conn, since, now.date() + timedelta(days=1))
-        detection = evaluate_hourly_alerts(frame, now, detector_config)
-        counts = sync_alerts(
-            conn,
-            detection,
-            tenant_id=DEFAULT_TENANT,
-            run_id=context.run_id,
-            detector=HOURLY_DETECTOR,
-            as_of=now,
-        )
-        live = live_alert_count(conn, DEFAULT_TENANT)
-    return dg.MaterializeResult(
-        metadata={
-            "scored_at": now.isoformat(),
-            "campaign_hours_read": len(frame),
-            **_metadata(detection, counts, live),
-        }
-    )
+        for tenant_id in active_tenant_ids(conn):
+            frame = campaign_hourly_frame(conn, since, now.date() + timedelta(days=1), tenant_id=tenant_id)
+            detection = evaluate_hourly_alerts(frame, now, detector_config)
+            counts = sync_alerts(
+                conn,
+                detection,
+                tenant_id=tenant_id,
+                run_id=context.run_id,
+                detector=HOURLY_DETECTOR,
+                as_of=now,
+            )
+            live = live_alert_count(conn, tenant_id)
+            by_tenant[tenant_id] = {
+                "scored_at": now.isoformat(),
+                "campaign_hours_read": len(frame),
+                **_metadata(detection, counts, live),
+            }
+    return dg.MaterializeResult(metadata=per_tenant_metadata(by_tenant))
 
 
 # Everything this module defines, for the code location (``pipeline/definitions.py``).

@@ -1,7 +1,8 @@
 """The budget-allocation asset: fit response curves, split the next period's budget, propose the moves."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
@@ -10,9 +11,10 @@ from pipeline.analytics.budget.experiment_plan import ExperimentSettings, attach
 from pipeline.analytics.budget.plan import AllocationSettings, plan_allocation
 from pipeline.analytics.budget.uncertainty import curve_pool
 from pipeline.analytics.guardrails import GuardrailSettings
-from pipeline.config import DEFAULT_TENANT, settings
+from pipeline.config import settings
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
 from pipeline.warehouse.actions_store import action_status_counts, propose_actions
 from pipeline.warehouse.allocation_store import (
     allocation_daily_frame,
@@ -62,32 +64,46 @@ def budget_allocations(
 ) -> dg.MaterializeResult:
     first_day, last_day = partition_window(context)
     as_of = last_day + timedelta(days=1)  # the curves use the complete days before as_of
+    url = warehouse.get_url()
+    with connect(url) as conn:
+        tenants = active_tenant_ids(conn)
+    by_tenant = {
+        tenant_id: _allocate_for_tenant(context, url, first_day, last_day, as_of, tenant_id)
+        for tenant_id in tenants
+    }
+    return dg.MaterializeResult(metadata=per_tenant_metadata(by_tenant))
+
+
+def _allocate_for_tenant(
+    context: dg.AssetExecutionContext, url: str, first_day: date, last_day: date, as_of: date, tenant_id: str
+) -> dict[str, Any]:
+    """One tenant's allocation: fitted on its campaigns only, its actions and experiments."""
     config = AllocationSettings.from_env()
     guardrails = GuardrailSettings.from_env()
     experiment_settings = ExperimentSettings.from_env(max_change_pct=guardrails.max_change_pct)
     since = as_of - timedelta(days=config.lookback_days)
-    with connect(warehouse.get_url()) as conn:
-        frame = allocation_daily_frame(conn, since, last_day)
-        held = held_experiment_keys(conn, tenant_id=DEFAULT_TENANT)
+    with connect(url) as conn:
+        frame = allocation_daily_frame(conn, since, last_day, tenant_id=tenant_id)
+        held = held_experiment_keys(conn, tenant_id=tenant_id)
         plan = plan_allocation(
             frame,
             as_of=as_of,
-            campaigns=campaign_budgets_frame(conn),
-            health=signal_health_frame(conn, since, last_day),
+            campaigns=campaign_budgets_frame(conn, tenant_id=tenant_id),
+            health=signal_health_frame(conn, since, last_day, tenant_id=tenant_id),
             settings=config,
             reporting_currency=reporting_currency(conn, since, last_day, settings().reporting_currency),
             hold=held,
         )
         plan, assessments, planned = attach_experiments(plan, experiment_settings, exclude=held)
         # Running experiments take today's step first (a new proposal must not race them).
-        stepped = step_experiments(conn, as_of, tenant_id=DEFAULT_TENANT, settings=guardrails)
-        refits = record_refits(conn, curve_pool(plan.curves).posterior_of(), as_of, tenant_id=DEFAULT_TENANT)
+        stepped = step_experiments(conn, as_of, tenant_id=tenant_id, settings=guardrails)
+        refits = record_refits(conn, curve_pool(plan.curves).posterior_of(), as_of, tenant_id=tenant_id)
         with conn.transaction():
             allocation_id = save_allocation(
-                conn, plan, window=(first_day, last_day), tenant_id=DEFAULT_TENANT, run_id=context.run_id
+                conn, plan, window=(first_day, last_day), tenant_id=tenant_id, run_id=context.run_id
             )
             proposals = plan.proposals(allocation_id)
-            action_ids = propose_actions(conn, proposals, tenant_id=DEFAULT_TENANT, run_id=context.run_id)
+            action_ids = propose_actions(conn, proposals, tenant_id=tenant_id, run_id=context.run_id)
             link_actions(
                 conn,
                 allocation_id,
@@ -100,7 +116,7 @@ def budget_allocations(
                 conn,
                 allocation_id,
                 planned,
-                tenant_id=DEFAULT_TENANT,
+                tenant_id=tenant_id,
                 run_id=context.run_id,
                 settings=guardrails,
             )
@@ -154,7 +170,7 @@ def budget_allocations(
     if plan.curves:
         svg = response_curves_svg(plan.curves, plan.allocation, max_panels=MAX_CURVE_PANELS)
         metadata["response_curves"] = dg.MetadataValue.md(f"![response curves]({svg_data_uri(svg)})")
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
 
 
 defs = dg.Definitions(assets=[budget_allocations])

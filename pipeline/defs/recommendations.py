@@ -1,13 +1,14 @@
 """The AI recommendations asset: Claude when configured and trustworthy, the deterministic recommender else."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
 from pipeline.analytics.recommender import RecommenderConfig, build_context, measure_effect
-from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
 from pipeline.llm.claude import ClaudeSettings
 from pipeline.llm.recommendations import produce_recommendations
 from pipeline.platforms import Capability, platforms_with
@@ -56,7 +57,19 @@ def ai_recommendations(
     url = warehouse.get_url()
     config = RecommenderConfig()
     with connect(url) as conn:
-        inputs = load_inputs(conn, as_of, tenant_id=DEFAULT_TENANT)
+        tenants = active_tenant_ids(conn)
+    by_tenant = {
+        tenant_id: _recommend_for_tenant(context, url, as_of, config, tenant_id) for tenant_id in tenants
+    }
+    return dg.MaterializeResult(metadata=per_tenant_metadata(by_tenant))
+
+
+def _recommend_for_tenant(
+    context: dg.AssetExecutionContext, url: str, as_of: date, config: RecommenderConfig, tenant_id: str
+) -> dict[str, Any]:
+    """One tenant's recommendations: its marts, alerts, allocation and rule matches only."""
+    with connect(url) as conn:
+        inputs = load_inputs(conn, as_of, tenant_id=tenant_id)
     recommender_context = build_context(
         as_of=as_of,
         campaign_daily=inputs.campaign_daily,
@@ -71,7 +84,7 @@ def ai_recommendations(
     # The model call happens outside any database transaction; its record is kept even if storing fails.
     outcome = produce_recommendations(recommender_context, ClaudeSettings.from_env())
     if outcome.fallback_reason:
-        context.log.info(f"deterministic recommender used: {outcome.fallback_reason}")
+        context.log.info(f"{tenant_id}: deterministic recommender used: {outcome.fallback_reason}")
 
     with connect(url) as conn:
         call_id = None
@@ -80,7 +93,7 @@ def ai_recommendations(
                 call_id = record_llm_call(
                     conn,
                     outcome.llm_call,
-                    tenant_id=DEFAULT_TENANT,
+                    tenant_id=tenant_id,
                     run_id=context.run_id,
                     as_of=as_of,
                     recommendations_count=len(outcome.recommendations)
@@ -94,21 +107,21 @@ def ai_recommendations(
             model=outcome.model,
             fallback_reason=outcome.fallback_reason,
             llm_call_id=call_id,
-            tenant_id=DEFAULT_TENANT,
+            tenant_id=tenant_id,
             run_id=context.run_id,
             as_of=as_of,
         )
         if stored.skipped_reason:
-            context.log.warning(stored.skipped_reason)
+            context.log.warning(f"{tenant_id}: {stored.skipped_reason}")
 
         # Executed recommendations get their before/after effect once measure_days complete days followed.
         measured = 0
         awaiting = executed_awaiting_results(
-            conn, tenant_id=DEFAULT_TENANT, executed_before=as_of - timedelta(days=config.measure_days - 1)
+            conn, tenant_id=tenant_id, executed_before=as_of - timedelta(days=config.measure_days - 1)
         )
         if awaiting:
             first = min(as_date(r["executed_at"]) for r in awaiting) - timedelta(days=config.measure_days)
-            history = campaign_daily_frame(conn, first, as_of)
+            history = campaign_daily_frame(conn, first, as_of, tenant_id=tenant_id)
             with conn.transaction():
                 for rec in awaiting:
                     effect = measure_effect(
@@ -123,34 +136,32 @@ def ai_recommendations(
                     if effect is not None:
                         save_result_metrics(conn, rec["recommendation_id"], effect)
                         measured += 1
-        pending = pending_recommendation_count(conn, DEFAULT_TENANT)
+        pending = pending_recommendation_count(conn, tenant_id)
 
     by_action: dict[str, int] = {}
     for rec in outcome.recommendations:
         by_action[rec.action] = by_action.get(rec.action, 0) + 1
-    return dg.MaterializeResult(
-        metadata={
-            "as_of": as_of.isoformat(),
-            **outcome.metadata,
-            "llm_call_id": call_id,
-            "campaigns_in_context": len(recommender_context.campaigns),
-            "alerts_in_context": len(recommender_context.alerts),
-            "allocation_id": inputs.allocation_id,
-            "rule_matches_in_context": len(recommender_context.rules),
-            "recommendations": len(outcome.recommendations),
-            "no_action_answers": len(outcome.no_action),
-            "by_action": dg.MetadataValue.json(by_action),
-            "inserted": len(stored.inserted),
-            "refreshed": len(stored.refreshed),
-            "expired": len(stored.expired),
-            "actions_queued": len(stored.action_ids),
-            "actions_linked": len(stored.linked),
-            "statuses_synced": stored.synced,
-            "results_measured": measured,
-            "skipped_reason": stored.skipped_reason,
-            "dagster/row_count": pending,
-        }
-    )
+    return {
+        "as_of": as_of.isoformat(),
+        **outcome.metadata,
+        "llm_call_id": call_id,
+        "campaigns_in_context": len(recommender_context.campaigns),
+        "alerts_in_context": len(recommender_context.alerts),
+        "allocation_id": inputs.allocation_id,
+        "rule_matches_in_context": len(recommender_context.rules),
+        "recommendations": len(outcome.recommendations),
+        "no_action_answers": len(outcome.no_action),
+        "by_action": dg.MetadataValue.json(by_action),
+        "inserted": len(stored.inserted),
+        "refreshed": len(stored.refreshed),
+        "expired": len(stored.expired),
+        "actions_queued": len(stored.action_ids),
+        "actions_linked": len(stored.linked),
+        "statuses_synced": stored.synced,
+        "results_measured": measured,
+        "skipped_reason": stored.skipped_reason,
+        "dagster/row_count": pending,
+    }
 
 
 defs = dg.Definitions(assets=[ai_recommendations])

@@ -2,9 +2,10 @@
 
 import dagster as dg
 
-from pipeline.config import DEFAULT_TENANT, settings
+from pipeline.config import settings
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
+from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
 from pipeline.rule_runs import evaluate_rules
 from pipeline.warehouse.db import connect
 
@@ -32,31 +33,34 @@ from pipeline.warehouse.db import connect
 )
 def rule_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     _, last_day = partition_window(context)
+    by_tenant = {}
     with connect(warehouse.get_url()) as conn:
-        summary = evaluate_rules(
-            conn,
-            last_day,
-            tenant_id=DEFAULT_TENANT,
-            run_id=context.run_id,
-            reporting_currency=settings().reporting_currency,
-        )
-    if summary.rules_evaluated == 0:
+        for tenant_id in active_tenant_ids(conn):
+            summary = evaluate_rules(
+                conn,
+                last_day,
+                tenant_id=tenant_id,
+                run_id=context.run_id,
+                reporting_currency=settings().reporting_currency,
+            )
+            for name in summary.rules_failed:
+                context.log.error(
+                    f"{tenant_id}: rule {name!r} failed; see app.rule_runs.error and `adsignal rules list`."
+                )
+            by_tenant[tenant_id] = {
+                "as_of": last_day.isoformat(),
+                "rules_evaluated": summary.rules_evaluated,
+                "rules_failed": len(summary.rules_failed),
+                "matches": summary.matches,
+                "matches_by_rule": dg.MetadataValue.json(summary.matches_by_rule),
+                "actions_by_type": dg.MetadataValue.json(dict(sorted(summary.actions.items()))),
+                "actions_by_status": dg.MetadataValue.json(dict(sorted(summary.action_statuses.items()))),
+                "alerts_resolved": summary.alerts_resolved,
+                "dagster/row_count": len(summary.rule_run_ids),
+            }
+    if not any(metadata["rules_evaluated"] for metadata in by_tenant.values()):
         context.log.info("No enabled rules in app.rules (adsignal rules import pipeline/examples/rules.yml).")
-    for name in summary.rules_failed:
-        context.log.error(f"Rule {name!r} failed; see app.rule_runs.error and `adsignal rules list`.")
-    return dg.MaterializeResult(
-        metadata={
-            "as_of": last_day.isoformat(),
-            "rules_evaluated": summary.rules_evaluated,
-            "rules_failed": len(summary.rules_failed),
-            "matches": summary.matches,
-            "matches_by_rule": dg.MetadataValue.json(summary.matches_by_rule),
-            "actions_by_type": dg.MetadataValue.json(dict(sorted(summary.actions.items()))),
-            "actions_by_status": dg.MetadataValue.json(dict(sorted(summary.action_statuses.items()))),
-            "alerts_resolved": summary.alerts_resolved,
-            "dagster/row_count": len(summary.rule_run_ids),
-        }
-    )
+    return dg.MaterializeResult(metadata=per_tenant_metadata(by_tenant))
 
 
 defs = dg.Definitions(assets=[rule_runs])

@@ -183,9 +183,14 @@ class ReplayInputs:
 
 
 def replay_inputs(
-    conn: psycopg.Connection, first_morning: date, last_morning: date, platforms: Sequence[str] = ()
+    conn: psycopg.Connection,
+    first_morning: date,
+    last_morning: date,
+    platforms: Sequence[str] = (),
+    *,
+    tenant_id: str,
 ) -> ReplayInputs:
-    """The campaign days, signal health and budgets the mornings first..last read (only
+    """The tenant's campaign days, signal health and budgets the mornings first..last read (only
     ``platforms``, if given). ``MartsMissingError`` when the marts are not built yet."""
     for table in REPLAY_MARTS:
         if conn.execute("select to_regclass(%s)", (table,)).fetchone() == (None,):
@@ -195,13 +200,15 @@ def replay_inputs(
     since = first_morning - timedelta(days=DETECTION_HISTORY_DAYS)
     until = last_morning - timedelta(days=1)
     frames = [
-        campaign_daily_frame(conn, since, until),
-        signal_health_frame(conn, since, until),
-        campaign_budgets_frame(conn),
+        campaign_daily_frame(conn, since, until, tenant_id=tenant_id),
+        signal_health_frame(conn, since, until, tenant_id=tenant_id),
+        campaign_budgets_frame(conn, tenant_id=tenant_id),
     ]
     if platforms:
         frames = [f[f["platform"].isin(list(platforms))].reset_index(drop=True) for f in frames]
-    newest = conn.execute("select max(date_day) from marts.fct_campaign_performance_daily").fetchone()
+    newest = conn.execute(
+        "select max(date_day) from marts.fct_campaign_performance_daily where tenant_id = %s", (tenant_id,)
+    ).fetchone()
     reported_as_of = last_morning
     if newest and newest[0] is not None:
         reported_as_of = max(last_morning, newest[0] + timedelta(days=1))
@@ -250,7 +257,7 @@ def _replay(
     last_morning = last_day + timedelta(days=1)
     if watermark is not None and first_morning <= watermark:
         last_morning = max(last_morning, watermark)  # re-derive every morning already scored
-    inputs = replay_inputs(conn, first_morning, last_morning)
+    inputs = replay_inputs(conn, first_morning, last_morning, tenant_id=tenant_id)
     before = stored_alerts(conn, tenant_id, first_morning)
     conn.commit()  # the reads' transaction; the detector runs outside any
 

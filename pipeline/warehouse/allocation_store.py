@@ -30,8 +30,10 @@ ALLOCATION_DAILY_COLUMNS = (
 )
 
 
-def allocation_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
-    """Campaign-day spend and outcomes (account and reporting currency) for fitting response curves."""
+def allocation_daily_frame(
+    conn: psycopg.Connection, since: date, until: date, *, tenant_id: str
+) -> pd.DataFrame:
+    """The tenant's campaign-day spend and outcomes (account and reporting currency) for fitting response curves."""
     return mart_frame(
         conn,
         "marts.fct_campaign_performance_daily",
@@ -40,6 +42,7 @@ def allocation_daily_frame(conn: psycopg.Connection, since: date, until: date) -
         until,
         order_by="date_day, platform, account_id, campaign_id",
         numeric=("fx_rate", "spend", "spend_reporting", "conversions", "conversion_value_reporting"),
+        tenant_id=tenant_id,
     )
 
 

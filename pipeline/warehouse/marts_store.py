@@ -34,12 +34,16 @@ def mart_frame(
     order_by: str | None = None,
     numeric: Sequence[str] = (),
     parse_days: bool = True,
+    tenant_id: str | None = None,
 ) -> pd.DataFrame:
-    """``columns`` of a mart's rows with ``date_day`` between since and until: ``numeric`` columns as floats
-    (numeric columns come back as Decimal), ``date_day`` as dates unless ``parse_days`` is off."""
+    """``columns`` of a mart's rows with ``date_day`` between since and until (of ``tenant_id`` only,
+    if given: every decision reads one tenant's rows): ``numeric`` columns as floats (numeric columns
+    come back as Decimal), ``date_day`` as dates unless ``parse_days`` is off."""
     order = f" order by {order_by}" if order_by else ""
+    tenant = " and tenant_id = %s" if tenant_id is not None else ""
+    params = (since, until) if tenant_id is None else (since, until, tenant_id)
     cur = conn.execute(
-        f"select {', '.join(columns)} from {relation} where date_day between %s and %s{order}", (since, until)
+        f"select {', '.join(columns)} from {relation} where date_day between %s and %s{tenant}{order}", params
     )
     frame = pd.DataFrame(cur.fetchall(), columns=list(columns))
     if numeric:
@@ -49,9 +53,12 @@ def mart_frame(
     return frame
 
 
-def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
-    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector, with each
-    account's name from ``marts.dim_ad_accounts`` (account-level alerts are named after it)."""
+def campaign_daily_frame(
+    conn: psycopg.Connection, since: date, until: date, *, tenant_id: str | None = None
+) -> pd.DataFrame:
+    """Campaign-day metrics from ``marts.fct_campaign_performance_daily`` for the detector (of
+    ``tenant_id`` only, if given), with each account's name from ``marts.dim_ad_accounts``
+    (account-level alerts are named after it)."""
     # tenant_id only to join the names: two tenants may hold the same account id (the frame keeps its columns).
     frame = mart_frame(
         conn,
@@ -61,6 +68,7 @@ def campaign_daily_frame(conn: psycopg.Connection, since: date, until: date) -> 
         until,
         order_by="date_day, platform, account_id, campaign_id, tenant_id",
         numeric=("fx_rate", "spend", "impressions", "clicks", "conversions", "conversion_value"),
+        tenant_id=tenant_id,
     )
     # Without the dimension (a warehouse that built only the facts) the alerts name the account by its id.
     if conn.execute("select to_regclass('marts.dim_ad_accounts')").fetchone()[0] is None:
@@ -88,9 +96,13 @@ HEALTH_COLUMNS = (
 )
 
 
-def signal_health_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+def signal_health_frame(
+    conn: psycopg.Connection, since: date, until: date, *, tenant_id: str | None = None
+) -> pd.DataFrame:
     """Account-day signal health from ``marts.fct_signal_health_daily`` (gates business alerts)."""
-    return mart_frame(conn, "marts.fct_signal_health_daily", HEALTH_COLUMNS, since, until)
+    return mart_frame(
+        conn, "marts.fct_signal_health_daily", HEALTH_COLUMNS, since, until, tenant_id=tenant_id
+    )
 
 
 BUDGET_COLUMNS = (
@@ -123,7 +135,9 @@ HOURLY_COLUMNS = (
 )
 
 
-def campaign_hourly_frame(conn: psycopg.Connection, since: date, until: date) -> pd.DataFrame:
+def campaign_hourly_frame(
+    conn: psycopg.Connection, since: date, until: date, *, tenant_id: str | None = None
+) -> pd.DataFrame:
     """Campaign-hours from ``marts.fct_campaign_performance_hourly`` (local days since..until)."""
     return mart_frame(
         conn,
@@ -134,12 +148,18 @@ def campaign_hourly_frame(conn: psycopg.Connection, since: date, until: date) ->
         order_by="platform, account_id, campaign_id, hour_start_utc",
         numeric=("spend", "impressions", "clicks", "conversions", "conversion_value"),
         parse_days=False,
+        tenant_id=tenant_id,
     )
 
 
-def campaign_budgets_frame(conn: psycopg.Connection) -> pd.DataFrame:
-    """Campaign budgets and status from ``marts.dim_campaigns`` (the pacing detector's input)."""
-    cur = conn.execute(f"select {', '.join(BUDGET_COLUMNS)} from marts.dim_campaigns where not is_inferred")
+def campaign_budgets_frame(conn: psycopg.Connection, *, tenant_id: str | None = None) -> pd.DataFrame:
+    """Campaign budgets and status from ``marts.dim_campaigns`` (the pacing detector's input), of
+    ``tenant_id`` only if given."""
+    cur = conn.execute(
+        f"select {', '.join(BUDGET_COLUMNS)} from marts.dim_campaigns"
+        " where not is_inferred and (%(tenant)s::text is null or tenant_id = %(tenant)s)",
+        {"tenant": tenant_id},
+    )
     frame = pd.DataFrame(cur.fetchall(), columns=list(BUDGET_COLUMNS))
     for column in ("daily_budget", "lifetime_budget"):
         frame[column] = frame[column].astype(float)

@@ -124,9 +124,11 @@ def load_inputs(conn: psycopg.Connection, as_of: date, *, tenant_id: str) -> Rec
     allocation_id, lines = latest_allocation_lines(conn, as_of, tenant_id)
     return RecommendationInputs(
         as_of=as_of,
-        campaign_daily=campaign_daily_frame(conn, as_of - timedelta(days=METRIC_DAYS - 1), as_of),
-        campaigns=campaign_budgets_frame(conn),
-        health=signal_health_frame(conn, as_of - timedelta(days=HEALTH_DAYS - 1), as_of),
+        campaign_daily=campaign_daily_frame(
+            conn, as_of - timedelta(days=METRIC_DAYS - 1), as_of, tenant_id=tenant_id
+        ),
+        campaigns=campaign_budgets_frame(conn, tenant_id=tenant_id),
+        health=signal_health_frame(conn, as_of - timedelta(days=HEALTH_DAYS - 1), as_of, tenant_id=tenant_id),
         alerts=live_alerts(conn, as_of, tenant_id),
         allocation_lines=lines,
         rule_matches=latest_rule_matches(conn, as_of, tenant_id),

@@ -222,9 +222,9 @@ CAMPAIGN_COLUMNS = (
 
 
 def evaluation_inputs(
-    conn: psycopg.Connection, since: date, until: date
+    conn: psycopg.Connection, since: date, until: date, *, tenant_id: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Campaign-day metrics, campaigns (status, daily budget) and account-day signal health."""
+    """The tenant's campaign-day metrics, campaigns (status, daily budget) and account-day signal health."""
     for table in MARTS_NEEDED:
         if conn.execute("select to_regclass(%s)", (table,)).fetchone() == (None,):
             raise MartsMissingError(
@@ -245,15 +245,24 @@ def evaluation_inputs(
             "spend_reporting",
             "conversion_value_reporting",
         ),
+        tenant_id=tenant_id,
     )
-    cur = conn.execute(f"select {', '.join(CAMPAIGN_COLUMNS)} from marts.dim_campaigns")
+    cur = conn.execute(
+        f"select {', '.join(CAMPAIGN_COLUMNS)} from marts.dim_campaigns where tenant_id = %s", (tenant_id,)
+    )
     campaigns = pd.DataFrame(cur.fetchall(), columns=list(CAMPAIGN_COLUMNS))
     campaigns["daily_budget"] = campaigns["daily_budget"].astype(float)
     health_columns = ("date_day", "platform", "account_id", "status")
     health = pd.DataFrame(columns=list(health_columns))
     if conn.execute("select to_regclass('marts.fct_signal_health_daily')").fetchone() != (None,):
         health = mart_frame(
-            conn, "marts.fct_signal_health_daily", health_columns, since, until, parse_days=False
+            conn,
+            "marts.fct_signal_health_daily",
+            health_columns,
+            since,
+            until,
+            parse_days=False,
+            tenant_id=tenant_id,
         )
     return frame, campaigns, health
 
