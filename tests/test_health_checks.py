@@ -125,7 +125,7 @@ def test_signal_health_checks_fail_red_for_an_unhealthy_platform_over_the_run_wi
     warehouse.execute(
         "create table marts.fct_signal_health_daily (date_day date, platform text, account_id text,"
         " as_of_day date, freshness_score int, completeness_score int, accuracy_score int,"
-        " health_score int, status text, issues jsonb)"
+        " health_score int, status text, issues jsonb, tenant_id text not null default 'default')"
     )
     rows = [
         ("meta", "m1", DAY - timedelta(1), "healthy", 100, []),
@@ -141,6 +141,12 @@ def test_signal_health_checks_fail_red_for_an_unhealthy_platform_over_the_run_wi
             "insert into marts.fct_signal_health_daily values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (day, platform, account, DAY, score, score, score, score, status, Jsonb(issues)),
         )
+    # Another tenant holds account m1 too, degraded where the default tenant's m1 is not: named apart.
+    warehouse.execute(
+        "insert into marts.fct_signal_health_daily values (%s, 'meta', 'm1', %s, 76, 76, 76, 76, 'degraded', %s,"
+        " 'acme')",
+        (DAY - timedelta(1), DAY, Jsonb(MISSING)),
+    )
     job = dg.define_asset_job(
         "signal_health_only",
         selection=dg.AssetSelection.checks(health_checks.signal_health_checks),
@@ -159,8 +165,8 @@ def test_signal_health_checks_fail_red_for_an_unhealthy_platform_over_the_run_wi
     found = evaluations(result)
     meta = found["marts/fct_signal_health_daily:signal_health_meta"]
     assert not meta.passed and meta.severity == dg.AssetCheckSeverity.ERROR
-    assert meta.metadata["accounts"].value == ["m1", "m2"]
-    assert meta.metadata["days"].value == [DAY.isoformat()]
+    assert meta.metadata["accounts"].value == ["acme/m1", "m1", "m2"]
+    assert meta.metadata["days"].value == [(DAY - timedelta(1)).isoformat(), DAY.isoformat()]
     assert meta.metadata["unhealthy_account_days"].value == 1
     assert meta.metadata["window"].value == f"{DAY - timedelta(2)}..{DAY}"
     google = found["marts/fct_signal_health_daily:signal_health_google_ads"]

@@ -8,8 +8,15 @@ from datetime import date, datetime
 import psycopg
 
 from pipeline.analytics.health_checks import HealthRow, SyncState
+from pipeline.config import DEFAULT_TENANT
 
 SIGNAL_HEALTH_TABLE = "marts.fct_signal_health_daily"
+# How the checks name an account: two tenants may hold the same id, so another tenant's is prefixed
+# (as in the syncs' metadata: ``acme/111``); the default tenant's stays bare.
+ACCOUNT_LABEL = (
+    f"case when tenant_id = '{DEFAULT_TENANT}' then account_id else tenant_id || '/' || account_id end"
+    " as account_id"
+)
 
 
 def signal_health_rows(
@@ -27,7 +34,7 @@ def signal_health_rows(
     if exclude_platforms:
         clauses.append("platform <> all(%(excluded)s)")
     rows = conn.execute(
-        "select platform, account_id, date_day, status, health_score, freshness_score,"
+        f"select platform, {ACCOUNT_LABEL}, date_day, status, health_score, freshness_score,"
         " completeness_score, accuracy_score, issues"
         f" from {SIGNAL_HEALTH_TABLE} where {' and '.join(clauses)}"
         " order by platform, account_id, date_day",
@@ -70,9 +77,9 @@ def sync_states(
     of an account id: two tenants syncing the same account never hide each other's staleness.
     """
     rows = conn.execute(
-        """
+        f"""
         select
-            account_id,
+            {ACCOUNT_LABEL},
             max(finished_at) filter (where status = 'succeeded') as last_succeeded_at,
             max(started_at) as last_attempt_at,
             (array_agg(status order by started_at desc))[1] as last_status
