@@ -32,6 +32,7 @@ from pipeline.defs.resources import WarehouseResource
 from pipeline.imports import import_file
 from pipeline.sandbox.sample_import import HEADER
 from pipeline.warehouse import db
+from pipeline.warehouse.access_store import ensure_tenant_role
 
 # Days with daily partitions on any date from now on; the validator's "not in the future" holds too.
 FIRST_DAY = date(2026, 5, 1)
@@ -79,6 +80,10 @@ def importer_url(imports_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         for (table,) in conn.execute("select tablename from pg_tables where schemaname = 'raw'").fetchall():
             conn.execute(f'alter table raw."{table}" owner to "{role}"')
         conn.execute(f'grant select on public.alembic_version to "{role}"')
+        # An import names its tenant: the importer must see it (app.tenants has row-level security).
+        conn.execute(f'grant usage on schema app to "{role}"')
+        conn.execute(f'grant select on app.tenants to "{role}"')
+        conn.execute(f'grant "{ensure_tenant_role(conn, "default")}" to "{role}"')
         for schema in ("staging", "intermediate", "marts", "analyst"):  # dbt's, owned by someone else
             conn.execute(f'create schema if not exists "{schema}"')
     params = conninfo_to_dict(imports_url) | {"user": role}
