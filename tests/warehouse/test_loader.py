@@ -336,29 +336,26 @@ def test_hourly_windows_replace_whole_local_days(warehouse_url: str, warehouse: 
     warehouse.execute("drop table raw.testplat_insights_hourly")
 
 
+def spend_by_tenant(conn: psycopg.Connection) -> dict[str, float]:
+    return dict(
+        conn.execute(
+            "select tenant_id, sum((payload->>'spend')::numeric)::float from raw.testplat_insights_daily"
+            " group by tenant_id"
+        ).fetchall()
+    )
+
+
 def test_two_tenants_hold_the_same_keys_and_replace_only_their_own_window(
     warehouse_url: str, warehouse: psycopg.Connection
 ) -> None:
     window = {"since": START, "until": START + timedelta(4)}
     replace_window(warehouse_url, DAILY, "A", paged(rows("A", 5, 10)), **window)
     replace_window(warehouse_url, DAILY, "A", paged(rows("A", 5, 7)), tenant_id="acme", **window)
-    spend_by_tenant = dict(
-        warehouse.execute(
-            "select tenant_id, sum((payload->>'spend')::numeric)::float from raw.testplat_insights_daily"
-            " group by tenant_id"
-        ).fetchall()
-    )
-    assert spend_by_tenant == {"default": 150.0, "acme": 105.0}
+    assert spend_by_tenant(warehouse) == {"default": 150.0, "acme": 105.0}
     # acme restates its window: the default tenant's identical keys are not touched.
     result = replace_window(warehouse_url, DAILY, "A", paged(rows("A", 5, 1)), tenant_id="acme", **window)
     assert (result.rows_loaded, result.tenant_id) == (15, "acme")
-    spend_by_tenant = dict(
-        warehouse.execute(
-            "select tenant_id, sum((payload->>'spend')::numeric)::float from raw.testplat_insights_daily"
-            " group by tenant_id"
-        ).fetchall()
-    )
-    assert spend_by_tenant == {"default": 150.0, "acme": 15.0}
+    assert spend_by_tenant(warehouse) == {"default": 150.0, "acme": 15.0}
     synced = warehouse.execute(
         "select tenant_id, count(*) from raw.sync_runs where sync_id = %s group by tenant_id",
         (result.sync_id,),
