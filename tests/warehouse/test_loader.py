@@ -29,6 +29,12 @@ ENTITIES = RawStream(
     keys=(KeyColumn("account_id", "text", "account_id"), KeyColumn("campaign_id", "text", "id")),
 )
 START = date(2026, 10, 1)
+# DAILY's table as an older version created it: no window index, no tenant, no partitions.
+OLD_DAILY_TABLE = (
+    "create table raw.testplat_insights_daily (account_id text not null, ad_id text not null,"
+    " date_start date not null, payload jsonb not null, _sync_id uuid not null,"
+    " _extracted_at timestamptz not null default now(), primary key (account_id, ad_id, date_start))"
+)
 
 
 def rows(account: str, days: int, spend: float, ads: int = 3, start: date = START) -> list[dict]:
@@ -289,11 +295,7 @@ def test_records_that_are_not_objects_are_quarantined(
 def test_windowed_tables_get_a_window_index_even_when_created_without_it(
     warehouse_url: str, warehouse: psycopg.Connection
 ) -> None:
-    warehouse.execute(
-        "create table raw.testplat_insights_daily (account_id text not null, ad_id text not null,"
-        " date_start date not null, payload jsonb not null, _sync_id uuid not null,"
-        " _extracted_at timestamptz not null default now(), primary key (account_id, ad_id, date_start))"
-    )
+    warehouse.execute(OLD_DAILY_TABLE)
     load(warehouse_url, "A", rows("A", 5, 10))
     load(warehouse_url, "A", rows("A", 5, 10))  # the index exists now: nothing to create
     (definition,) = warehouse.execute(
@@ -380,11 +382,7 @@ def test_repeated_keys_of_one_tenant_never_replace_another_tenants_row(
 def test_a_raw_table_from_before_tenants_gets_the_column_and_the_wider_key(
     warehouse_url: str, warehouse: psycopg.Connection
 ) -> None:
-    warehouse.execute(
-        "create table raw.testplat_insights_daily (account_id text not null, ad_id text not null,"
-        " date_start date not null, payload jsonb not null, _sync_id uuid not null,"
-        " _extracted_at timestamptz not null default now(), primary key (account_id, ad_id, date_start))"
-    )
+    warehouse.execute(OLD_DAILY_TABLE)
     warehouse.execute(
         "insert into raw.testplat_insights_daily (account_id, ad_id, date_start, payload, _sync_id)"
         " values ('A', 'ad0', %s, '{\"spend\": \"4.00\"}', gen_random_uuid())",
