@@ -3,7 +3,9 @@
 In the pipeline dbt's data tests warn instead of failing (var ``data_test_severity``), so one
 platform's broken rows never skip the marts and decisions of the others. Each test stores its
 failing rows as a view (``store_failures_as: view`` in dbt_project.yml); this module reads those
-views and says, per test, which (platform, account) holds how many failing rows.
+views and says, per test, which (tenant, platform, account) holds how many failing rows. Two
+tenants may share an account id: their rows are counted apart, and another tenant's account is named
+``acme/111`` (the default tenant's plain ``111``), as the data-health checks name it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from pipeline.config import DEFAULT_TENANT
 from pipeline.platforms import PLATFORM_NAMES
 
 # A platform's own models name it: stg_<platform>__<entity> (staging) and int_<platform>__<entity>_joined
@@ -33,9 +36,11 @@ class TestFailure:
     rows: int  # failing rows (or failing keys, for grain tests) of this platform and account
     status: str  # dbt's: warn, fail or error
     rules: str | None = None  # the rules those rows break, for a column_rules test ("spend is null; ...")
+    tenant_id: str | None = None  # None when the rows do not say
 
     def describe(self) -> str:
-        account = f" account {self.account_id}" if self.account_id is not None else ""
+        tenant = f"{self.tenant_id}/" if self.tenant_id not in (None, DEFAULT_TENANT) else ""
+        account = f" account {tenant}{self.account_id}" if self.account_id is not None else ""
         rows = f"{self.rows} row{'s' if self.rows != 1 else ''}"
         rules = f" ({self.rules})" if self.rules else ""
         return f"{self.test} ({self.status}) on {self.model or 'several models'}: {self.platform}{account}: {rows}{rules}"
@@ -72,17 +77,19 @@ def failing_tests(url: str, run_results: Mapping[str, Any], manifest: Mapping[st
                     TestFailure(name, model, _model_platform(model) or "all platforms", None, rows, status)
                 )
                 continue
-            for platform, account_id, rules, rows in groups:
+            for tenant_id, platform, account_id, rules, rows in groups:
                 platform = platform or _model_platform(model) or "all platforms"
-                failures.append(TestFailure(name, model, platform, account_id, rows, status, rules))
+                failures.append(
+                    TestFailure(name, model, platform, account_id, rows, status, rules, tenant_id)
+                )
     return failures
 
 
 def _failing_rows_by_account(
     conn: psycopg.Connection, relation_name: str | None
-) -> list[tuple[str | None, str | None, str | None, int]]:
-    """(platform, account, rules broken, rows) of a test's stored failures; empty when they name no
-    account. The rules come from a column_rules test's ``failed_rules`` (None for other tests)."""
+) -> list[tuple[str | None, str | None, str | None, str | None, int]]:
+    """(tenant, platform, account, rules broken, rows) of a test's stored failures; empty when they name
+    no account. The rules come from a column_rules test's ``failed_rules`` (None for other tests)."""
     if not relation_name:
         return []
     parts = [part.strip('"') for part in relation_name.split(".")]
@@ -94,11 +101,19 @@ def _failing_rows_by_account(
     columns = {column.name for column in cursor.description or []}
     if "account_id" not in columns:
         return []
-    platform = sql.Identifier("platform") if "platform" in columns else sql.SQL("null::text")
-    rules = sql.Identifier("failed_rules") if "failed_rules" in columns else sql.SQL("null::text")
+
+    def column_or_null(name: str) -> sql.Composable:
+        return sql.Identifier(name) if name in columns else sql.SQL("null::text")
+
     return conn.execute(
         sql.SQL(
-            "select {platform} as platform, account_id::text, {rules} as rules, count(*) from {relation}"
-            " group by 1, 2, 3 order by 1 nulls first, 2 nulls first, 3 nulls first"
-        ).format(platform=platform, rules=rules, relation=relation)
+            "select {tenant}::text as tenant_id, {platform} as platform, account_id::text,"
+            " {rules} as rules, count(*) from {relation}"
+            " group by 1, 2, 3, 4 order by 1 nulls first, 2 nulls first, 3 nulls first, 4 nulls first"
+        ).format(
+            tenant=column_or_null("tenant_id"),
+            platform=column_or_null("platform"),
+            rules=column_or_null("failed_rules"),
+            relation=relation,
+        )
     ).fetchall()
