@@ -207,14 +207,17 @@ def resolve_connections(
     """The connections a sync of ``platform`` uses; raises CredentialsError if all stored ones are broken.
 
     ``tenant_id=None``: every tenant's stored connections (a scheduled sync serves them all, each
-    connection's rows landing as its tenant's). Without any stored one, the environment's or the
-    sandbox's connection serves the default tenant.
+    connection's rows landing as its tenant's). A tenant whose stored connections are all broken is
+    still listed with them, so the sync reports that tenant's failure instead of skipping it in
+    silence while it serves the others. Without any stored one, the environment's or the sandbox's
+    connection serves the default tenant.
     """
     if url is not None:
         stored = stored_connections(url, platform=platform, tenant_id=tenant_id)
         active = [c for c in stored if c.status == "active"]
         if active:
-            return active
+            served = {c.tenant_id for c in active}
+            return active + [c for c in stored if c.tenant_id not in served]
         if stored:
             reasons = "; ".join(
                 f"{c.name}: {c.status} ({c.status_reason or 'no reason recorded'})" for c in stored

@@ -14,7 +14,13 @@ from pipeline.warehouse.loader import LoadResult, reap_dead_syncs, replace_windo
 
 
 class SyncFailed(RuntimeError):
-    """Some accounts failed; the others were loaded and stay loaded (a re-run is idempotent)."""
+    """Some accounts or connections failed; the others were loaded and stay loaded (a re-run is
+    idempotent). ``retryable`` is False when every failure was a connection's credentials or settings:
+    retrying cannot fix those, a person reconnects or corrects the connection."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass
@@ -117,25 +123,51 @@ def sync_connections(
     """Sync ``stream_names`` through every connection of one platform; reports merged per stream.
 
     Syncs left ``running`` by a process that died (``kill -9``) are marked failed first. API usage is
-    booked to ``app.api_rate_limits`` whatever happens; a credentials error marks a stored connection
-    broken with the reason (a person must reconnect it) and stops the sync. ``connector_options``
-    go to the connectors (tests: shorter timeouts).
+    booked to ``app.api_rate_limits`` whatever happens. One connection's failure never stops the
+    others (they may be other tenants'): a credentials error marks a stored connection broken with
+    the reason (a person must reconnect it) and skips its remaining streams; a stream whose accounts
+    failed leaves the connection's other streams to sync. Every failure is raised at the end as one
+    ``SyncFailed``, after everything else has loaded. ``connector_options`` go to the connectors
+    (tests: shorter timeouts).
     """
     reap_dead_syncs(url)
     merged: dict[str, SyncReport] = {}
+    failures: list[str] = []
+    permanent_failures = 0
     for connection in connections:
-        connector = open_connector(connection, url=url, **connector_options)
+        label = _connection_label(connection)
+        if connection.status != "active":  # listed so its tenant's failure is said, never opened
+            failures.append(
+                f"{label}: {connection.status} ({connection.status_reason or 'no reason recorded'});"
+                " reconnect with `adsignal connections add`"
+            )
+            permanent_failures += 1
+            continue
+        try:
+            connector = open_connector(connection, url=url, **connector_options)
+        except CredentialsError as exc:
+            failures.append(f"{label}: {exc}")
+            permanent_failures += 1
+            continue
+        except Exception as exc:  # a connection that cannot open (its stored settings): said, not fatal
+            failures.append(f"{label}: {type(exc).__name__}: {exc}")
+            permanent_failures += 1
+            continue
         try:
             for name in stream_names:
-                report = sync_stream(
-                    url,
-                    connector,
-                    name,
-                    since=since,
-                    until=until,
-                    run_id=run_id,
-                    tenant_id=connection.tenant_id,
-                )
+                try:
+                    report = sync_stream(
+                        url,
+                        connector,
+                        name,
+                        since=since,
+                        until=until,
+                        run_id=run_id,
+                        tenant_id=connection.tenant_id,
+                    )
+                except SyncFailed as exc:
+                    failures.append(f"{label}: {exc}")
+                    continue
                 into = merged.setdefault(
                     name, SyncReport(report.platform, name, report.window_start, report.window_end)
                 )
@@ -143,8 +175,19 @@ def sync_connections(
         except CredentialsError as exc:
             if connection.connection_id is not None:
                 mark_connection(url, connection.connection_id, "broken", str(exc))
-            raise
+            failures.append(f"{label}: {exc}")
+            permanent_failures += 1
         finally:
             record_api_usage(url, connection.platform, getattr(connector, "stats", {}))
             connector.close()
+    if failures:
+        raise SyncFailed(
+            f"{len(failures)} of the syncs failed (the others loaded) — " + " | ".join(failures),
+            retryable=permanent_failures < len(failures),
+        )
     return merged
+
+
+def _connection_label(connection: PlatformConnection) -> str:
+    tenant = "" if connection.tenant_id == DEFAULT_TENANT else f"tenant {connection.tenant_id}, "
+    return f"{connection.platform} connection {connection.name!r} ({tenant}{connection.origin})"

@@ -17,7 +17,7 @@ from pipeline.defs.partitions import (
     single_run_backfill,
 )
 from pipeline.defs.resources import PlatformsResource, WarehouseResource
-from pipeline.ingest import SyncReport, sync_connections
+from pipeline.ingest import SyncFailed, SyncReport, sync_connections
 
 # Transient API trouble the connector could not absorb: try the whole sync again a little later.
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
@@ -79,6 +79,10 @@ def _sync(
     except CredentialsError as exc:
         # A retry cannot fix credentials: fail now, with the message that says what to do.
         raise dg.Failure(description=str(exc), allow_retries=False) from None
+    except SyncFailed as exc:
+        # Every other connection loaded and stays loaded; a retry re-syncs them idempotently, so
+        # it is only refused when credentials alone failed.
+        raise dg.Failure(description=str(exc), allow_retries=exc.retryable) from None
     for stream in streams:
         context.log.info(f"{stream.table} {since or ''}..{until or ''}: {reports[stream.name].summary()}")
     return [_result(stream, reports[stream.name]) for stream in streams]
