@@ -16,13 +16,17 @@ from typing import Any
 import dagster as dg
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
+from pipeline import config, secret_box
+from pipeline.cli import main
 from pipeline.defs.notifications import notifications
 from pipeline.defs.partitions import daily_partitions, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
 from pipeline.notifications import settings_from_env, verify_signature
 from pipeline.notifications.dispatch import send_digests
+from pipeline.warehouse import db
 from tests.notifications.receiver import Receiver
 
 PARTITION = "2026-11-14"
@@ -364,3 +368,95 @@ def test_concurrent_runs_never_send_an_alert_twice(
         ("webhook", "sent", 1),
         ("webhook", "skipped", 3),
     ]
+
+
+ACME_SLACK_PATH = "/services/T0ACME/B0ACME/acmeslacktoken99"
+
+
+def test_each_tenant_gets_its_own_alerts_on_its_own_channel(
+    database_factory: Callable[[str], str],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: None,
+) -> None:
+    """acme stores its own Slack channel (CLI, URL on stdin); the default tenant keeps the environment's
+    channels; beta has none. Every tenant's alert ids are the same campaigns: a digest that mixed
+    tenants would show the other's alert."""
+    tenants_url = database_factory("notifications_tenants")
+    monkeypatch.setenv("DATABASE_URL", tenants_url)
+    monkeypatch.setenv(secret_box.KEY_ENV, secret_box.new_key())
+    for cached in (config.settings, db.database_url, secret_box.fernet):
+        cached.cache_clear()
+    receiver.clear()
+    try:
+        cli = CliRunner()
+        for slug in ("acme", "beta"):
+            assert cli.invoke(main, ["tenants", "add", slug, "--name", slug.title()]).exit_code == 0
+        stored = cli.invoke(
+            main,
+            ["tenants", "notify", "acme", "--channel", "slack", "--min-severity", "high"],
+            input=receiver.url + ACME_SLACK_PATH + "\n",
+        )
+        assert stored.exit_code == 0, stored.output
+        assert "acmeslacktoken99" not in stored.output and receiver.url in stored.output
+        shown = cli.invoke(main, ["tenants", "show", "acme"])
+        assert f"notifications: slack ({receiver.url}), from HIGH" in shown.output, shown.output
+        assert "acmeslacktoken99" not in shown.output
+        refused = cli.invoke(main, ["tenants", "notify", "acme", "--channel", "slack"], input="not a url\n")
+        assert refused.exit_code == 1 and "the slack URL must be an http(s) URL" in refused.output, (
+            refused.output
+        )
+
+        with psycopg.connect(tenants_url, autocommit=True) as conn:
+            alert_ids = {}
+            for tenant, severity in (
+                ("default", "HIGH"),
+                ("acme", "CRITICAL"),
+                ("acme", "MEDIUM"),
+                ("beta", "HIGH"),
+            ):
+                alert_id = seed_alert(conn, severity, name=f"{tenant} {severity}")
+                conn.execute("update app.alerts set tenant_id = %s where alert_id = %s", (tenant, alert_id))
+                alert_ids[(tenant, severity)] = alert_id
+            (encrypted,) = conn.execute("select secret_encrypted from app.notification_channels").fetchone()
+            assert b"acmeslacktoken99" not in bytes(encrypted)
+
+        instance = dg.DagsterInstance.ephemeral()
+        result = run(tenants_url, instance)
+        assert result.success
+        (acme_slack,) = receiver.on("/services/T0ACME")
+        assert acme_slack.json()["text"].startswith(
+            "adsignal: 1 new alert (1 CRITICAL)"
+        )  # MEDIUM: below HIGH
+        assert "acme CRITICAL" in acme_slack.body.decode() and "default" not in acme_slack.body.decode()
+        (default_slack,) = receiver.on(SLACK_PATH)
+        (default_hook,) = receiver.on(WEBHOOK_PATH)
+        assert [a["alert_id"] for a in default_hook.json()["alerts"]] == [alert_ids[("default", "HIGH")]]
+        assert "acme" not in default_slack.body.decode() and "beta" not in default_slack.body.decode()
+        assert len(receiver.requests) == 3  # beta has no channel: nothing of it went anywhere
+
+        meta = metadata(result)
+        assert meta["tenants"] == ["default", "acme", "beta"] and meta["sent"] == 3
+        assert meta["by_tenant"]["beta"]["configured"] is False
+        assert meta["by_tenant"]["acme"]["channels"]["slack"]["target"] == receiver.url
+        with psycopg.connect(tenants_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "select tenant_id, channel, status, item_count from app.notifications order by 1, 2"
+            ).fetchall()
+            assert rows == [
+                ("acme", "slack", "sent", 1),
+                ("default", "slack", "sent", 1),
+                ("default", "webhook", "sent", 1),
+            ]
+            logged = conn.execute("select string_agg(row_to_json(n)::text, ' ') from app.notifications n")
+            assert "acmeslacktoken99" not in logged.fetchone()[0]
+        events = " ".join(
+            dg.serialize_value(entry) for r in instance.get_runs() for entry in instance.all_logs(r.run_id)
+        )
+        assert "acmeslacktoken99" not in events
+
+        removed = cli.invoke(main, ["tenants", "notify", "acme", "--channel", "slack", "--remove"])
+        assert removed.exit_code == 0 and "removed" in removed.output
+    finally:
+        for cached in (config.settings, db.database_url, secret_box.fernet):
+            cached.cache_clear()

@@ -11,13 +11,16 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 import click
 from rich.table import Table
 
 from pipeline.commands._common import command_url, make_actor_option, wide_console
 from pipeline.warehouse.access_store import CAPABILITIES, AccessError
+
+if TYPE_CHECKING:
+    from pipeline.notifications import Channel
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -92,7 +95,8 @@ def tenants_list() -> None:
 @click.argument("slug")
 @_fail_on_access_error
 def tenants_show(slug: str) -> None:
-    """One tenant, its settings and its people."""
+    """One tenant, its settings, its people and its notification channels."""
+    from pipeline.notifications.tenant_channels import channel_listing
     from pipeline.warehouse.access_store import get_tenant, list_users
     from pipeline.warehouse.db import connect
 
@@ -101,11 +105,62 @@ def tenants_show(slug: str) -> None:
         if tenant is None:
             raise AccessError(f"no tenant {slug!r}")
         people = [u for u in list_users(conn) if slug in u.tenants]
+        channels = channel_listing(conn, slug)
     click.echo(f"{tenant.tenant_id}: {tenant.name} ({tenant.status})")
     click.echo(f"reporting currency: {tenant.reporting_currency or '-'}")
     click.echo(f"settings: {json.dumps(tenant.settings, sort_keys=True)}")
     for user in people:
         click.echo(f"user {user.name}: {user.capability}")
+    for channel, target, severity in channels:
+        click.echo(f"notifications: {channel} ({target}), from {severity or 'the default severity'}")
+
+
+@tenants.command("notify")
+@click.argument("slug")
+@click.option("--channel", type=click.Choice(["slack", "webhook"]), required=True)
+@click.option("--signed", is_flag=True, help="Webhook: also ask for the HMAC signing secret.")
+@click.option(
+    "--min-severity", help="LOW, MEDIUM, HIGH or CRITICAL (else ADSIGNAL_NOTIFY_MIN_SEVERITY, MEDIUM)."
+)
+@click.option("--remove", is_flag=True, help="Remove the tenant's channel.")
+@actor_option
+@_fail_on_access_error
+def tenants_notify(
+    slug: str, channel: str, signed: bool, min_severity: str | None, remove: bool, actor: str
+) -> None:
+    """Send a tenant's alert digests to its own Slack or webhook channel.
+
+    The URL (and with --signed the secret) is asked without echo, or read line by line from stdin:
+    it never sits in shell history. Stored encrypted like connection credentials.
+    """
+    from pipeline.notifications import NotificationConfigError
+    from pipeline.notifications.tenant_channels import remove_channel, set_channel
+    from pipeline.warehouse.access_store import get_tenant
+    from pipeline.warehouse.db import connect
+
+    with connect(command_url(migrate=True)) as conn:
+        if get_tenant(conn, slug) is None:
+            raise AccessError(f"no tenant {slug!r}")
+        if remove:
+            removed = remove_channel(conn, slug, cast("Channel", channel), actor=actor)
+            click.echo(f"{slug}: {channel} channel {'removed' if removed else 'was not set'}")
+            return
+        url = click.prompt(f"{channel} URL for {slug}", hide_input=True)
+        secret = click.prompt("signing secret", hide_input=True) if signed else None
+        try:
+            destination = set_channel(
+                conn,
+                slug,
+                cast("Channel", channel),
+                url,
+                signing_secret=secret,
+                min_severity=min_severity,
+                actor=actor,
+            )
+        except NotificationConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+    signed_note = ", signed" if destination.signing_secret else ""
+    click.echo(f"{slug}: alert digests go to {destination}{signed_note}")
 
 
 @tenants.command("disable")

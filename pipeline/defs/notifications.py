@@ -1,12 +1,19 @@
-"""The notifications asset: one Slack / webhook digest per channel per run, after alerts and rules."""
+"""The notifications asset: per tenant, one Slack / webhook digest per channel per run, after alerts and rules."""
+
+from datetime import date
+from typing import Any
 
 import dagster as dg
+import psycopg
 
 from pipeline.config import DEFAULT_TENANT
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
-from pipeline.notifications import NOT_CONFIGURED_MESSAGE, settings_from_env
-from pipeline.notifications.dispatch import send_digests
+from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
+from pipeline.notifications import NOT_CONFIGURED_MESSAGE, NotificationConfigError, NotificationSettings
+from pipeline.notifications.dispatch import ChannelOutcome, send_digests
+from pipeline.notifications.tenant_channels import settings_for_tenant
+from pipeline.secret_box import SecretKeyError
 
 
 @dg.asset(
@@ -17,8 +24,9 @@ from pipeline.notifications.dispatch import send_digests
     group_name="decisions",
     kinds={"python", "postgres", "slack"},
     description=(
-        "One digest per configured channel (Slack incoming webhook: ADSIGNAL_SLACK_WEBHOOK_URL; generic JSON"
-        " webhook: ADSIGNAL_WEBHOOK_URL, signed with ADSIGNAL_WEBHOOK_SECRET) holding the alerts opened or"
+        "Per active tenant, one digest per channel of that tenant (`adsignal tenants notify`; the default"
+        " tenant without stored channels: Slack incoming webhook ADSIGNAL_SLACK_WEBHOOK_URL, generic JSON"
+        " webhook ADSIGNAL_WEBHOOK_URL signed with ADSIGNAL_WEBHOOK_SECRET) holding the alerts opened or"
         " escalated since that channel was last told, the ones resolved since, and this run's rule notify"
         " actions. Unchanged alerts are never sent again; nothing new sends nothing. Logged in"
         " app.notifications (target redacted to scheme and host)."
@@ -27,19 +35,47 @@ from pipeline.notifications.dispatch import send_digests
 )
 def notifications(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     _, last_day = partition_window(context)  # the last complete day the alerts were computed on
-    settings = settings_from_env()
-    outcomes = send_digests(
-        warehouse.get_url(), settings, tenant_id=DEFAULT_TENANT, run_id=context.run_id, as_of=last_day
-    )
-    if not settings.configured:
-        context.log.info(NOT_CONFIGURED_MESSAGE)
-    for outcome in outcomes:
-        detail = f" after {outcome.attempts} attempt(s)" if outcome.attempts else ""
-        error = f": {outcome.error}" if outcome.error else ""
-        context.log.info(
-            f"{outcome.channel} ({outcome.target}): {outcome.status}, {outcome.item_count} item(s){detail}{error}"
-        )
-    metadata: dict[str, dg.RawMetadataValue] = {
+    url = warehouse.get_url()
+    by_tenant: dict[str, dict[str, Any]] = {}
+    failed: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        tenant_ids = active_tenant_ids(conn)
+    for tenant_id in tenant_ids:
+        who = "" if tenant_id == DEFAULT_TENANT else f"tenant {tenant_id}: "
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                settings = settings_for_tenant(conn, tenant_id)
+        except (NotificationConfigError, SecretKeyError) as exc:  # this tenant's; the others still send
+            failed.append(f"{who}{exc}")
+            continue
+        outcomes = send_digests(url, settings, tenant_id=tenant_id, run_id=context.run_id, as_of=last_day)
+        if not settings.configured:
+            context.log.info(who + NOT_CONFIGURED_MESSAGE)
+        for outcome in outcomes:
+            detail = f" after {outcome.attempts} attempt(s)" if outcome.attempts else ""
+            error = f": {outcome.error}" if outcome.error else ""
+            context.log.info(
+                f"{who}{outcome.channel} ({outcome.target}): {outcome.status}, {outcome.item_count} item(s)"
+                f"{detail}{error}"
+            )
+        by_tenant[tenant_id] = _metadata(settings, outcomes, last_day)
+        failed += [
+            f"{who}{o.channel} ({o.target}) delivery failed: {o.error}"
+            for o in outcomes
+            if o.status == "failed"
+        ]
+    metadata = per_tenant_metadata(by_tenant)
+    if failed:
+        # Recorded and committed first: the items stay pending and the next run sends them. The
+        # other tenants' and channels' digests went out.
+        raise dg.Failure(description="; ".join(failed), metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _metadata(
+    settings: NotificationSettings, outcomes: list[ChannelOutcome], last_day: date
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
         "data_as_of": last_day.isoformat(),
         "configured": settings.configured,
         "min_severity": settings.min_severity,
@@ -63,14 +99,7 @@ def notifications(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     }
     if not settings.configured:
         metadata["note"] = NOT_CONFIGURED_MESSAGE
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        # Recorded and committed first: the items stay pending and the next run sends them.
-        raise dg.Failure(
-            description="; ".join(f"{o.channel} ({o.target}) delivery failed: {o.error}" for o in failed),
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
 
 
 defs = dg.Definitions(assets=[notifications])

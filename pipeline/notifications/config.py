@@ -1,4 +1,5 @@
-"""Where notifications go, read from the environment.
+"""Where notifications go: each tenant's stored channels (``pipeline.notifications.tenant_channels``)
+or, for the default tenant without stored ones, the environment:
 
 - ``ADSIGNAL_SLACK_WEBHOOK_URL``: a Slack incoming-webhook URL (``https://hooks.slack.com/services/...``).
 - ``ADSIGNAL_WEBHOOK_URL``: any HTTP(S) endpoint taking the generic JSON digest.
@@ -57,6 +58,7 @@ class Destination:
     channel: Channel
     url: str = field(repr=False)
     signing_secret: str | None = field(default=None, repr=False)
+    min_severity: str | None = None  # the channel's own; else the settings'
 
     @property
     def target(self) -> str:
@@ -86,14 +88,24 @@ NOT_CONFIGURED_MESSAGE = (
 )
 
 
-def _checked_url(value: str, env_name: str) -> str:
+def checked_url(value: str, name: str) -> str:
+    """``value`` if it is an http(s) URL with a host; the error names ``name``, never the value."""
     try:
         parsed = httpx.URL(value)
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise NotificationConfigError(f"{env_name} is not a valid URL") from None
+        raise NotificationConfigError(f"{name} is not a valid URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise NotificationConfigError(f"{env_name} must be an http(s) URL with a host")
+        raise NotificationConfigError(f"{name} must be an http(s) URL with a host")
     return value
+
+
+def checked_severity(value: str, name: str) -> str:
+    severity = value.strip().upper()
+    if severity not in SEVERITIES:
+        raise NotificationConfigError(
+            f"{name}={value!r} is not a severity; expected one of {', '.join(SEVERITIES)}"
+        )
+    return severity
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> NotificationSettings:
@@ -102,16 +114,15 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> NotificationS
     destinations: list[Destination] = []
     slack_url = env.get(SLACK_URL_ENV, "").strip()
     if slack_url:
-        destinations.append(Destination("slack", _checked_url(slack_url, SLACK_URL_ENV)))
+        destinations.append(Destination("slack", checked_url(slack_url, SLACK_URL_ENV)))
     webhook_url = env.get(WEBHOOK_URL_ENV, "").strip()
     secret = env.get(WEBHOOK_SECRET_ENV, "").strip() or None
     if webhook_url:
-        destinations.append(Destination("webhook", _checked_url(webhook_url, WEBHOOK_URL_ENV), secret))
+        destinations.append(Destination("webhook", checked_url(webhook_url, WEBHOOK_URL_ENV), secret))
     elif secret:
         raise NotificationConfigError(f"{WEBHOOK_SECRET_ENV} is set but {WEBHOOK_URL_ENV} is not")
-    min_severity = env.get(MIN_SEVERITY_ENV, "").strip().upper() or DEFAULT_MIN_SEVERITY
-    if min_severity not in SEVERITIES:
-        raise NotificationConfigError(
-            f"{MIN_SEVERITY_ENV}={min_severity!r} is not a severity; expected one of {', '.join(SEVERITIES)}"
-        )
-    return NotificationSettings(tuple(destinations), min_severity)
+    min_severity = env.get(MIN_SEVERITY_ENV, "").strip()
+    return NotificationSettings(
+        tuple(destinations),
+        checked_severity(min_severity, MIN_SEVERITY_ENV) if min_severity else DEFAULT_MIN_SEVERITY,
+    )

@@ -101,7 +101,8 @@ def _send_one(
 ) -> ChannelOutcome:
     channel = destination.channel
     store.lock_channel(conn, tenant_id, channel)
-    changes = select_changes(store.alert_candidates(conn, tenant_id, channel), settings.min_severity)
+    min_severity = destination.min_severity or settings.min_severity
+    changes = select_changes(store.alert_candidates(conn, tenant_id, channel), min_severity)
     notices = [n for n in store.queued_rule_notices(conn, tenant_id, run_id) if n.channel == channel]
     digest = Digest(
         tenant_id=tenant_id,

@@ -204,3 +204,41 @@ def mark_alerts_notified(
                 """,
                 (notification_id, channel, resolved),
             )
+
+
+# --- each tenant's channels (app.notification_channels; secrets arrive and leave encrypted) ---------
+
+
+def upsert_channel(
+    conn: psycopg.Connection,
+    *,
+    tenant_id: str,
+    channel: Channel,
+    secret_encrypted: bytes,
+    target: str,
+    min_severity: str | None,
+) -> None:
+    conn.execute(
+        """insert into app.notification_channels (tenant_id, channel, secret_encrypted, target, min_severity)
+           values (%s, %s, %s, %s, %s)
+           on conflict (tenant_id, channel) do update set
+               secret_encrypted = excluded.secret_encrypted, target = excluded.target,
+               min_severity = excluded.min_severity, updated_at = now()""",
+        (tenant_id, channel, secret_encrypted, target, min_severity),
+    )
+
+
+def channel_rows(conn: psycopg.Connection, tenant_id: str) -> list[tuple[Channel, bytes, str, str | None]]:
+    """(channel, encrypted secret, redacted target, minimum severity) of a tenant's channels."""
+    return conn.execute(
+        "select channel, secret_encrypted, target, min_severity from app.notification_channels"
+        " where tenant_id = %s order by channel",
+        (tenant_id,),
+    ).fetchall()
+
+
+def delete_channel(conn: psycopg.Connection, tenant_id: str, channel: Channel) -> bool:
+    deleted = conn.execute(
+        "delete from app.notification_channels where tenant_id = %s and channel = %s", (tenant_id, channel)
+    )
+    return deleted.rowcount == 1
