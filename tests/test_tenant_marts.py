@@ -101,7 +101,7 @@ def tenant_marts(
         for stream in [*(s for c in CONNECTORS.values() for s in c.streams.values()), *CSV_STREAMS.values()]:
             ensure_raw_table(conn, stream)
         _drop_role(conn)  # left over by an interrupted run on a shared server
-        access_store.add_tenant(conn, OTHER_TENANT, "Acme", actor="test")
+        access_store.add_tenant(conn, OTHER_TENANT, "Acme", reporting_currency="EUR", actor="test")
         access_store.add_user(
             conn, ACME_ANALYST, tenant_id=OTHER_TENANT, capability="analyst", password="pw", actor="test"
         )
@@ -171,6 +171,27 @@ def test_no_row_mixes_two_tenants(tenant_marts: str) -> None:
         assert matched > 0 and different == 0, fact
         counts = dict(_rows(tenant_marts, f"select tenant_id, count(*) from marts.{fact} group by 1"))
         assert counts["default"] == counts[OTHER_TENANT] == matched, fact
+
+
+def test_each_tenant_reports_in_its_own_currency(tenant_marts: str) -> None:
+    """acme reports in EUR, the default tenant in USD (the project's var): the same key's money in
+    reporting currency differs by exactly the day's EUR rate (cross rate through USD)."""
+    for fact in (*DAILY_FACTS, *HOURLY_FACTS):
+        key = sql.SQL(", ").join(sql.Identifier(c) for c in GRAINS[fact])
+        relation = sql.Identifier("marts", fact)
+        [(currencies, matched, off)] = _rows(
+            tenant_marts,
+            sql.SQL(
+                "select array_agg(distinct base.reporting_currency || '/' || acme.reporting_currency),"
+                " count(*), count(*) filter (where abs(acme.fx_rate * eur.rate_to_reporting - base.fx_rate) > 1e-9"
+                "   or abs(acme.spend_reporting - round(acme.spend * acme.fx_rate, 6)) > 1e-6)"
+                " from {r} as base join {r} as acme using ({k})"
+                " join marts.fx_rates_daily as eur on eur.date_day = acme.date_day and eur.currency = 'EUR'"
+                " where base.tenant_id = 'default' and acme.tenant_id = %s"
+            ).format(r=relation, k=key),
+            (OTHER_TENANT,),
+        )
+        assert currencies == ["USD/EUR"] and matched > 0 and off == 0, (fact, currencies, off)
 
 
 def test_every_mart_is_unique_on_its_grain_with_the_tenant(tenant_marts: str) -> None:

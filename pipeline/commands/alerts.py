@@ -228,6 +228,8 @@ def backtest_command(
         replay_alerts,
         summary_frame,
     )
+    from pipeline.config import settings
+    from pipeline.warehouse.access_store import reporting_currency_of
     from pipeline.warehouse.db import connect
 
     first, last = first_day.date(), last_day.date()
@@ -243,6 +245,7 @@ def backtest_command(
     with connect() as conn:
         conn.read_only = True  # a backtest never writes
         inputs, rules = _backtest_inputs(conn, first, last, platforms, with_rules, tenant_id)
+        currency = reporting_currency_of(conn, tenant_id, settings().reporting_currency)
     replay = replay_alerts(
         inputs.campaign_daily,
         first,
@@ -252,7 +255,7 @@ def backtest_command(
         health=inputs.health,
         reported_as_of=inputs.reported_as_of,
     )
-    rule_rows = _rule_rows(rules, first, last) if rules is not None else []
+    rule_rows = _rule_rows(rules, first, last, currency) if rules is not None else []
     frame = history_frame(replay.history, rule_rows)
     summary = summary_frame(frame)
     _print_backtest(frame, summary, first, last, inputs, config, platforms, limit)
@@ -284,9 +287,8 @@ def _backtest_inputs(
     return inputs, (rules, frame, campaigns, health)
 
 
-def _rule_rows(rules: Any, first: date, last: date) -> list[dict[str, Any]]:
+def _rule_rows(rules: Any, first: date, last: date, reporting_currency: str) -> list[dict[str, Any]]:
     from pipeline.analytics.alerting import replay_rules
-    from pipeline.config import settings
 
     stored, frame, campaigns, health = rules
     return replay_rules(
@@ -296,7 +298,7 @@ def _rule_rows(rules: Any, first: date, last: date) -> list[dict[str, Any]]:
         last,
         campaigns=campaigns,
         health=health,
-        reporting_currency=settings().reporting_currency,
+        reporting_currency=reporting_currency,
     )
 
 

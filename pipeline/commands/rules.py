@@ -181,6 +181,7 @@ def run_command(as_of) -> None:
 
     from pipeline.config import last_complete_day, settings
     from pipeline.rule_runs import evaluate_rules
+    from pipeline.warehouse.access_store import reporting_currency_of
     from pipeline.warehouse.db import connect
     from pipeline.warehouse.rules_store import MartsMissingError
 
@@ -193,7 +194,7 @@ def run_command(as_of) -> None:
                 day,
                 tenant_id=DEFAULT_TENANT,
                 run_id=run_id,
-                reporting_currency=settings().reporting_currency,
+                reporting_currency=reporting_currency_of(conn, DEFAULT_TENANT, settings().reporting_currency),
             )
         except MartsMissingError as exc:
             click.echo(str(exc), err=True)

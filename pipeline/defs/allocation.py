@@ -15,6 +15,7 @@ from pipeline.config import settings
 from pipeline.defs.partitions import daily_partitions, partition_window, single_run_backfill
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
+from pipeline.warehouse.access_store import reporting_currency_of
 from pipeline.warehouse.actions_store import action_status_counts, propose_actions
 from pipeline.warehouse.allocation_store import (
     allocation_daily_frame,
@@ -91,7 +92,13 @@ def _allocate_for_tenant(
             campaigns=campaign_budgets_frame(conn, tenant_id=tenant_id),
             health=signal_health_frame(conn, since, last_day, tenant_id=tenant_id),
             settings=config,
-            reporting_currency=reporting_currency(conn, since, last_day, settings().reporting_currency),
+            reporting_currency=reporting_currency(
+                conn,
+                since,
+                last_day,
+                reporting_currency_of(conn, tenant_id, settings().reporting_currency),
+                tenant_id=tenant_id,
+            ),
             hold=held,
         )
         plan, assessments, planned = attach_experiments(plan, experiment_settings, exclude=held)

@@ -7,6 +7,7 @@ from pipeline.defs.partitions import daily_partitions, partition_window, single_
 from pipeline.defs.resources import WarehouseResource
 from pipeline.defs.tenancy import active_tenant_ids, per_tenant_metadata
 from pipeline.rule_runs import evaluate_rules
+from pipeline.warehouse.access_store import reporting_currency_of
 from pipeline.warehouse.db import connect
 
 
@@ -41,7 +42,7 @@ def rule_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
                 last_day,
                 tenant_id=tenant_id,
                 run_id=context.run_id,
-                reporting_currency=settings().reporting_currency,
+                reporting_currency=reporting_currency_of(conn, tenant_id, settings().reporting_currency),
             )
             for name in summary.rules_failed:
                 context.log.error(

@@ -29,6 +29,16 @@ tables = [
         metadata={"dagster/table_name": "app.platform_connections"},
     ),
     dg.AssetSpec(
+        ["app", "tenants"],
+        description=(
+            "Tenants (`adsignal tenants add`): status, settings and reporting currency; the ad facts"
+            " convert money into each tenant's reporting currency."
+        ),
+        group_name="ingestion",
+        kinds={"postgres"},
+        metadata={"dagster/table_name": "app.tenants"},
+    ),
+    dg.AssetSpec(
         ["raw", "sync_runs"],
         description="One row per sync of a stream and account: window, rows, status and error; signal health reads it.",
         group_name="ingestion",

@@ -115,6 +115,12 @@ def get_tenant(conn: psycopg.Connection, tenant_id: str) -> Tenant | None:
     return Tenant(*row) if row else None
 
 
+def reporting_currency_of(conn: psycopg.Connection, tenant_id: str, default: str) -> str:
+    """The currency ``tenant_id`` reports in (``tenants add --currency``), else ``default``."""
+    tenant = get_tenant(conn, tenant_id)
+    return (tenant.reporting_currency if tenant else None) or default
+
+
 def set_tenant_status(conn: psycopg.Connection, tenant_id: str, status: str, *, actor: str) -> None:
     """Disable (or enable) a tenant: its rows stay, its schedules and decisions skip it."""
     with conn.transaction():

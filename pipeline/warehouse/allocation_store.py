@@ -46,17 +46,22 @@ def allocation_daily_frame(
     )
 
 
-def reporting_currency(conn: psycopg.Connection, since: date, until: date, default: str) -> str:
-    """The mart's reporting currency (one per build), else ``default``."""
+def reporting_currency(
+    conn: psycopg.Connection, since: date, until: date, default: str, *, tenant_id: str
+) -> str:
+    """The currency of the tenant's mart rows in the window (one per tenant), else ``default``."""
     row = conn.execute(
         "select max(reporting_currency), count(distinct reporting_currency)"
-        " from marts.fct_campaign_performance_daily where date_day between %s and %s",
-        (since, until),
+        " from marts.fct_campaign_performance_daily where tenant_id = %s and date_day between %s and %s",
+        (tenant_id, since, until),
     ).fetchone()
     if row is None or row[0] is None:
         return default
     if row[1] > 1:
-        raise ValueError("marts.fct_campaign_performance_daily mixes reporting currencies; rebuild the marts")
+        raise ValueError(
+            f"marts.fct_campaign_performance_daily mixes reporting currencies for tenant {tenant_id}"
+            f" between {since} and {until} (its currency changed): rebuild the marts with a full refresh"
+        )
     return str(row[0])
 
 

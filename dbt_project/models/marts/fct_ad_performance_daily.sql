@@ -54,16 +54,9 @@ with performance as (
     {% endif %}
 ),
 
--- Money in the reporting currency: the day's rate of the account currency (fx_rates_daily).
+-- Money in the tenant's reporting currency at the day's rate of the account currency.
 with_rates as (
-    select
-        performance.*,
-        fx.reporting_currency,
-        fx.rate_to_reporting as fx_rate
-    from performance
-    left join {{ ref('fx_rates_daily') }} as fx
-        on fx.date_day = performance.date_day
-        and fx.currency = upper(performance.currency)
+    {{ rows_with_reporting_rates('performance') }}
 )
 
 select
@@ -86,7 +79,7 @@ select
     conversions,
     conversion_value,
     {{ performance_ratios() }},
-    coalesce(reporting_currency, '{{ var("reporting_currency") | upper }}') as reporting_currency,
+    reporting_currency,
     fx_rate,
     round(spend * fx_rate, 6) as spend_reporting,
     round(conversion_value * fx_rate, 6) as conversion_value_reporting,

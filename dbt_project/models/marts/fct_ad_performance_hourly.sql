@@ -49,14 +49,7 @@ with performance as (
 -- ad's hours add up to its day in either currency). fx_rates_daily runs with the daily models and
 -- covers a year ahead, so today's hours find their rate.
 with_rates as (
-    select
-        performance.*,
-        fx.reporting_currency,
-        fx.rate_to_reporting as fx_rate
-    from performance
-    left join {{ ref('fx_rates_daily') }} as fx
-        on fx.date_day = performance.date_day
-        and fx.currency = upper(performance.currency)
+    {{ rows_with_reporting_rates('performance') }}
 )
 
 select
@@ -82,7 +75,7 @@ select
     conversions,
     conversion_value,
     {{ performance_ratios() }},
-    coalesce(reporting_currency, '{{ var("reporting_currency") | upper }}') as reporting_currency,
+    reporting_currency,
     fx_rate,
     round(spend * fx_rate, 6) as spend_reporting,
     round(conversion_value * fx_rate, 6) as conversion_value_reporting,
