@@ -124,3 +124,25 @@ def profiles_resolve(tenant_id: str | None) -> None:
             f" {s.conflicts:,} conflicts; now {s.totals['profiles']:,} profiles over {s.totals['identifiers']:,}"
             " identifiers"
         )
+
+
+@profiles.command("forget")
+@click.argument("who")
+@click.option("--tenant", "tenant_id", default=DEFAULT_TENANT, show_default=True, help="Whose profiles.")
+@actor_option
+def profiles_forget(who: str, tenant_id: str, actor: str) -> None:
+    """Erase a person: WHO is an email, a phone (+...), a profile id, a user id or an anonymous id.
+
+    Their events (quarantined ones too), identifiers, profiles and segment memberships are deleted in
+    one transaction; the audit log keeps the profile id and the counts, never WHO. Segments drop them
+    now, so audiences built from segments drop them at their next sync. Their events arriving later
+    make a new profile: stop sending them at the source.
+    """
+    from pipeline.profiles import UnknownPerson, forget_person
+
+    try:
+        forgotten = forget_person(command_url(migrate=True), tenant_id, who, actor=actor)
+    except UnknownPerson as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in forgotten.counts.items())
+    click.echo(f"{tenant_id}: profile {forgotten.canonical_id} forgotten ({counts})")
