@@ -595,7 +595,7 @@ def demo(days: int | None) -> None:
 
 
 def _import_example_rules(url: str) -> None:
-    """The README's example rules, so the demo's rule runs have something to evaluate (idempotent)."""
+    """The example rules (docs/rules.md), so the demo's rule runs have something to evaluate (idempotent)."""
     from pipeline.examples import EXAMPLE_RULES
     from pipeline.warehouse.db import connect
     from pipeline.warehouse.rules_store import import_rules_file

@@ -185,7 +185,7 @@ BACKTEST_FORMATS = (".json", ".csv")
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML file of AlertConfig overrides, e.g. 'roas_z: 3.0' (see the README).",
+    help="YAML file of AlertConfig overrides, e.g. 'roas_z: 3.0' (see docs/alerts.md).",
 )
 @click.option("--platform", "platforms", multiple=True, help="Repeatable: only these platforms (e.g. meta).")
 @click.option(

@@ -29,7 +29,7 @@ actor_option = make_actor_option("Who did it (recorded as resolved_by on the ale
 
 @click.group("rules")
 def rules() -> None:
-    """User rules: conditions over windowed campaign metrics, actions on every match (see the README)."""
+    """User rules: conditions over windowed campaign metrics, actions on every match (see docs/rules.md)."""
 
 
 @rules.command("validate")

@@ -28,7 +28,7 @@ def _load(path: Path) -> list:
 
 @click.group("segments")
 def segments() -> None:
-    """Segments of profiles: conditions on traits, computed traits and event counts (see the README)."""
+    """Segments of profiles: conditions on traits, computed traits and event counts (see docs/first-party.md)."""
 
 
 @segments.command("validate")

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The README's rules, written against the sandbox's default scenario (the demo imports them).
+# The example rules of docs/rules.md, written against the sandbox's default scenario (the demo imports them).
 EXAMPLE_RULES = Path(__file__).with_name("rules.yml")

@@ -246,7 +246,7 @@ def rule_notice_item(notice: RuleNotice) -> dict[str, Any]:
 def webhook_payload(
     digest: Digest, max_alerts: int = WEBHOOK_MAX_ALERTS, max_rule_notices: int = WEBHOOK_MAX_RULE_NOTICES
 ) -> dict[str, Any]:
-    """The generic webhook's JSON body (schema ``adsignal.digest`` version 1; see the README)."""
+    """The generic webhook's JSON body (schema ``adsignal.digest`` version 1; see docs/notifications.md)."""
     alerts = [alert_item(change) for change in digest.changes[:max_alerts]]
     notices = [rule_notice_item(notice) for notice in digest.rule_notices[:max_rule_notices]]
     return {

@@ -56,7 +56,7 @@ def parse_rules(text: str, source: str | None = None) -> list[Rule]:
 def validate_rules_document(document: Any, source: str | None = None) -> list[Rule]:
     """Validate an already parsed document (a mapping with ``rules``)."""
     if not isinstance(document, Mapping):
-        raise RuleFileError(["the file must be a mapping with a 'rules' list (see the README)"], source)
+        raise RuleFileError(["the file must be a mapping with a 'rules' list (see docs/rules.md)"], source)
     errors = [
         f"{key}: unknown field (expected one of {', '.join(FILE_KEYS)})"
         for key in document
