@@ -22,6 +22,20 @@ def db_url() -> None:
     click.echo(database_url())
 
 
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (it keeps running after every command; the next one starts it)."""
+    from pipeline.warehouse.db import stop_embedded
+
+    if settings().database_url:
+        raise click.ClickException("DATABASE_URL is set: that server is not adsignal's to stop")
+    pg_dir = settings().embedded_pg_dir
+    if stop_embedded(pg_dir):
+        click.echo(f"stopped the embedded PostgreSQL ({pg_dir})")
+    else:
+        click.echo(f"the embedded PostgreSQL ({pg_dir}) is not running")
+
+
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations (raw bookkeeping and app.* tables)."""

@@ -34,6 +34,21 @@ def _start_embedded(pg_dir: Path) -> str:
     return pgserver.get_server(pg_dir, cleanup_mode=None).get_uri()
 
 
+def stop_embedded(pg_dir: Path) -> bool:
+    """Stop the embedded server of ``pg_dir`` (``pg_ctl stop``, waiting for it), as the system user
+    pgserver runs it as (``pgserver`` when we are root); False when it was not running."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver._commands import pg_ctl
+        from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pg_dir)
+    if info is None or not info.is_running():
+        return False
+    pg_ctl(["-w", "stop"], pgdata=pg_dir, user="pgserver" if os.geteuid() == 0 else None)
+    return True
+
+
 def ensure_database(admin_url: str, dbname: str) -> str:
     """Create ``dbname`` on the server behind ``admin_url`` if missing; return its URL."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
