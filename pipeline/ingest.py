@@ -182,7 +182,7 @@ def sync_connections(
             connector.close()
     if failures:
         raise SyncFailed(
-            f"{len(failures)} of the syncs failed (the others loaded) — " + " | ".join(failures),
+            f"{len(failures)} failure(s); every other connection and stream loaded — " + " | ".join(failures),
             retryable=permanent_failures < len(failures),
         )
     return merged
