@@ -417,17 +417,17 @@ def test_an_incremental_run_across_a_month_boundary_equals_a_full_refresh(
 
 def test_a_partition_read_directly_never_bypasses_row_level_security(tenant_marts: str) -> None:
     """The analyst role reads the parents through their row policies; a partition is not granted
-    (permission denied), and where a restore's apply_access grants it, its own policy applies."""
+    (permission denied); granted by mistake, its row-level security without a policy shows no rows;
+    granted by a restore's apply_access, its own tenant policy applies."""
     as_acme = to_url({**libpq_params(tenant_marts), "user": ACME_ANALYST, "password": "pw"})
     for mart in PARTITIONED_MARTS:
         assert _rows(as_acme, f"select distinct tenant_id from marts.{mart}") == [(OTHER_TENANT,)], mart
+        part = sql.Identifier("marts", partition_name(mart, OCTOBER))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            _rows(
-                as_acme,
-                sql.SQL("select count(*) from {}").format(
-                    sql.Identifier("marts", partition_name(mart, OCTOBER))
-                ),
-            )
+            _rows(as_acme, sql.SQL("select count(*) from {}").format(part))
+        with psycopg.connect(tenant_marts, autocommit=True) as conn:
+            conn.execute(sql.SQL("grant select on {} to {}").format(part, sql.Identifier(ACME_ANALYST)))
+        assert _rows(as_acme, sql.SQL("select count(*) from {}").format(part)) == [(0,)], mart
     with psycopg.connect(tenant_marts, autocommit=True) as conn:
         conn.execute("select app.apply_access()")
     for mart in PARTITIONED_MARTS:

@@ -85,6 +85,10 @@
                 {{ dbt.string_literal(parent.include(database=false) | string) }},
                 to_char(month, 'YYYY-MM-DD'),
                 to_char(month + interval '1 month', 'YYYY-MM-DD'));
+            -- Read through the parent and its row policy only: a partition has no grant, and row-level
+            -- security without a policy shows a partition granted by mistake as empty.
+            execute format('alter table %I.%I enable row level security', {{ dbt.string_literal(parent.schema) }},
+                {{ dbt.string_literal(this.identifier ~ '_p') }} || to_char(month, 'YYYY_MM'));
         end loop;
     end
     $months$

@@ -6,6 +6,9 @@ The loader creates the months a sync's window touches before it copies (a window
 no row can fall outside them), and the retention job drops whole months past their policy instead
 of deleting rows one by one. A month's partition is cheap to drop, to vacuum and to skip: queries
 on a few recent days (window replacement, incremental models) read only their months.
+
+The fact marts that grow with time are partitioned the same way by dbt
+(dbt_project/macros/month_partitions.sql), with the same partition names and bounds.
 """
 
 from __future__ import annotations
@@ -63,8 +66,14 @@ def is_partitioned(conn: psycopg.Connection, schema: str, table: str) -> bool:
 def ensure_month_partitions(
     conn: psycopg.Connection, schema: str, table: str, since: date, until: date
 ) -> int:
-    """Create the missing monthly partitions of ``schema.table`` for ``since..until``; how many."""
+    """Create the missing monthly partitions of ``schema.table`` for ``since..until``; how many.
+
+    A partition of a parent with row-level security (a mart) gets it too, without a policy: read
+    directly, even where granted by mistake, it shows no rows to anyone but its owner."""
     existing = {p.name for p in partitions(conn, schema, table)}
+    parent_rls = conn.execute(
+        "select relrowsecurity from pg_class where oid = %s::regclass", (f"{schema}.{table}",)
+    ).fetchone()[0]
     created = 0
     for month in months(since, until):
         name = partition_name(table, month)
@@ -80,6 +89,10 @@ def ensure_month_partitions(
                 upper=sql.Literal(next_month(month).isoformat()),
             )
         )
+        if parent_rls:
+            conn.execute(
+                sql.SQL("alter table {} enable row level security").format(sql.Identifier(schema, name))
+            )
         created += 1
     return created
 

@@ -4,7 +4,8 @@ dbt now creates these marts as partitioned tables (``partition_by_month`` in the
 dbt_project/macros/month_partitions.sql). A warehouse built before holds them unpartitioned: each is
 converted in place with its rows, columns, indexes and column comments
 (``pipeline.warehouse.partitions.partition_like_in_place``), and gets the marts' row-level security
-and analyst grant again (``app.protect_mart``). Analyst views on a converted mart are dropped and
+and analyst grant again (``app.protect_mart``); its partitions get row-level security without a
+policy and no grant, as dbt creates them. Analyst views on a converted mart are dropped and
 rebuilt by the next dbt run. A fresh warehouse has no marts yet and nothing happens.
 
 Revision ID: 0022
@@ -15,8 +16,9 @@ Create Date: 2026-12-07
 from __future__ import annotations
 
 from alembic import op
+from psycopg import sql
 
-from pipeline.warehouse.partitions import is_partitioned, partition_like_in_place
+from pipeline.warehouse.partitions import is_partitioned, partition_like_in_place, partitions
 
 revision = "0022"
 down_revision = "0021"
@@ -46,6 +48,13 @@ def upgrade() -> None:
         partition_like_in_place(conn, "marts", mart, "date_day")
         if protect:
             conn.execute("select app.protect_mart(%s::regclass)", (f"marts.{mart}",))
+            # As dbt leaves its partitions: row-level security without a policy (never read directly).
+            for partition in partitions(conn, "marts", mart):
+                conn.execute(
+                    sql.SQL("alter table {} enable row level security").format(
+                        sql.Identifier(partition.schema, partition.name)
+                    )
+                )
 
 
 def downgrade() -> None:
