@@ -29,11 +29,14 @@ from pipeline.sandbox.simulator import World, default_scenario
 from pipeline.warehouse import access_store, migrate
 from pipeline.warehouse.db import dbt_window_env, libpq_params, to_url
 from pipeline.warehouse.loader import ensure_raw_table
+from pipeline.warehouse.partitions import is_partitioned, partition_name, partitions
+from pipeline.warehouse.retention_store import RetentionRule, apply_retention
 from tests.dbt_cli import dbt_ok
 
 pytestmark = pytest.mark.slow
 
-TODAY = date(2026, 11, 15)
+# The windows cross October into November: the partitioned marts (monthly) get rows in both months.
+TODAY = date(2026, 11, 3)
 NOW = datetime.combine(TODAY - timedelta(1), datetime.min.time(), UTC) + timedelta(hours=12)
 DAILY_WINDOW = (TODAY - timedelta(8), TODAY - timedelta(2))
 HOURLY_WINDOW = (TODAY - timedelta(3), TODAY - timedelta(1))
@@ -260,3 +263,217 @@ def test_the_migration_drops_marts_built_without_a_tenant(database_factory: Call
             " where table_schema in ('marts', 'analyst') order by 1"
         ).fetchall()
     assert left == [("marts.dim_ads",), ("marts.fx_rates_daily",)]
+
+
+# Monthly partitions of the marts that grow with time (macros/month_partitions.sql). The tests below
+# run in this order on the module's warehouse: a mart is made unpartitioned and converted by the
+# migration, an incremental run across the month boundary is compared with a full refresh, and
+# retention (last: it drops a month of hourly rows) removes an hourly mart's old month.
+PARTITIONED_MARTS = (*DAILY_FACTS, *HOURLY_FACTS, "fct_signal_health_daily")
+OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)
+BOUNDARY_WINDOW = (date(2026, 10, 30), date(2026, 11, 2))
+# Signal health is scored as of its run: these columns describe the scoring run (tests/test_dbt_models.py).
+AS_OF_COLUMNS = {"as_of_day", "as_of_at", "last_synced_at", "hours_since_last_sync"}
+
+
+def _month_partitions(url: str, mart: str) -> dict[str, tuple[str, int]]:
+    """Each partition of marts.<mart>: its bounds as PostgreSQL prints them and its rows."""
+    with psycopg.connect(url) as conn:
+        return {
+            p.name: (
+                conn.execute("select pg_get_expr(relpartbound, oid) from pg_class where oid = %s::regclass",
+                             (f"marts.{p.name}",)).fetchone()[0],
+                conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("marts", p.name))).fetchone()[0],
+            )
+            for p in partitions(conn, "marts", mart)
+        }  # fmt: skip
+
+
+def _relkind(url: str, relation: str) -> str:
+    return _rows(url, "select relkind from pg_class where oid = %s::regclass", (relation,))[0][0]
+
+
+def _assert_partitioned_by_month(url: str, mart: str) -> None:
+    """Partitioned, and every row lies in the partition named for its month (no row elsewhere)."""
+    assert _relkind(url, f"marts.{mart}") == "p", mart
+    misplaced = _rows(
+        url,
+        sql.SQL(
+            "select count(*) from {} where tableoid::regclass::text <> 'marts.' || %s || '_p' || to_char(date_day, 'YYYY_MM')"
+        ).format(sql.Identifier("marts", mart)),
+        (mart,),
+    )
+    assert misplaced == [(0,)], mart
+    months = _rows(url, f"select distinct date_trunc('month', date_day)::date from marts.{mart} order by 1")
+    assert months == [(OCTOBER,), (NOVEMBER,)], mart
+    bounds = {name: bound for name, (bound, _) in _month_partitions(url, mart).items()}
+    assert bounds == {
+        partition_name(mart, OCTOBER): "FOR VALUES FROM ('2026-10-01') TO ('2026-11-01')",
+        partition_name(mart, NOVEMBER): "FOR VALUES FROM ('2026-11-01') TO ('2026-12-01')",
+    }, mart
+
+
+def test_the_marts_that_grow_with_time_are_partitioned_by_month(tenant_marts: str) -> None:
+    for mart in PARTITIONED_MARTS:
+        _assert_partitioned_by_month(tenant_marts, mart)
+    for table in ("fx_rates_daily", "dim_ad_accounts", "ads_last_seen_in_performance"):
+        assert _relkind(tenant_marts, f"marts.{table}") == "r", table
+    # The indexes are the parents' (PostgreSQL creates them on every partition): the configured unique
+    # one (it holds date_day) and the post-hook's, which its pg_indexes probe finds on the parent.
+    indexes = dict(
+        _rows(
+            tenant_marts,
+            "select tablename, string_agg(indexdef, '; ') from pg_indexes where schemaname = 'marts'"
+            " and tablename in ('fct_ad_performance_daily', 'fct_campaign_performance_daily') group by 1",
+        )
+    )
+    assert "(tenant_id, platform, account_id, ad_id, date_day)" in indexes["fct_ad_performance_daily"]
+    assert "CREATE UNIQUE INDEX" in indexes["fct_campaign_performance_daily"]
+
+
+def test_a_mart_built_unpartitioned_is_partitioned_in_place_with_its_rows(tenant_marts: str) -> None:
+    """A warehouse built before: its unpartitioned mart (with an analyst view on it) is converted by
+    migration 0023 with the same rows, indexes, row-level security and analyst grant."""
+    mart = "fct_campaign_performance_daily"
+    with psycopg.connect(tenant_marts, autocommit=True) as conn:
+        conn.execute(f"create table marts.{mart}_flat (like marts.{mart} including all)")
+        conn.execute(f"insert into marts.{mart}_flat select * from marts.{mart}")
+        conn.execute(f"create table marts.{mart}_before as select * from marts.{mart}")
+        conn.execute(f"drop table marts.{mart} cascade")
+        conn.execute(f"alter table marts.{mart}_flat rename to {mart}")
+        conn.execute(f"create view analyst.{mart}_probe as select * from marts.{mart}")
+        conn.execute("select app.protect_mart(%s::regclass)", (f"marts.{mart}",))
+        assert not is_partitioned(conn, "marts", mart)
+    command.downgrade(migrate.alembic_config(tenant_marts), "0022")
+    migrate.upgrade(tenant_marts)
+    _assert_partitioned_by_month(tenant_marts, mart)
+    differing = _rows(
+        tenant_marts,
+        f"select count(*) from ((select * from marts.{mart} except all select * from marts.{mart}_before)"
+        f" union all (select * from marts.{mart}_before except all select * from marts.{mart})) as d",
+    )
+    assert differing == [(0,)]
+    assert _rows(tenant_marts, f"select count(*) from marts.{mart}") == _rows(
+        tenant_marts, f"select count(*) from marts.{mart}_before"
+    )
+    assert _rows(tenant_marts, "select to_regclass(%s)", (f"analyst.{mart}_probe",)) == [(None,)]
+    indexes = _rows(
+        tenant_marts, "select indexdef from pg_indexes where schemaname = 'marts' and tablename = %s", (mart,)
+    )
+    assert any(
+        "CREATE UNIQUE INDEX" in d and "(tenant_id, platform, account_id, campaign_id, date_day)" in d
+        for (d,) in indexes
+    )
+    assert _rows(
+        tenant_marts, "select relrowsecurity from pg_class where oid = %s::regclass", (f"marts.{mart}",)
+    ) == [(True,)]
+    as_acme = to_url({**libpq_params(tenant_marts), "user": ACME_ANALYST, "password": "pw"})
+    assert _rows(as_acme, f"select distinct tenant_id from marts.{mart}") == [(OTHER_TENANT,)]
+    with psycopg.connect(tenant_marts, autocommit=True) as conn:
+        conn.execute(f"drop table marts.{mart}_before")
+
+
+def _copy_marts(url: str, schema: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+        for mart in PARTITIONED_MARTS:
+            conn.execute(
+                sql.SQL("create table {} as select * from {}").format(
+                    sql.Identifier(schema, mart), sql.Identifier("marts", mart)
+                )
+            )
+
+
+def _differences(url: str, schema: str, mart: str) -> tuple[int, int]:
+    """Rows only in the copy, rows only in the mart (signal health's as-of columns left out)."""
+    columns = [
+        name
+        for (name,) in _rows(
+            url,
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = %s"
+            " order by ordinal_position",
+            (mart,),
+        )
+        if mart != "fct_signal_health_daily" or name not in AS_OF_COLUMNS
+    ]
+    listed = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    copy, rebuilt = (sql.Identifier(s, mart) for s in (schema, "marts"))
+    query = sql.SQL("select count(*) from (select {l} from {a} except all select {l} from {b}) as d")
+    return (
+        _rows(url, query.format(l=listed, a=copy, b=rebuilt))[0][0],
+        _rows(url, query.format(l=listed, a=rebuilt, b=copy))[0][0],
+    )
+
+
+def test_an_incremental_run_across_a_month_boundary_equals_a_full_refresh(
+    tenant_marts: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """November's partitions dropped: a run over Oct 30 - Nov 2 creates them again and lands its rows in
+    both months; a full refresh then rebuilds every mart partitioned, with the same rows."""
+    with psycopg.connect(tenant_marts, autocommit=True) as conn:
+        for mart in PARTITIONED_MARTS:
+            conn.execute(
+                sql.SQL("drop table {}").format(sql.Identifier("marts", partition_name(mart, NOVEMBER)))
+            )
+    workdir = tmp_path_factory.mktemp("dbt_boundary")
+    selection = ("--select", *PARTITIONED_MARTS, "path:models/analyst")
+    dbt_ok(tenant_marts, workdir, "run", *selection, env=dbt_window_env(*BOUNDARY_WINDOW))
+    for mart in PARTITIONED_MARTS:
+        _assert_partitioned_by_month(tenant_marts, mart)
+    _copy_marts(tenant_marts, "incremental_copy")
+    dbt_ok(tenant_marts, workdir, "run", "--full-refresh", *selection, env=dbt_window_env(*BOUNDARY_WINDOW))
+    for mart in PARTITIONED_MARTS:
+        _assert_partitioned_by_month(tenant_marts, mart)
+        assert _differences(tenant_marts, "incremental_copy", mart) == (0, 0), mart
+    # The replaced tables went with their partitions (renamed out of the way, then dropped by dbt).
+    leftovers = _rows(
+        tenant_marts,
+        "select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'marts'"
+        " and (relname like '%%\\_replaced' or relname like '%%dbt\\_backup%%' or relname like '%%dbt\\_tmp%%')",
+    )
+    assert leftovers == []
+    with psycopg.connect(tenant_marts, autocommit=True) as conn:
+        conn.execute("drop schema incremental_copy cascade")
+
+
+def test_a_partition_read_directly_never_bypasses_row_level_security(tenant_marts: str) -> None:
+    """The analyst role reads the parents through their row policies; a partition is not granted
+    (permission denied); granted by mistake, its row-level security without a policy shows no rows;
+    granted by a restore's apply_access, its own tenant policy applies."""
+    as_acme = to_url({**libpq_params(tenant_marts), "user": ACME_ANALYST, "password": "pw"})
+    for mart in PARTITIONED_MARTS:
+        assert _rows(as_acme, f"select distinct tenant_id from marts.{mart}") == [(OTHER_TENANT,)], mart
+        part = sql.Identifier("marts", partition_name(mart, OCTOBER))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _rows(as_acme, sql.SQL("select count(*) from {}").format(part))
+        with psycopg.connect(tenant_marts, autocommit=True) as conn:
+            conn.execute(sql.SQL("grant select on {} to {}").format(part, sql.Identifier(ACME_ANALYST)))
+        assert _rows(as_acme, sql.SQL("select count(*) from {}").format(part)) == [(0,)], mart
+    with psycopg.connect(tenant_marts, autocommit=True) as conn:
+        conn.execute("select app.apply_access()")
+    for mart in PARTITIONED_MARTS:
+        part = sql.Identifier("marts", partition_name(mart, OCTOBER))
+        assert _rows(as_acme, sql.SQL("select distinct tenant_id from {}").format(part)) == [
+            (OTHER_TENANT,)
+        ], mart
+
+
+def test_retention_drops_an_hourly_marts_old_month_and_dbt_trims_the_rest(
+    tenant_marts: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Kept from Nov 1: the retention job drops October's partition of an hourly mart whole; dbt's
+    hourly_retention_days deletes the older days of a partitioned hourly mart on its next run."""
+    mart = "fct_ad_performance_hourly"
+    rule = RetentionRule(f"marts.{mart}", "date_day", 2, "hourly mart")
+    october_rows = _month_partitions(tenant_marts, mart)[partition_name(mart, OCTOBER)][1]
+    assert october_rows > 0
+    with psycopg.connect(tenant_marts, autocommit=True) as conn:
+        (result,) = apply_retention(conn, NOVEMBER + timedelta(1), dry_run=False, rules=[rule])
+    assert (result.partitions_dropped, result.rows) == (1, october_rows)
+    assert list(_month_partitions(tenant_marts, mart)) == [partition_name(mart, NOVEMBER)]
+    dbt_ok(
+        tenant_marts, tmp_path_factory.mktemp("dbt_retention"), "run", "--select", *HOURLY_FACTS,
+        "--vars", "{hourly_retention_days: 2}", env=dbt_window_env(*HOURLY_WINDOW),
+    )  # fmt: skip
+    for hourly in HOURLY_FACTS:
+        assert _rows(tenant_marts, f"select min(date_day) from marts.{hourly}") == [(NOVEMBER,)], hourly

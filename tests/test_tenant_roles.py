@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -19,6 +20,7 @@ from psycopg import sql
 from pipeline.cli import main
 from pipeline.warehouse import access_store
 from pipeline.warehouse.db import libpq_params, to_url
+from pipeline.warehouse.partitions import ensure_month_partitions
 from tests.dbt_cli import dbt_ok
 
 PEOPLE = {
@@ -80,6 +82,9 @@ def tenants_db(
 
 def _write_rows(conn: psycopg.Connection) -> None:
     """The same campaign and entity ids in both tenants, in distinct ad accounts."""
+    # The fact is partitioned by month (dbt creates the months of the rows it builds; here, none).
+    day = date.fromisoformat(DAY)
+    ensure_month_partitions(conn, "marts", "fct_campaign_performance_daily", day, day)
     for tenant, account in (("acme", "act_1"), ("globex", "act_2")):
         conn.execute(
             "insert into marts.dim_ad_accounts (tenant_id, platform, account_id, account_name)"

@@ -6,6 +6,9 @@ The loader creates the months a sync's window touches before it copies (a window
 no row can fall outside them), and the retention job drops whole months past their policy instead
 of deleting rows one by one. A month's partition is cheap to drop, to vacuum and to skip: queries
 on a few recent days (window replacement, incremental models) read only their months.
+
+The fact marts that grow with time are partitioned the same way by dbt
+(dbt_project/macros/month_partitions.sql), with the same partition names and bounds.
 """
 
 from __future__ import annotations
@@ -63,8 +66,14 @@ def is_partitioned(conn: psycopg.Connection, schema: str, table: str) -> bool:
 def ensure_month_partitions(
     conn: psycopg.Connection, schema: str, table: str, since: date, until: date
 ) -> int:
-    """Create the missing monthly partitions of ``schema.table`` for ``since..until``; how many."""
+    """Create the missing monthly partitions of ``schema.table`` for ``since..until``; how many.
+
+    A partition of a parent with row-level security (a mart) gets it too, without a policy: read
+    directly, even where granted by mistake, it shows no rows to anyone but its owner."""
     existing = {p.name for p in partitions(conn, schema, table)}
+    parent_rls = conn.execute(
+        "select relrowsecurity from pg_class where oid = %s::regclass", (f"{schema}.{table}",)
+    ).fetchone()[0]
     created = 0
     for month in months(since, until):
         name = partition_name(table, month)
@@ -80,6 +89,10 @@ def ensure_month_partitions(
                 upper=sql.Literal(next_month(month).isoformat()),
             )
         )
+        if parent_rls:
+            conn.execute(
+                sql.SQL("alter table {} enable row level security").format(sql.Identifier(schema, name))
+            )
         created += 1
     return created
 
@@ -123,14 +136,17 @@ def partition_table_in_place(
     conn.execute(
         sql.SQL("alter table {} rename to {}").format(sql.Identifier(schema, table), sql.Identifier(old))
     )
-    # Its primary key and index keep their names: free them for the new table's.
-    for (index,) in conn.execute(
-        "select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = %s::regclass",
-        (f"{schema}.{old}",),
-    ).fetchall():
+    # Its primary key and indexes keep their names: free them for the new table's. Shortened and
+    # numbered, because a name at PostgreSQL's 63-character limit would be cut back to itself.
+    for number, (index,) in enumerate(
+        conn.execute(
+            "select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = %s::regclass",
+            (f"{schema}.{old}",),
+        ).fetchall()
+    ):
         conn.execute(
             sql.SQL("alter index {} rename to {}").format(
-                sql.Identifier(schema, index), sql.Identifier(f"{index}_old")
+                sql.Identifier(schema, index), sql.Identifier(f"{index[:50]}_old{number}")
             )
         )
     conn.execute(create_partitioned)
@@ -156,3 +172,22 @@ def partition_table_in_place(
     ).rowcount
     conn.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, old)))
     return moved
+
+
+def partition_like_in_place(conn: psycopg.Connection, schema: str, table: str, window_column: str) -> int:
+    """``partition_table_in_place`` for a table whose DDL lives elsewhere (a dbt mart built before its
+    model was partitioned): the new parent copies the old table's columns, defaults, indexes and
+    column comments. Views on the table go (their definitions name the old table, which is dropped);
+    dbt builds them again on its next run. Returns the rows moved."""
+    for (view,) in conn.execute(
+        "select distinct r.ev_class::regclass::text from pg_depend d join pg_rewrite r on r.oid = d.objid"
+        " where d.refobjid = %s::regclass and r.ev_class <> d.refobjid",
+        (f"{schema}.{table}",),
+    ).fetchall():
+        conn.execute(sql.SQL("drop view if exists {} cascade").format(sql.SQL(view)))
+    create = sql.SQL("create table {new} (like {old} including all) partition by range ({column})").format(
+        new=sql.Identifier(schema, table),
+        old=sql.Identifier(schema, f"{table}_unpartitioned"),
+        column=sql.Identifier(window_column),
+    )
+    return partition_table_in_place(conn, schema, table, create, window_column)

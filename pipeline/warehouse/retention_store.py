@@ -8,10 +8,11 @@ Policy (days kept, counted back from ``today``):
   them on every build too; this covers a warehouse whose dbt has not run);
 - ``raw.quarantine``: 90 days; ``app.audit_logs``: 2 years (730 days).
 
-A table partitioned by month (the windowed raw tables, ``pipeline.warehouse.partitions``) loses its
-months that lie wholly before the cutoff by dropping their partitions; only the rows of the month the
-cutoff falls in are deleted. Other tables have their old rows deleted. One table per transaction; a
-dry run counts what would go and changes nothing.
+A table partitioned by month (the windowed raw tables, ``pipeline.warehouse.partitions``; the hourly
+marts, dbt_project/macros/month_partitions.sql) loses its months that lie wholly before the cutoff by
+dropping their partitions; only the rows of the month the cutoff falls in are deleted. Other tables
+have their old rows deleted. One table per transaction; a dry run counts what would go and changes
+nothing.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='date_day',
+        partition_by_month='date_day',
         on_schema_change='fail',
         indexes=[
             {'columns': ['date_day']},
