@@ -16,6 +16,7 @@ from pipeline.reports.definition import (
     previous_period,
     resolve_period,
 )
+from pipeline.reports.schedule import cron_matches_day, is_due
 
 
 def problems(text: str) -> list[str]:
@@ -200,3 +201,29 @@ def test_custom_period_ignores_as_of_and_compares_with_as_many_days_before() -> 
     assert period == Period(date(2026, 11, 10), date(2026, 11, 19))
     assert (period.days, period.label) == (10, "2026-11-10_2026-11-19")
     assert previous_period(custom, period) == Period(date(2026, 10, 31), date(2026, 11, 9))
+
+
+@pytest.mark.parametrize(
+    ("cron", "day", "fires"),
+    [
+        ("0 7 * * 1", date(2026, 12, 7), True),  # a Monday
+        ("0 7 * * mon", date(2026, 12, 8), False),
+        ("0 7 * * 0", date(2026, 12, 6), True),
+        ("0 7 * * 7", date(2026, 12, 6), True),  # 7 is Sunday too
+        ("0 7 * * mon-fri", date(2026, 12, 5), False),
+        ("0 7 1 * *", date(2026, 12, 1), True),
+        ("0 7 1,15 * *", date(2026, 12, 15), True),
+        ("0 7 */10 * *", date(2026, 12, 11), True),  # 1, 11, 21, 31
+        ("0 7 1 jan *", date(2026, 12, 1), False),
+        ("0 7 1 * 1", date(2026, 12, 7), True),  # both restricted: either matches
+        ("0 7 1 * 1", date(2026, 12, 8), False),
+    ],
+)
+def test_cron_day_fields(cron: str, day: date, fires: bool) -> None:
+    assert cron_matches_day(cron, day) is fires
+
+
+def test_a_report_is_due_with_the_partition_of_the_day_before_its_schedule() -> None:
+    assert is_due("0 7 * * 1", date(2026, 12, 6))  # the Sunday partition runs Monday's report
+    assert not is_due("0 7 * * 1", date(2026, 12, 7))
+    assert not is_due(None, date(2026, 12, 6))

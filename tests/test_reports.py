@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from pipeline.reports.definition import parse_reports
+from pipeline.reports.definition import ReportFileError, parse_reports
 from pipeline.reports.run import ReportRunError, run_report
 from pipeline.warehouse import reports_store as store
 
@@ -312,6 +312,56 @@ def test_cli_validates_and_runs(url: str, tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "o" / "default" / "weekly" / "2026-11-30_2026-12-06" / "report.pdf").exists()
     unknown = runner.invoke(main, ["reports", "run", "nope", "--file", str(file)])
     assert unknown.exit_code == 2 and "no report 'nope'" in unknown.output
+
+    imported = runner.invoke(main, ["reports", "import", str(file)])
+    assert imported.exit_code == 0, imported.output
+    assert "created 1: default/weekly" in imported.output
+    again = runner.invoke(main, ["reports", "import", str(file)])
+    assert "unchanged 1: default/weekly" in again.output
     listed = runner.invoke(main, ["reports", "list", "--json"])
     assert listed.exit_code == 0, listed.output
-    assert any(row["report"] == "weekly" for row in json.loads(listed.output))
+    (row,) = [r for r in json.loads(listed.output) if r["report"] == "weekly"]
+    # The latest period any test of this module ran, with its status.
+    assert (row["period"], row["last_status"]) == ("last_week", "succeeded")
+    assert row["last_period"] >= "2026-11-30_2026-12-06"
+    # The imported definition runs without the file.
+    stored_run = runner.invoke(
+        main, ["reports", "run", "weekly", "--as-of", "2026-12-02", "--out", str(tmp_path / "o")]
+    )
+    assert stored_run.exit_code == 0, stored_run.output
+    assert "2026-11-23_2026-11-29: succeeded" in stored_run.output
+    shown = runner.invoke(main, ["reports", "show", "weekly"])
+    assert shown.exit_code == 0, shown.output
+    assert "name: weekly" in shown.output and "2026-11-23 to 2026-11-29: succeeded" in shown.output
+    assert "report.pdf" in shown.output
+
+
+def test_imported_reports_run_when_their_schedule_is_due(
+    url: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    from pipeline.reports.stored import import_reports, run_due_reports, stored_reports
+
+    text = REPORTS_YAML.replace("name: weekly", "name: mondays") + '    schedule: "0 7 * * 1"\n'
+    text += "  - name: no-schedule\n    period: last_7_days\n    sections: [{type: kpis}]\n"
+    text += '  - name: other-tenant\n    tenant: other\n    period: last_7_days\n    schedule: "0 7 * * *"\n'
+    text += "    sections: [{type: kpis}]\n    formats: [csv]\n"
+    reports = parse_reports(text)
+    conn.execute("delete from app.report_definitions")  # what other tests of this module imported
+    import_reports(conn, reports, source="test")
+    assert [r.name for r in stored_reports(conn, "default")] == ["mondays", "no-schedule"]
+    assert stored_reports(conn, "default", "mondays")[0] == reports[0]
+
+    # 2026-12-06 is a Sunday: the Monday schedule runs with its partition, for the week that just ended.
+    sunday = run_due_reports(url, ["default", "other"], date(2026, 12, 6), tmp_path)
+    assert sorted(f"{r.content.definition.tenant}/{r.content.definition.name}" for r in sunday.succeeded) == [
+        "default/mondays",
+        "other/other-tenant",
+    ]
+    assert sunday.not_due == ["default/no-schedule"] and sunday.failed == {}
+    (other,) = [r for r in sunday.succeeded if r.content.definition.tenant == "other"]
+    assert other.content.totals["spend"] == Decimal(99999)  # its own tenant's marts only
+    tuesday = run_due_reports(url, ["default"], date(2026, 12, 8), tmp_path)
+    assert tuesday.succeeded == [] and tuesday.not_due == ["default/mondays", "default/no-schedule"]
+
+    with pytest.raises(ReportFileError, match="unknown tenant 'nobody'"):
+        import_reports(conn, [reports[1].model_copy(update={"tenant": "nobody"})], source="test")

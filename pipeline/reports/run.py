@@ -23,6 +23,7 @@ from pipeline.reports.content import ReportContent, collect_report
 from pipeline.reports.definition import Period, ReportDefinition, resolve_period
 from pipeline.reports.render import csv_tables, render_csv, render_html, render_pdf
 from pipeline.warehouse import reports_store as store
+from pipeline.warehouse.access_store import reporting_currency_of
 from pipeline.warehouse.db import connect
 
 
@@ -139,7 +140,9 @@ def run_report(
                 definition,
                 as_of,
                 generated_at=generated_at,
-                default_currency=settings().reporting_currency,
+                default_currency=reporting_currency_of(
+                    conn, definition.tenant, settings().reporting_currency
+                ),
             )
             files = render_files(content)
             written = _replace_directory(directory, files)

@@ -210,6 +210,60 @@ def tenant_name(conn: psycopg.Connection, tenant_id: str) -> str | None:
     return row[0] if row else None
 
 
+# --- app.report_definitions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+def import_definitions(
+    conn: psycopg.Connection, definitions: Sequence[tuple[str, str, dict[str, Any]]], source: str | None
+) -> ImportSummary:
+    """Create or update ``(tenant_id, report_name, definition)`` rows by name, in one transaction."""
+    summary = ImportSummary([], [], [])
+    with conn.transaction():
+        for tenant_id, name, definition in definitions:
+            row = conn.execute(
+                "select definition from app.report_definitions where tenant_id = %s and report_name = %s"
+                " for update",
+                (tenant_id, name),
+            ).fetchone()
+            label = f"{tenant_id}/{name}"
+            if row is not None and row[0] == definition:
+                summary.unchanged.append(label)
+                continue
+            conn.execute(
+                """
+                insert into app.report_definitions (tenant_id, report_name, definition, source)
+                values (%s, %s, %s, %s)
+                on conflict (tenant_id, report_name) do update set
+                    definition = excluded.definition, source = excluded.source, updated_at = now()
+                """,
+                (tenant_id, name, Jsonb(definition), source),
+            )
+            (summary.updated if row is not None else summary.created).append(label)
+    return summary
+
+
+def stored_definitions(
+    conn: psycopg.Connection, tenant_id: str, report_name: str | None = None
+) -> list[tuple[str, dict[str, Any], str | None, datetime]]:
+    """``(report_name, definition, source, updated_at)`` of a tenant's stored reports, by name."""
+    rows = conn.execute(
+        """
+        select report_name, definition, source, updated_at from app.report_definitions
+        where tenant_id = %s and (%s::text is null or report_name = %s)
+        order by report_name
+        """,
+        (tenant_id, report_name, report_name),
+    ).fetchall()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
 # --- app.report_instances --------------------------------------------------------------------------
 
 

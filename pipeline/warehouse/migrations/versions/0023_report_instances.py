@@ -1,4 +1,7 @@
-"""Report instances: one row per run of a scheduled report for one period (issue 17).
+"""Scheduled reports (issue 17): stored definitions and one instance per run of a report for a period.
+
+``app.report_definitions`` holds the validated definitions ``adsignal reports import`` stored (one per
+tenant and name, as JSON); the daily asset runs the ones whose schedule is due.
 
 ``files`` lists what the run wrote (``[{format, path, bytes, sha256}]``), ``deliveries`` what each
 destination did (``[{destination, status, attempts, error}]``). Unique per tenant, report and period:
@@ -22,6 +25,17 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("""
+        create table app.report_definitions (
+            tenant_id     text not null references app.tenants (tenant_id),
+            report_name   text not null,
+            definition    jsonb not null,
+            source        text,
+            created_at    timestamptz not null default now(),
+            updated_at    timestamptz not null default now(),
+            primary key (tenant_id, report_name)
+        );
+        select app.protect_tenant_table('app.report_definitions');
+
         create table app.report_instances (
             instance_id   uuid primary key default gen_random_uuid(),
             tenant_id     text not null references app.tenants (tenant_id),
@@ -42,4 +56,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("drop table app.report_instances")
+    op.execute("drop table app.report_instances; drop table app.report_definitions")
