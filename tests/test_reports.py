@@ -365,3 +365,48 @@ def test_imported_reports_run_when_their_schedule_is_due(
 
     with pytest.raises(ReportFileError, match="unknown tenant 'nobody'"):
         import_reports(conn, [reports[1].model_copy(update={"tenant": "nobody"})], source="test")
+
+
+def test_the_asset_runs_the_reports_due_for_its_partition(
+    url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from pipeline import config
+    from pipeline.defs.reports import report_instances
+    from pipeline.defs.resources import WarehouseResource
+    from pipeline.reports.stored import import_reports
+
+    monkeypatch.setenv("ADSIGNAL_DATA_DIR", str(tmp_path))
+    config.settings.cache_clear()
+    try:
+        conn.execute("delete from app.report_definitions")
+        text = REPORTS_YAML.replace("name: weekly", "name: asset-weekly") + '    schedule: "0 7 * * mon"\n'
+        import_reports(conn, parse_reports(text), source="test")
+
+        def materialize(day: str) -> dg.ExecuteInProcessResult:
+            return dg.materialize(
+                [report_instances],
+                partition_key=day,
+                resources={"warehouse": WarehouseResource(url=url)},
+                instance=dg.DagsterInstance.ephemeral(),
+            )
+
+        sunday = materialize("2026-12-06")
+        assert sunday.success
+        metadata = sunday.asset_materializations_for_node("app__report_instances")[0].metadata
+        assert metadata["reports_run"].value == 1
+        pdf = tmp_path / "reports" / "default" / "asset-weekly" / "2026-11-30_2026-12-06" / "report.pdf"
+        assert pdf.exists()
+        (instance,) = store.report_instances(conn, "default", "asset-weekly")
+        assert instance.status == "succeeded"
+        assert any(f["path"] == str(pdf) for f in instance.files)
+
+        monday = materialize("2026-12-07")
+        assert monday.success
+        assert (
+            monday.asset_materializations_for_node("app__report_instances")[0].metadata["reports_run"].value
+            == 0
+        )
+    finally:
+        config.settings.cache_clear()
