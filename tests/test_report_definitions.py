@@ -15,6 +15,7 @@ from pipeline.reports.definition import (
     parse_reports,
     previous_period,
     resolve_period,
+    with_period,
 )
 from pipeline.reports.schedule import cron_matches_day, is_due
 
@@ -227,3 +228,14 @@ def test_a_report_is_due_with_the_partition_of_the_day_before_its_schedule() -> 
     assert is_due("0 7 * * 1", date(2026, 12, 6))  # the Sunday partition runs Monday's report
     assert not is_due("0 7 * * 1", date(2026, 12, 7))
     assert not is_due(None, date(2026, 12, 6))
+
+
+def test_another_period_for_one_run() -> None:
+    (report,) = load_reports_file(PROJECT_ROOT / "pipeline" / "examples" / "reports.yml")
+    assert with_period(report, "last_month").period == PeriodSpec(kind="last_month")
+    custom = with_period(report, "2026-11-01:2026-11-07")
+    assert custom.period == PeriodSpec(kind="custom", start=date(2026, 11, 1), end=date(2026, 11, 7))
+    assert custom.model_copy(update={"period": report.period}) == report
+    with pytest.raises(ReportFileError) as caught:
+        with_period(report, "2026-11-07:2026-11-01")
+    assert caught.value.errors == ["period.to: 2026-11-01 is before from (2026-11-07)"]

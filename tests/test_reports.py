@@ -261,6 +261,33 @@ def test_re_running_a_period_replaces_its_instance_and_files(
     assert periods == [(date(2026, 12, 7), date(2026, 12, 13)), PERIOD]
 
 
+def test_logo_and_a_second_folder(url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), "#224466").save(logo)
+    copies = tmp_path / "shared"
+    text = REPORTS_YAML.replace("name: weekly", "name: branded").replace(
+        "branding: {company_name: Acme Marketing,", f"branding: {{logo: {logo}, company_name: Acme Marketing,"
+    )
+    text += (
+        f"    formats: [pdf, html]\n    destinations: [{{type: folder}}, {{type: folder, path: {copies}}}]\n"
+    )
+    (definition,) = parse_reports(text)
+    run = run_report(url, definition, AS_OF, tmp_path / "out", now=NOW)
+    html = (run.directory / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == 2  # the logo and the chart
+    assert sum(len(page.images) for page in PdfReader(run.directory / "report.pdf").pages) == 2
+    copy = copies / "default" / "branded" / "2026-11-30_2026-12-06"
+    assert sorted(p.name for p in copy.iterdir()) == ["report.html", "report.pdf"]
+    for record in run.instance.files:
+        assert hashlib.sha256((copy / record["name"]).read_bytes()).hexdigest() == record["sha256"]
+    assert [(d["destination"], d["target"], d["status"]) for d in run.instance.deliveries] == [
+        ("folder[0]", str(run.directory), "delivered"),
+        ("folder[1]", str(copy), "delivered"),
+    ]
+
+
 def test_a_failed_run_is_recorded_with_its_error(url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
     (definition,) = parse_reports(
         REPORTS_YAML.replace("name: weekly", "name: in-euros") + "    currency: EUR\n"
@@ -310,6 +337,26 @@ def test_cli_validates_and_runs(url: str, tmp_path: Path, monkeypatch: pytest.Mo
     assert ran.exit_code == 0, ran.output
     assert "2026-11-30_2026-12-06" in ran.output
     assert (tmp_path / "o" / "default" / "weekly" / "2026-11-30_2026-12-06" / "report.pdf").exists()
+    custom = runner.invoke(
+        main,
+        [
+            "reports",
+            "run",
+            "weekly",
+            "--file",
+            str(file),
+            "--period",
+            "2026-11-01:2026-11-07",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert custom.exit_code == 0, custom.output
+    assert "2026-11-01_2026-11-07: succeeded" in custom.output
+    bad_period = runner.invoke(
+        main, ["reports", "run", "weekly", "--file", str(file), "--period", "last_weak"]
+    )
+    assert bad_period.exit_code == 2 and "period: unknown period 'last_weak'" in bad_period.output
     unknown = runner.invoke(main, ["reports", "run", "nope", "--file", str(file)])
     assert unknown.exit_code == 2 and "no report 'nope'" in unknown.output
 

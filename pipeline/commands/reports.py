@@ -83,13 +83,24 @@ def import_command(file: Path) -> None:
     "--tenant", default=None, help="The report's tenant (default: the only one with NAME, else 'default')."
 )
 @click.option(
+    "--period",
+    default=None,
+    help="Another period than the definition's: last_7_days, last_week, last_month, month_to_date,"
+    " or FROM:TO dates (2026-11-01:2026-11-30).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where the files go (default: <data dir>/reports); <out>/<tenant>/<report>/<period>/.",
 )
 def run_command(
-    name: str, file: Path | None, as_of: datetime | None, tenant: str | None, out: Path | None
+    name: str,
+    file: Path | None,
+    as_of: datetime | None,
+    tenant: str | None,
+    period: str | None,
+    out: Path | None,
 ) -> None:
     """Render report NAME for one period, write its files and record the run (re-running replaces it)."""
     from pipeline.config import last_complete_day, utc_now
@@ -114,9 +125,17 @@ def run_command(
         raise InputError(
             f"'{name}' exists for tenants {', '.join(r.tenant for r in matches)}: choose with --tenant"
         )
+    report = matches[0]
+    if period is not None:
+        from pipeline.reports.definition import ReportFileError, with_period
+
+        try:
+            report = with_period(report, period)
+        except ReportFileError as exc:
+            raise InputError("; ".join(exc.errors)) from exc
     day = as_of.date() if as_of is not None else last_complete_day(utc_now())
     try:
-        run = run_report(url, matches[0], day, out)
+        run = run_report(url, report, day, out)
     except ReportRunError as exc:
         click.echo(f"failed: {exc}", err=True)
         raise SystemExit(1) from exc

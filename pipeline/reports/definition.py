@@ -434,3 +434,16 @@ def previous_period(spec: PeriodSpec, period: Period) -> Period:
         start = (period.start - timedelta(days=1)).replace(day=1)
         return Period(start, min(start + timedelta(days=period.days - 1), _month_end(start)))
     return Period(period.start - timedelta(days=period.days), period.start - timedelta(days=1))
+
+
+def with_period(report: ReportDefinition, period: str) -> ReportDefinition:
+    """``report`` over another period: a period name, or ``FROM:TO`` dates for a custom one (the
+    command's ``--period``); checked like the file (raises ``ReportFileError``)."""
+    start, separator, end = period.partition(":")
+    spec: Any = {"from": start, "to": end} if separator else period
+    document = {**report.model_dump(mode="json", by_alias=True), "period": spec}
+    try:
+        (changed,) = validate_reports_document({"reports": [document]}, source="--period")
+    except ReportFileError as exc:
+        raise ReportFileError([e.replace("reports[0].", "") for e in exc.errors], exc.source) from exc
+    return changed
