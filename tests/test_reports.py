@@ -308,7 +308,6 @@ def test_cli_validates_and_runs(url: str, tmp_path: Path, monkeypatch: pytest.Mo
     file = tmp_path / "reports.yml"
     file.write_text(REPORTS_YAML)
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("ADSIGNAL_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
     validated = runner.invoke(main, ["reports", "validate", str(file)])
     assert validated.exit_code == 0, validated.output
