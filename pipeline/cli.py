@@ -71,6 +71,7 @@ def _register_command_groups() -> None:
     from pipeline.commands.database import db
     from pipeline.commands.events import collect, events, profiles
     from pipeline.commands.recommendations import recommendations
+    from pipeline.commands.reports import reports
     from pipeline.commands.rules import rules
     from pipeline.commands.segments import segments
 
@@ -86,6 +87,7 @@ def _register_command_groups() -> None:
         collect,
         profiles,
         segments,
+        reports,
     ):
         main.add_command(group)
 
