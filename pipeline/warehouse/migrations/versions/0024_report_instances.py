@@ -8,8 +8,8 @@ destination did (``[{destination, status, attempts, error}]``). Unique per tenan
 re-running a period replaces its instance rather than adding one. Row-level security like every
 tenant table.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-08
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
