@@ -591,6 +591,8 @@ def demo(days: int | None) -> None:
     finally:
         if server:
             server.stop()
+    if ok:
+        _render_example_report(url, last)
     print_summary(url)
     if not ok:
         raise SystemExit(1)
@@ -605,6 +607,23 @@ def _import_example_rules(url: str) -> None:
     with connect(url) as conn:
         import_rules_file(conn, EXAMPLE_RULES, tenant_id=DEFAULT_TENANT, actor="demo")
     click.echo(f"Rules imported from {EXAMPLE_RULES.relative_to(PROJECT_ROOT)}")
+
+
+def _render_example_report(url: str, last: date) -> None:
+    """The example weekly report (docs/reports.md) on the demo's data: say where its PDF is."""
+    from pipeline.examples import EXAMPLE_REPORTS
+    from pipeline.reports.definition import load_reports_file
+    from pipeline.reports.run import ReportRunError, run_report
+
+    definition = load_reports_file(EXAMPLE_REPORTS)[0]
+    try:
+        run = run_report(url, definition, as_of=last)
+    except ReportRunError as exc:
+        click.echo(f"Example report {definition.name} failed: {exc}")
+        return
+    pdf = next((f["path"] for f in run.instance.files if str(f["path"]).endswith(".pdf")), run.directory)
+    period = f"{run.instance.period_start}..{run.instance.period_end}"
+    click.echo(f"Report {definition.name} ({period}) written to {pdf}")
 
 
 def _approve_one_action(url: str) -> None:
