@@ -51,8 +51,12 @@ def receiver() -> Iterator[Receiver]:
 @dataclass
 class Mailbox:
     messages: list[email.message.EmailMessage] = field(default_factory=list)
+    busy: int = 0  # answer this many messages with a temporary 451 first
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.busy:
+            self.busy -= 1
+            return "451 4.3.0 try again later"
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
         return "250 OK"
 
@@ -208,6 +212,21 @@ def test_email_arrives_with_the_files_attached_once(
     assert [d["status"] for d in again.instance.deliveries] == ["already_sent"]
     assert len(mailbox.messages) == 1
     assert_no_secrets(stored_rows(url))
+
+
+def test_email_retries_a_temporary_refusal(
+    url: str, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    mailbox, port = smtp
+    mailbox.busy = 1
+    monkeypatch.setenv("REPORT_SMTP", f"smtp://reports%40acme.test:{SMTP_PASSWORD}@127.0.0.1:{port}")
+    definition = report("mail-retry", "[{type: email, to: [ceo@acme.test], smtp_env: REPORT_SMTP}]")
+
+    run = run_report(url, definition, AS_OF, tmp_path, now=NOW, delivery=FAST)
+
+    (delivery,) = run.instance.deliveries
+    assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
+    assert len(mailbox.messages) == 1
 
 
 def test_secrets_appear_in_no_row_error_or_output(

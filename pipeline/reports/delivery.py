@@ -33,7 +33,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 
@@ -318,7 +318,8 @@ def _email(
     key = f"email:{destination.smtp_env}"
     to = ", ".join(destination.to)
     try:
-        server = parse_smtp_url(_required(_env(options), destination.smtp_env), destination.smtp_env)
+        raw_url = _required(_env(options), destination.smtp_env)
+        server = parse_smtp_url(raw_url, destination.smtp_env)
     except _Unusable as exc:
         return _record(
             f"email ({to} via ${destination.smtp_env})",
@@ -342,14 +343,8 @@ def _email(
             error=None,
             sent_at=done.get("sent_at"),
         )
-    secrets = [
-        s
-        for s in (
-            server.password,
-            server.username and server.password and f"{server.username}:{server.password}",
-        )
-        if s
-    ]
+    # The password as given in the URL (percent-encoded) and decoded; the whole URL too.
+    secrets = [s for s in (raw_url, server.password, quote(server.password or "", safe="")) if s]
     message_id = make_msgid(idstring=_delivery_id(package, key), domain="adsignal")
     message = email_message(package, server.sender, destination.to, message_id)
     policy = options.policy
