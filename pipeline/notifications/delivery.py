@@ -13,7 +13,8 @@ Signed webhook deliveries (when a signing secret is configured) carry::
 
 The timestamp is inside the signed text so a receiver can reject replays (:func:`verify_signature`
 with a tolerance). Every webhook delivery also carries ``X-Adsignal-Delivery`` (a UUID, the same
-on every attempt of one delivery: receivers can drop duplicates) and ``X-Adsignal-Event: digest``.
+on every attempt of one delivery: receivers can drop duplicates) and ``X-Adsignal-Event``: ``digest``
+for notifications, ``report`` for scheduled reports (``pipeline.reports.delivery``).
 
 Error texts and log lines never contain the destination URL or the signing secret: errors are
 built from status codes and exception class names, then scrubbed of the literal secrets, and the
@@ -92,6 +93,12 @@ def _secret_forms(destination: Destination) -> set[str]:
     if len(url.raw_path) > 1:
         forms.add(url.raw_path.decode("ascii", "replace"))
         forms.add(url.path)
+    # So is a token in the query (``?token=...``), which a receiver may echo back in its error alone.
+    if url.query:
+        forms.add(url.query.decode("ascii", "replace"))
+        forms.update(value for _, value in url.params.multi_items())
+    if url.password:
+        forms.add(url.password)
     return {form for form in forms if len(form) >= 6}
 
 
@@ -201,11 +208,11 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def _headers(
-    destination: Destination, body: bytes, delivery_id: str, clock: Callable[[], float]
+    destination: Destination, body: bytes, delivery_id: str, clock: Callable[[], float], event: str
 ) -> dict[str, str]:
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
     if destination.channel == "webhook":
-        headers[EVENT_HEADER] = "digest"
+        headers[EVENT_HEADER] = event
         headers[DELIVERY_HEADER] = delivery_id
         if destination.signing_secret:
             timestamp = int(clock())
@@ -224,6 +231,7 @@ def deliver(
     sleep: Sleep = time.sleep,
     clock: Callable[[], float] = time.time,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    event: str = "digest",
 ) -> DeliveryResult:
     """POST ``payload`` to ``destination`` with retries; never raises for delivery problems."""
     policy = policy or RetryPolicy()
@@ -240,7 +248,7 @@ def deliver(
             delay: float | None = None
             try:
                 # Re-signed per attempt: the timestamp must be fresh for the receiver's replay window.
-                headers = _headers(destination, body, delivery_id, clock)
+                headers = _headers(destination, body, delivery_id, clock, event)
                 response = http.post(destination.url, content=body, headers=headers)
             except httpx.TimeoutException as exc:
                 status_code, error = None, f"timed out ({type(exc).__name__})"

@@ -1,1 +1,1 @@
-"""Scheduled reports (issue 17): definitions, rendering to HTML / PDF / CSV and runs into a folder."""
+"""Scheduled reports (issue 17): definitions, rendering to HTML / PDF / CSV, runs into a folder, webhook and email delivery."""

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.config import DEFAULT_TENANT
 
@@ -29,9 +37,23 @@ SUPPORTED_VERSIONS = (1,)
 PERIOD_KINDS: tuple[str, ...] = ("last_7_days", "last_week", "last_month", "month_to_date", "custom")
 SECTION_TYPES: tuple[str, ...] = ("kpis", "platform_table", "campaign_table", "trend", "top_movers", "alerts")
 FORMATS: tuple[str, ...] = ("html", "pdf", "csv")
-DESTINATION_TYPES: tuple[str, ...] = ("folder",)
+DESTINATION_TYPES: tuple[str, ...] = ("folder", "webhook", "email")
 # Named by issue 17 but not delivered by this version: refused with a clear message, not as a typo.
-PLANNED_DESTINATION_TYPES: tuple[str, ...] = ("slack", "email", "webhook")
+PLANNED_DESTINATION_TYPES: tuple[str, ...] = ("slack",)
+# Which fields each destination type takes (secrets are named by environment variable, never written:
+# definitions are stored in the warehouse).
+DESTINATION_FIELDS: dict[str, tuple[str, ...]] = {
+    "folder": ("path",),
+    "webhook": ("url_env", "secret_env"),
+    "email": ("to", "smtp_env"),
+}
+REQUIRED_DESTINATION_FIELDS: dict[str, tuple[str, ...]] = {
+    "webhook": ("url_env",),
+    "email": ("to", "smtp_env"),
+}
+ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,127}$")
+# Deliberately loose (one @, a dotted domain, no spaces or brackets): catches typos, not RFC 5322.
+EMAIL_PATTERN = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a folder name and a CLI argument as is
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,23}$")  # as app.tenants slugs
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
@@ -144,17 +166,22 @@ class Branding(_Strict):
 
 
 class Destination(_Strict):
-    """Where a run's files go. Only ``folder`` in this version (``path`` defaults to the data dir's reports/)."""
+    """Where a run's files go: ``folder`` (``path`` defaults to the data dir's reports/), ``webhook``
+    (``url_env``, optional ``secret_env``) or ``email`` (``to``, ``smtp_env``)."""
 
     type: str
     path: Path | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+    to: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=50)
+    smtp_env: str | None = None
 
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
         if value in PLANNED_DESTINATION_TYPES:
             raise ValueError(
-                f"{value!r} delivery is not built yet; only {', '.join(DESTINATION_TYPES)} is (see docs/reports.md)"
+                f"{value!r} delivery is not built yet; only {', '.join(DESTINATION_TYPES)} are (see docs/reports.md)"
             )
         if value not in DESTINATION_TYPES:
             raise ValueError(
@@ -162,6 +189,45 @@ class Destination(_Strict):
                 f"expected one of {', '.join(DESTINATION_TYPES)})"
             )
         return value
+
+    @field_validator("url_env", "secret_env", "smtp_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME_PATTERN.match(value):
+            # The value is not echoed: a URL pasted here by mistake is a secret.
+            raise ValueError(
+                "the name of an environment variable (uppercase letters, digits and '_', like"
+                " REPORTS_WEBHOOK_URL), not its value"
+            )
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for address in value or ():
+            if not EMAIL_PATTERN.match(address):
+                raise ValueError(f"not an email address: {address!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_type(self) -> Destination:
+        allowed = DESTINATION_FIELDS[self.type]
+        given = [
+            name
+            for name in ("path", "url_env", "secret_env", "to", "smtp_env")
+            if getattr(self, name) is not None
+        ]
+        stray = [name for name in given if name not in allowed]
+        if stray:
+            raise ValueError(
+                f"{', '.join(stray)}: not a field of {self.type} destinations (they take {', '.join(allowed)})"
+            )
+        missing = [
+            name for name in REQUIRED_DESTINATION_FIELDS.get(self.type, ()) if getattr(self, name) is None
+        ]
+        if missing:
+            raise ValueError(f"{self.type} destinations need {', '.join(missing)}")
+        return self
 
 
 class ReportDefinition(_Strict):

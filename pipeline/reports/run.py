@@ -4,6 +4,8 @@ Files are rendered into ``<out_dir>/<tenant>/<report>/<period>/`` (``out_dir`` d
 dir's ``reports/``), replacing what an earlier run of the same period left there: the directory is
 written beside the old one and swapped in, so a reader never sees half of each. A ``folder``
 destination without a path is that directory; one with a path gets a copy under the same layout.
+``webhook`` and ``email`` destinations are sent by ``pipeline.reports.delivery``, which skips those the
+period's previous instance already records as sent with the same content (never twice).
 Either way the run ends with one ``app.report_instances`` row for the period, replaced on re-runs,
 ``failed`` with the error when something went wrong (the exception is raised after it is recorded).
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import settings, utc_now
+from pipeline.reports import delivery as remote
 from pipeline.reports.content import ReportContent, collect_report
 from pipeline.reports.definition import Period, ReportDefinition, resolve_period
 from pipeline.reports.render import csv_tables, render_csv, render_html, render_pdf
@@ -92,11 +95,23 @@ def _replace_directory(target: Path, files: dict[str, bytes]) -> list[dict[str, 
     ]
 
 
+DELIVERED = ("delivered", *remote.DONE)  # folder copies say "delivered"; sent ones "sent" / "already_sent"
+
+
 def _deliver(
-    definition: ReportDefinition, period: Period, run_directory: Path, files: dict[str, bytes]
+    definition: ReportDefinition,
+    period: Period,
+    run_directory: Path,
+    package: remote.Package,
+    previous: list[dict[str, Any]],
+    options: remote.DeliveryOptions | None,
 ) -> list[dict[str, Any]]:
+    files = package.files
     deliveries = []
     for index, destination in enumerate(definition.destinations):
+        if destination.type != "folder":
+            deliveries.append(remote.deliver(destination, package, previous, options))
+            continue
         record: dict[str, Any] = {"destination": f"{destination.type}[{index}]", "attempts": 1, "error": None}
         if destination.path is None:
             record |= {"target": str(run_directory), "status": "delivered"}
@@ -119,6 +134,7 @@ def run_report(
     out_dir: Path | None = None,
     *,
     now: datetime | None = None,
+    delivery: remote.DeliveryOptions | None = None,
 ) -> ReportRun:
     """Run ``definition`` for the period ending by ``as_of`` (its last complete day)."""
     base = out_dir or default_reports_dir()
@@ -134,6 +150,11 @@ def run_report(
             "period_end": period.end,
         }
         directory = period_directory(base, definition, period)
+        earlier = store.instance_for_period(
+            conn, definition.tenant, definition.name, period.start, period.end
+        )
+        # What earlier runs of the period sent: skipped now, and kept on a failed run so a later one skips them too.
+        sent_before = [d for d in earlier.deliveries if d.get("status") in remote.DONE] if earlier else []
         try:
             content = collect_report(
                 conn,
@@ -146,13 +167,21 @@ def run_report(
             )
             files = render_files(content)
             written = _replace_directory(directory, files)
-            deliveries = _deliver(definition, period, directory, files)
+            package = remote.Package(
+                definition, period, generated_at, files, remote.content_fingerprint(content)
+            )
+            deliveries = _deliver(definition, period, directory, package, sent_before, delivery)
         except Exception as exc:
             instance = store.save_instance(
-                conn, **record, status="failed", files=[], deliveries=[], error=f"{type(exc).__name__}: {exc}"
+                conn,
+                **record,
+                status="failed",
+                files=[],
+                deliveries=sent_before,
+                error=f"{type(exc).__name__}: {exc}",
             )
             raise ReportRunError(f"{definition.name} {period.label}: {exc}", instance) from exc
-        failed = [d for d in deliveries if d["status"] != "delivered"]
+        failed = [d for d in deliveries if d["status"] not in DELIVERED]
         error = "; ".join(f"{d['destination']}: {d['error']}" for d in failed) or None
         instance = store.save_instance(
             conn,

@@ -326,6 +326,20 @@ def save_instance(
     return ReportInstance(*row)
 
 
+def instance_for_period(
+    conn: psycopg.Connection, tenant_id: str, report_name: str, period_start: date, period_end: date
+) -> ReportInstance | None:
+    """The period's recorded instance, if it ran before (its deliveries decide what a re-run skips)."""
+    row = conn.execute(
+        f"""
+        select {_INSTANCE_COLUMNS} from app.report_instances
+        where tenant_id = %s and report_name = %s and period_start = %s and period_end = %s
+        """,
+        (tenant_id, report_name, period_start, period_end),
+    ).fetchone()
+    return ReportInstance(*row) if row else None
+
+
 def report_instances(
     conn: psycopg.Connection, tenant_id: str, report_name: str | None = None
 ) -> list[ReportInstance]:
