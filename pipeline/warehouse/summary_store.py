@@ -8,9 +8,10 @@ SCHEMAS = ("raw", "marts", "app")
 
 
 def table_row_counts(conn: psycopg.Connection) -> list[tuple[str, str, int]]:
+    # A table partitioned by month counts once, its partitions' rows included (they are not listed).
     tables = conn.execute(
-        "select table_schema, table_name from information_schema.tables"
-        " where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2",
+        "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = any(%s) and c.relkind in ('r', 'p') and not c.relispartition order by 1, 2",
         (list(SCHEMAS),),
     ).fetchall()
     return [
