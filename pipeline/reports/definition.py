@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.analytics.definition_files import DefinitionFileError, parse_yaml, read_definition_file
 from pipeline.config import DEFAULT_TENANT
 
 FILE_KEYS = ("version", "reports")
@@ -303,37 +303,17 @@ class ReportDefinition(_Strict):
         return self.title or self.name
 
 
-class ReportFileError(ValueError):
+class ReportFileError(DefinitionFileError):
     """A reports file that cannot be used; ``errors`` lists every problem found."""
-
-    def __init__(self, errors: Sequence[str], source: str | None = None) -> None:
-        self.errors = list(errors)
-        self.source = source
-        where = f"{source}: " if source else ""
-        super().__init__(
-            f"{where}{len(self.errors)} problem(s):\n" + "\n".join(f"  {e}" for e in self.errors)
-        )
 
 
 def load_reports_file(path: Path | str) -> list[ReportDefinition]:
     """Read and validate a reports file; raises ``ReportFileError`` listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportFileError([f"cannot read the file: {exc}"], source=str(path)) from exc
-    return parse_reports(text, source=str(path))
+    return parse_reports(read_definition_file(path, ReportFileError), source=str(path))
 
 
 def parse_reports(text: str, source: str | None = None) -> list[ReportDefinition]:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise ReportFileError(
-            [f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}"], source
-        ) from exc
+    document = parse_yaml(text, source, ReportFileError)
     return validate_reports_document(document, source=source)
 
 

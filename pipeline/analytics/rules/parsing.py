@@ -6,50 +6,31 @@ Every problem becomes one line ``<path>: <message>``, the path written as in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from pipeline.analytics.definition_files import DefinitionFileError, parse_yaml, read_definition_file
 from pipeline.analytics.rules.models import ACTION_TYPES, CAMPAIGN_ONLY_ACTIONS, Rule
 
 FILE_KEYS = ("version", "rules")
 SUPPORTED_VERSIONS = (1,)
 
 
-class RuleFileError(ValueError):
+class RuleFileError(DefinitionFileError):
     """A rules file or definition that cannot be used; ``errors`` lists every problem found."""
-
-    def __init__(self, errors: Sequence[str], source: str | None = None) -> None:
-        self.errors = list(errors)
-        self.source = source
-        where = f"{source}: " if source else ""
-        super().__init__(
-            f"{where}{len(self.errors)} problem(s):\n" + "\n".join(f"  {e}" for e in self.errors)
-        )
 
 
 def load_rules_file(path: Path | str) -> list[Rule]:
     """Read and validate a rules file; raises ``RuleFileError`` listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleFileError([f"cannot read the file: {exc}"], source=str(path)) from exc
-    return parse_rules(text, source=str(path))
+    return parse_rules(read_definition_file(path, RuleFileError), source=str(path))
 
 
 def parse_rules(text: str, source: str | None = None) -> list[Rule]:
     """Validate the YAML text of a rules file (``version: 1`` optional, ``rules:`` a list of rules)."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RuleFileError([f"{where}not valid YAML: {problem}"], source=source) from exc
+    document = parse_yaml(text, source, RuleFileError)
     return validate_rules_document(document, source=source)
 
 
