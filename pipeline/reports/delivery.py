@@ -112,16 +112,26 @@ def _record(label: str, key: str, package: Package, **fields: Any) -> dict[str, 
 
 
 def _already_sent(
-    previous: Sequence[Mapping[str, Any]], label: str, key: str, sha: str
-) -> Mapping[str, Any] | None:
+    previous: Sequence[Mapping[str, Any]], label: str, key: str, package: Package
+) -> dict[str, Any] | None:
+    """The ``already_sent`` record when this destination got this content before (never twice)."""
     for record in previous:
         if (
             record.get("status") in DONE
             and record.get("destination") == label
             and record.get("key") == key
-            and record.get("content_sha256") == sha
+            and record.get("content_sha256") == package.content_sha256
         ):
-            return record
+            return _record(
+                label,
+                key,
+                package,
+                status="already_sent",
+                attempts=0,
+                status_code=None,
+                error=None,
+                sent_at=record.get("sent_at"),
+            )
     return None
 
 
@@ -191,18 +201,9 @@ def _webhook(
         return _record(label, key, package, status="failed", attempts=0, status_code=None, error=str(exc))
     target = HttpDestination("webhook", url, secret)
     label = str(target)  # "webhook (https://host)": the notifications' redacted form
-    done = _already_sent(previous, label, key, package.content_sha256)
+    done = _already_sent(previous, label, key, package)
     if done is not None:
-        return _record(
-            label,
-            key,
-            package,
-            status="already_sent",
-            attempts=0,
-            status_code=None,
-            error=None,
-            sent_at=done.get("sent_at"),
-        )
+        return done
     result = http_delivery.deliver(
         target,
         webhook_payload(package),
@@ -331,18 +332,9 @@ def _email(
             error=str(exc),
         )
     label = f"email ({to} via {server.target})"
-    done = _already_sent(previous, label, key, package.content_sha256)
+    done = _already_sent(previous, label, key, package)
     if done is not None:
-        return _record(
-            label,
-            key,
-            package,
-            status="already_sent",
-            attempts=0,
-            status_code=None,
-            error=None,
-            sent_at=done.get("sent_at"),
-        )
+        return done
     # The password as given in the URL (percent-encoded) and decoded; the whole URL too.
     secrets = [s for s in (raw_url, server.password, quote(server.password or "", safe="")) if s]
     message_id = make_msgid(idstring=_delivery_id(package, key), domain="adsignal")
